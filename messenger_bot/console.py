@@ -1,0 +1,77 @@
+"""`messenger-bot chat`: a conversation on stdin/stdout against the real engine.
+
+Interactive mode shows buttons as numbered choices; `--json` speaks DESIGN.md's
+line protocol (one line in, one flushed line out), which tests and scripts drive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any, TextIO
+
+from messenger_bot.conversation import Incoming, Reply
+from messenger_bot.engine import Engine
+
+PROMPT = "> "
+
+
+def parse_line(line: str, channel: str, user: str) -> Incoming | dict[str, Any]:
+    """A `--json` input line as an Incoming, or an error object to print instead."""
+    stripped = line.strip()
+    if not stripped.startswith("{"):
+        return Incoming(channel, user, text=line.rstrip("\r\n"))
+    try:
+        data = json.loads(stripped)
+    except json.JSONDecodeError as error:
+        return {"error": f"not valid JSON: {error.msg} at column {error.colno}"}
+    if not isinstance(data, dict):
+        return {"error": 'expected an object like {"text": "..."} or {"button": "..."}'}
+    text, button = data.get("text"), data.get("button")
+    if button is not None and isinstance(button, str):
+        return Incoming(channel, user, button=button)
+    if text is not None and isinstance(text, str):
+        return Incoming(channel, user, text=text)
+    return {"error": 'expected "text" or "button" with a string value'}
+
+
+def render_plain(replies: list[Reply]) -> str:
+    """Replies as a terminal shows them: text, then numbered buttons of the last reply."""
+    out = []
+    for reply in replies:
+        marker = "[!] " if reply.kind == "alert" else ""
+        out.append(marker + reply.text)
+    last = next((r for r in reversed(replies) if r.buttons), None)
+    if last:
+        out.append("\n".join(f"  {i}. {b.label}" for i, b in enumerate(last.buttons, 1)))
+        out.append("(type a number, or a question)")
+    return "\n\n".join(out)
+
+
+def run_json(
+    runner: asyncio.Runner, engine: Engine, channel: str, user: str, stdin: TextIO, stdout: TextIO
+) -> None:
+    """Blocking reads between turns are fine: nothing else runs on this loop."""
+    for line in stdin:
+        parsed = parse_line(line, channel, user)
+        if isinstance(parsed, dict):
+            out: dict[str, Any] = parsed
+        else:
+            out = {"replies": [r.as_json() for r in runner.run(engine.turn(parsed))]}
+        stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        stdout.flush()
+
+
+async def run_interactive(engine: Engine, channel: str, user: str) -> None:
+    loop = asyncio.get_running_loop()
+    print(render_plain(await engine.turn(Incoming(channel, user, text="menu"))), flush=True)
+    while True:
+        print(PROMPT, end="", flush=True)
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            print()
+            return
+        if line.strip().lower() in {"quit", "exit"}:
+            return
+        print(render_plain(await engine.turn(Incoming(channel, user, text=line.rstrip("\n")))), flush=True)

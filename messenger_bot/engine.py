@@ -1,0 +1,280 @@
+"""One conversation turn, the same on every channel.
+
+The order is DESIGN.md's: triage first (an emergency alert never waits), then global
+commands, a tapped button, a pending question a feature asked, a bare number against
+the last numbered menu, the FAQ, and a short fallback. The engine knows the shape of
+the content, never its subject: every word it says comes from flows/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from messenger_bot.content import Button, Content
+from messenger_bot.content.schema import ROOT
+from messenger_bot.conversation import Incoming, Reply
+from messenger_bot.faq import FaqMatcher
+from messenger_bot.storage import Storage, UserState
+from messenger_bot.text import normalise, words
+from messenger_bot.triage import Triage
+
+ACTION_PREFIX = "do:"
+#: Below this FAQ score the bot says "I'm not sure" and offers likely topics instead.
+CONFIDENT = 1.2
+#: A second topic this close to the best one makes the answer a guess.
+MARGIN = 0.85
+#: Only this much of a very long message goes to the FAQ (triage reads all of it).
+FAQ_WINDOW = 1000
+LONG_MESSAGE = 4000
+HISTORY = 20
+_NUMBER = re.compile(r"^\s*#?(\d{1,3})\s*[.)]?\s*$")
+
+#: Typed words that mean an engine command, after normalisation.
+COMMANDS: dict[str, str] = {
+    **dict.fromkeys(["start", "menu", "main menu", "home", "restart", "options"], "menu"),
+    **dict.fromkeys(["help", "?", "commands", "how does this work"], "help"),
+    **dict.fromkeys(["back", "go back", "previous"], "back"),
+    **dict.fromkeys(["about", "about this bot"], "about"),
+    **dict.fromkeys(["my data", "mydata", "show my data", "what do you know about me"], "mydata"),
+    **dict.fromkeys(
+        ["delete my data", "deletedata", "delete data", "delete", "forget me", "erase my data"], "delete"
+    ),
+}
+_YES = frozenset({"yes", "y", "yes delete", "delete", "confirm", "ok", "sure"})
+
+
+@dataclass
+class Turn:
+    """What a handler needs to answer: the message, the user, the clock and the engine."""
+
+    incoming: Incoming
+    user: UserState
+    engine: Engine
+    deleted: bool = False
+    extra: list[Reply] = field(default_factory=list)
+
+    @property
+    def now(self) -> datetime:
+        return self.incoming.received_at
+
+
+Handler = Callable[[Turn, str], Awaitable[list[Reply]]]
+
+
+class Feature(Protocol):
+    """A part of the bot that owns its buttons ("do:<name>:…"), words and questions."""
+
+    name: str
+    commands: Mapping[str, str]
+
+    async def on_action(self, turn: Turn, action: str) -> list[Reply]: ...
+
+    async def on_pending(self, turn: Turn, text: str) -> list[Reply] | None: ...
+
+
+class Engine:
+    """Channel-neutral: an `Incoming` in, a list of `Reply` out, state in the store."""
+
+    def __init__(self, content: Content, store: Storage, features: Iterable[Feature] = ()) -> None:
+        self.content = content
+        self.store = store
+        self.messages = content.messages
+        self.faq = FaqMatcher(content.topics)
+        self.triage = Triage(content.triage)
+        self.features: dict[str, Feature] = {f.name: f for f in features}
+        self.commands = dict(COMMANDS)
+        for feature in self.features.values():
+            self.commands.update({w: f"{feature.name}:{a}" for w, a in feature.commands.items()})
+        self.menu_button = Button(self.messages.menu_button, ROOT)
+
+    async def turn(self, incoming: Incoming) -> list[Reply]:
+        user = await self._user(incoming)
+        turn = Turn(incoming, user, self)
+        replies: list[Reply] = []
+        alert = self._alert(incoming, user)
+        if alert:
+            replies.append(alert)
+        if not user.notice_seen:
+            replies.append(Reply("command", self.messages.notice))
+            user.notice_seen = True
+        replies.extend(await self._answer(turn, after_alert=alert is not None))
+        replies.extend(turn.extra)
+        if not turn.deleted:
+            self._remember(user, replies)
+            await self.store.save_user(user)
+        return replies
+
+    # -- state ---------------------------------------------------------------
+
+    async def _user(self, incoming: Incoming) -> UserState:
+        now = incoming.received_at
+        user = await self.store.load_user(incoming.channel, incoming.user_key)
+        if user is None:
+            user = UserState(incoming.channel, incoming.user_key, first_seen=now, last_seen=now)
+        user.last_seen = now
+        user.last_inbound_at = now
+        if incoming.country:
+            user.country = incoming.country
+        return user
+
+    def _remember(self, user: UserState, replies: list[Reply]) -> None:
+        """Keep the last buttons shown, so a typed number can pick one of them."""
+        for reply in reversed(replies):
+            if reply.buttons:
+                user.last_menu = [b.payload for b in reply.buttons]
+                break
+
+    # -- the turn, in order ----------------------------------------------------
+
+    async def _answer(self, turn: Turn, after_alert: bool) -> list[Reply]:
+        incoming = turn.incoming
+        if incoming.button is not None:
+            return await self.on_payload(turn, incoming.button)
+        if incoming.non_text and not (incoming.text or "").strip():
+            return [Reply("fallback", self.messages.text_only, self.main_buttons())]
+        text = incoming.text or ""
+        command = self.commands.get(" ".join(words(normalise(text.strip().lstrip("/")))))
+        if command is None and text.strip() in self.commands:
+            command = self.commands[text.strip()]
+        if command is not None:
+            return await self.on_payload(turn, ACTION_PREFIX + command)
+        pending = await self._pending(turn, text)
+        if pending is not None:
+            return pending
+        picked = self._numbered_choice(turn, text)
+        if picked is not None:
+            return await self.on_payload(turn, picked)
+        if after_alert:
+            return [self.node_reply(turn, ROOT)]
+        if len(text) > LONG_MESSAGE:
+            return [Reply("fallback", self.messages.too_long, self.main_buttons())]
+        return self._faq(turn, text[:FAQ_WINDOW])
+
+    def _alert(self, incoming: Incoming, user: UserState) -> Reply | None:
+        if not incoming.text or self.triage.check(incoming.text) is None:
+            return None
+        return self.alert_reply(incoming.country or user.country)
+
+    async def _pending(self, turn: Turn, text: str) -> list[Reply] | None:
+        pending = turn.user.pending
+        if not pending:
+            return None
+        turn.user.pending = None
+        if pending.get("feature") == "core" and pending.get("step") == "delete":
+            if " ".join(words(normalise(text))) in _YES:
+                return await self._delete(turn, "yes")
+            return None
+        feature = self.features.get(str(pending.get("feature")))
+        if feature is None:
+            return None
+        turn.user.pending = pending
+        return await feature.on_pending(turn, text)
+
+    def _numbered_choice(self, turn: Turn, text: str) -> str | None:
+        match = _NUMBER.match(text)
+        if not match or not turn.incoming.numbered or not turn.user.last_menu:
+            return None
+        index = int(match.group(1)) - 1
+        menu = turn.user.last_menu
+        return menu[index] if 0 <= index < len(menu) else ROOT
+
+    def _faq(self, turn: Turn, text: str) -> list[Reply]:
+        matches = self.faq.match(text)
+        if not matches:
+            return [Reply("fallback", self.messages.fallback, self.main_buttons())]
+        best = matches[0]
+        runner_up = matches[1].score if len(matches) > 1 else 0.0
+        if best.score >= CONFIDENT and runner_up < best.score * MARGIN:
+            return [self.node_reply(turn, best.topic)]
+        options = tuple(Button(self.content.nodes[m.topic].title, m.topic) for m in matches[:3])
+        return [Reply("fallback", self.messages.not_sure, (*options, self.menu_button))]
+
+    # -- payloads: nodes and actions -------------------------------------------
+
+    async def on_payload(self, turn: Turn, payload: str) -> list[Reply]:
+        """A tapped button. Anything stale or unknown shows the menu, never an error."""
+        if payload in self.content.nodes:
+            return [self.node_reply(turn, payload)]
+        if not payload.startswith(ACTION_PREFIX):
+            return [self.node_reply(turn, ROOT)]
+        name, _, rest = payload[len(ACTION_PREFIX):].partition(":")
+        core: dict[str, Handler] = {
+            "menu": lambda t, _: self._node(t, ROOT),
+            "about": lambda t, _: self._node(t, "about"),
+            "help": self._help,
+            "back": self._back,
+            "mydata": self._my_data,
+            "delete": self._delete,
+        }
+        if name in core:
+            return await core[name](turn, rest)
+        feature = self.features.get(name)
+        if feature is None:
+            return [self.node_reply(turn, ROOT)]
+        return await feature.on_action(turn, rest)
+
+    async def _node(self, turn: Turn, node_id: str) -> list[Reply]:
+        return [self.node_reply(turn, node_id)]
+
+    def node_reply(self, turn: Turn, node_id: str) -> Reply:
+        """A content node as a reply; it joins the history that Back walks."""
+        node = self.content.nodes[node_id]
+        history = turn.user.history
+        if not history or history[-1] != node_id:
+            history.append(node_id)
+            del history[:-HISTORY]
+        buttons = self.content.buttons[node_id]
+        if node_id != ROOT:
+            buttons = (*buttons, self.menu_button)
+        if node.kind == "topic":
+            return Reply("topic", node.text, buttons, topic=node_id)
+        return Reply("menu", node.text, buttons)
+
+    def main_buttons(self) -> tuple[Button, ...]:
+        return self.content.buttons[ROOT]
+
+    def alert_reply(self, country: str | None) -> Reply:
+        alert = self.messages.alert
+        number = self.content.emergency.numbers.get(country or "", alert.general_number)
+        buttons = (Button(self.content.nodes["emergency"].title, "emergency"), self.menu_button)
+        return Reply("alert", alert.text.replace("{number}", number), buttons)
+
+    async def _help(self, turn: Turn, _: str) -> list[Reply]:
+        return [Reply("command", self.messages.help, self.main_buttons())]
+
+    async def _back(self, turn: Turn, _: str) -> list[Reply]:
+        history = turn.user.history
+        if history:
+            history.pop()
+        return [self.node_reply(turn, history.pop() if history else ROOT)]
+
+    async def _my_data(self, turn: Turn, _: str) -> list[Reply]:
+        details = "\n".join(f"• {k}: {v}" for k, v in (await self.describe(turn.user)).items())
+        return [Reply("command", self.messages.my_data.replace("{details}", details), (self.menu_button,))]
+
+    async def describe(self, user: UserState) -> dict[str, str]:
+        """Everything stored about a user, for "my data"; features add their own lines."""
+        described = {k: str(v) for k, v in user.describe().items()}
+        for feature in self.features.values():
+            describe = getattr(feature, "describe", None)
+            if describe is not None:
+                described.update(await describe(user))
+        return described
+
+    async def _delete(self, turn: Turn, answer: str) -> list[Reply]:
+        if answer == "yes":
+            await self.store.delete_user(turn.user.channel, turn.user.user_key)
+            turn.deleted = True
+            return [Reply("command", self.messages.deleted, (self.menu_button,))]
+        if answer == "no":
+            return [Reply("command", self.messages.delete_cancelled, (self.menu_button,))]
+        turn.user.pending = {"feature": "core", "step": "delete"}
+        buttons = (
+            Button(self.messages.yes_delete_button, f"{ACTION_PREFIX}delete:yes"),
+            Button(self.messages.keep_button, f"{ACTION_PREFIX}delete:no"),
+        )
+        return [Reply("command", self.messages.delete_confirm, buttons)]

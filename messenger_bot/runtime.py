@@ -1,0 +1,39 @@
+"""Assemble the bot from settings: content, store and engine, opened and closed as one.
+
+Every entry point (serve, chat, send-due) starts here, so they all run the same
+engine over the same content and database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from messenger_bot.content import Content, load_content
+from messenger_bot.engine import Engine, Feature
+from messenger_bot.settings import Settings
+from messenger_bot.storage import Storage, storage_for
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    content: Content
+    store: Storage
+    engine: Engine
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+def features(content: Content, store: Storage, settings: Settings) -> list[Feature]:
+    """The optional parts of the bot; each owns its buttons, words and questions."""
+    return []
+
+
+async def open_runtime(settings: Settings) -> Runtime:
+    """Load content (refusing broken content), open the store, build the engine."""
+    content = load_content(settings.content_dir)
+    store = storage_for(settings.database_url)
+    await store.open()
+    engine = Engine(content, store, features(content, store, settings))
+    return Runtime(settings, content, store, engine)

@@ -1,0 +1,85 @@
+"""Settings, read once from the environment or a `.env` file, and checked.
+
+Names are fixed by DESIGN.md. Secrets are `SecretStr`, so printing the settings or
+logging them shows `**********`, never the value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from messenger_bot.storage import DEFAULT_DATABASE_URL
+
+#: The content shipped beside the package (a checkout or an editable install).
+DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "flows"
+
+
+class SettingsError(Exception):
+    """A setting is wrong; the message names it and says what it should be."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    port: int = Field(8000, ge=1, le=65535)
+    content_dir: Path = DEFAULT_CONTENT_DIR
+    log_level: str = "INFO"
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_api_base_url: str | None = None
+    public_base_url: str | None = None
+    whatsapp_mps: float = Field(10.0, gt=0, le=400)
+    whatsapp_interactive: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgres://", "postgresql://")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    @field_validator(
+        "telegram_bot_token", "telegram_webhook_url", "telegram_webhook_secret", "twilio_account_sid",
+        "twilio_auth_token", "twilio_whatsapp_from", "twilio_api_base_url", "public_base_url",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings or a SettingsError whose lines name each bad setting, as its variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        lines = []
+        for err in error.errors():
+            name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+            lines.append(f"{name}: {err['msg']} (got {_shown(name, err.get('input'))})")
+        raise SettingsError("\n".join(lines)) from None
+
+
+def _shown(name: str, value: object) -> str:
+    if any(word in name for word in ("TOKEN", "SECRET", "PASSWORD")):
+        return "a hidden value"
+    return repr(value)

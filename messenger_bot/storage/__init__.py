@@ -1,0 +1,35 @@
+"""Where the bot keeps state: SQLite by default, PostgreSQL by `DATABASE_URL`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from messenger_bot.storage.base import Storage, UserState
+from messenger_bot.storage.sqlite import SQLiteStorage
+
+DEFAULT_DATABASE_URL = "sqlite:///data/messenger-bot.sqlite3"
+
+__all__ = ["DEFAULT_DATABASE_URL", "Storage", "UserState", "open_storage", "storage_for"]
+
+
+def storage_for(url: str) -> Storage:
+    """The store a `DATABASE_URL` names: sqlite:///relative/path, sqlite:////abs/path, postgresql://…"""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = unquote(parsed.path)
+        if not path or path == "/":
+            raise ValueError("a sqlite URL needs a file path, e.g. sqlite:///data/bot.sqlite3")
+        return SQLiteStorage(Path(path[1:]))  # sqlite:///rel/path and sqlite:////abs/path
+    if parsed.scheme in {"postgres", "postgresql"}:
+        from messenger_bot.storage.postgres import PostgresStorage
+
+        return PostgresStorage(url)
+    shown = parsed.scheme or url
+    raise ValueError(f"DATABASE_URL must start with sqlite:/// or postgresql://, not {shown!r}")
+
+
+async def open_storage(url: str) -> Storage:
+    store = storage_for(url)
+    await store.open()
+    return store
