@@ -3,13 +3,32 @@
 The engine asks for a user's state at the start of a turn and saves it at the end;
 everything a conversation needs between two messages lives here, so any process
 (or any of several instances) can answer any message.
+
+Queries are written once, in the SQL that SQLite and PostgreSQL share, with `?`
+placeholders; each backend supplies four primitives (execute, executemany, fetch,
+transaction) and translates placeholders. Features (reminders, channels) keep their
+own tables and queries the same way, through `SQLStore`.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
+
+Row = Sequence[Any]
+
+
+def ts(value: datetime | None) -> float | None:
+    """Times are stored as UTC epoch seconds: the same type on both backends, and indexable."""
+    return value.timestamp() if value is not None else None
+
+
+def dt(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
 
 
 @dataclass
@@ -36,7 +55,7 @@ class UserState:
             "user id": self.user_key,
             "first seen": self.first_seen.isoformat(timespec="seconds"),
             "last seen": self.last_seen.isoformat(timespec="seconds"),
-            "welcome notice shown": self.notice_seen,
+            "welcome notice shown": "yes" if self.notice_seen else "no",
             "last menu shown": ", ".join(self.last_menu) or "none",
             "pages visited (for Back)": ", ".join(self.history) or "none",
             "country": self.country or "unknown",
@@ -48,14 +67,102 @@ class UserState:
 class Storage(Protocol):
     """A store of user state. Implementations: SQLite (default) and PostgreSQL."""
 
+    backend: str
+
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...
 
     async def ping(self) -> bool: ...
 
+    async def execute(self, sql: str, *params: Any) -> int: ...
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    async def fetch(self, sql: str, *params: Any) -> list[Row]: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[None]: ...
+
     async def load_user(self, channel: str, user_key: str) -> UserState | None: ...
 
     async def save_user(self, state: UserState) -> None: ...
 
     async def delete_user(self, channel: str, user_key: str) -> bool: ...
+
+
+USER_COLUMNS = (
+    "channel", "user_key", "first_seen", "last_seen", "last_inbound_at", "notice_seen", "last_menu",
+    "history", "pending", "country", "timezone", "paused_reason",
+)
+_UPSERT_USER = (
+    f"INSERT INTO users ({', '.join(USER_COLUMNS)}) VALUES ({', '.join('?' * len(USER_COLUMNS))}) "
+    "ON CONFLICT (channel, user_key) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in USER_COLUMNS[2:])
+)
+#: Tables holding a user's data, emptied by "delete my data". Features add theirs.
+USER_TABLES: list[str] = ["users"]
+
+
+class SQLStore:
+    """The queries both backends share; subclasses supply the primitives."""
+
+    backend = "sql"
+
+    async def execute(self, sql: str, *params: Any) -> int:
+        raise NotImplementedError
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    async def fetch(self, sql: str, *params: Any) -> list[Row]:
+        raise NotImplementedError
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        raise NotImplementedError
+
+    async def ping(self) -> bool:
+        try:
+            await self.fetch("SELECT 1")
+        except Exception:
+            return False
+        return True
+
+    async def load_user(self, channel: str, user_key: str) -> UserState | None:
+        rows = await self.fetch(
+            f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE channel = ? AND user_key = ?",
+            channel, user_key,
+        )
+        return user_from_row(rows[0]) if rows else None
+
+    async def save_user(self, state: UserState) -> None:
+        await self.execute(_UPSERT_USER, *user_to_row(state))
+
+    async def delete_user(self, channel: str, user_key: str) -> bool:
+        """Everything about the user goes, in one transaction, from every table that holds it."""
+        async with self.transaction():
+            for table in reversed(USER_TABLES):
+                count = await self.execute(
+                    f"DELETE FROM {table} WHERE channel = ? AND user_key = ?", channel, user_key
+                )
+        return count > 0
+
+    async def users(self) -> AsyncIterator[UserState]:
+        for row in await self.fetch(f"SELECT {', '.join(USER_COLUMNS)} FROM users"):
+            yield user_from_row(row)
+
+
+def user_to_row(s: UserState) -> tuple[Any, ...]:
+    return (
+        s.channel, s.user_key, ts(s.first_seen), ts(s.last_seen), ts(s.last_inbound_at),
+        int(s.notice_seen), json.dumps(s.last_menu), json.dumps(s.history),
+        json.dumps(s.pending) if s.pending is not None else None, s.country, s.timezone, s.paused_reason,
+    )
+
+
+def user_from_row(row: Row) -> UserState:
+    return UserState(
+        channel=row[0], user_key=row[1], first_seen=dt(row[2]), last_seen=dt(row[3]),  # type: ignore[arg-type]
+        last_inbound_at=dt(row[4]), notice_seen=bool(row[5]), last_menu=json.loads(row[6]),
+        history=json.loads(row[7]), pending=json.loads(row[8]) if row[8] else None,
+        country=row[9], timezone=row[10], paused_reason=row[11],
+    )

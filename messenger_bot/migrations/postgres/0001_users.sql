@@ -5,7 +5,7 @@ CREATE TABLE users (
     first_seen       DOUBLE PRECISION NOT NULL,
     last_seen        DOUBLE PRECISION NOT NULL,
     last_inbound_at  DOUBLE PRECISION,
-    notice_seen      BOOLEAN          NOT NULL DEFAULT FALSE,
+    notice_seen      INTEGER          NOT NULL DEFAULT 0,
     last_menu        TEXT             NOT NULL DEFAULT '[]',
     history          TEXT             NOT NULL DEFAULT '[]',
     pending          TEXT,
