@@ -26,6 +26,7 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     port: int = Field(8000, ge=1, le=65535)
+    host: str = "0.0.0.0"
     content_dir: Path = DEFAULT_CONTENT_DIR
     log_level: str = "INFO"
 

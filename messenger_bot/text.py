@@ -1,9 +1,75 @@
-"""Text normalisation shared by triage and the FAQ (STUB: being replaced)."""
+"""Text normalisation shared by red-flag triage and the FAQ matcher.
 
+Both read what people type on a phone: any case, curly or straight apostrophes, accents
+from autocorrect, "sooooo" for emphasis, stray zero-width characters pasted from elsewhere.
+`normalise` turns all of that into one plain form, so that the vocabularies in flows/ only
+ever need to be written once, in plain lower-case ASCII-like spelling.
+
+It is called once per incoming message, so it takes a fast path for plain ASCII text
+(the common case) and only pays for Unicode decomposition when the text needs it.
+"""
+
+from __future__ import annotations
+
+import re
 import unicodedata
+
+#: Quote-like characters people (or their keyboards) use for an apostrophe or a quote.
+_QUOTES = {
+    **dict.fromkeys("‘’‚‛′`´ʼʹ‵＇", "'"),
+    **dict.fromkeys("“”„‟″‶«»＂", '"'),
+}
+#: ASCII control characters: whitespace ones become a space, the rest vanish.
+_ASCII_TABLE = {c: (" " if chr(c) in "\t\n\r\x0b\x0c" else None) for c in (*range(32), 127)}
+_UNICODE_TABLE = {ord(k): v for k, v in _QUOTES.items()} | _ASCII_TABLE
+
+#: A letter repeated three or more times ("sooooo", "helppp").
+_REPEATS = re.compile(r"([^\W\d_])\1{2,}")
+#: A word: letters and digits, with apostrophes inside it ("can't", "i'm"), never at its edges.
+WORD = r"[^\W_]+(?:'[^\W_]+)*"
+_WORDS = re.compile(WORD)
 
 
 def normalise(text: str) -> str:
-    """Lower-case, NFKC, plain quotes, no accents."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return text
+    """Return `text` in the one form every matcher compares against.
+
+    Steps, and why each one is there:
+
+    - NFKC: full-width letters, ligatures and compatibility forms become their plain letters.
+    - casefold: case carries no meaning for matching ("FACE DROOPING" = "face drooping").
+    - curly quotes become ' and ", so "can’t" reads "can't" whatever keyboard sent it.
+    - accents are stripped ("é" -> "e"), because autocorrect adds them unpredictably.
+    - control and format characters (zero-width spaces, soft hyphens, BOMs) are removed;
+      tabs and newlines count as spaces.
+    - a letter repeated 3+ times becomes TWO ("sooooo" -> "soo", "droooping" -> "drooping").
+      Two, not one, because no English word has a tripled letter, while many words that
+      people stretch do have a real double ("drooping", "sleepy", "too", "numbness"):
+      collapsing to two keeps every real double intact and leaves at most one extra letter
+      where the word has a single one, which fuzzy matching forgives (1 edit). Collapsing
+      to one would break the real doubles instead ("drooping" -> "droping").
+    - whitespace runs become one space and the ends are trimmed.
+    """
+    if text.isascii():
+        text = text.translate(_ASCII_TABLE).lower()
+    else:
+        text = _strip_marks(unicodedata.normalize("NFKC", text).casefold().translate(_UNICODE_TABLE))
+    if _REPEATS.search(text):
+        text = _REPEATS.sub(r"\1\1", text)
+    return " ".join(text.split())
+
+
+def _strip_marks(text: str) -> str:
+    """Drop accents (combining marks) and invisible format characters (category Cf, Cc)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(c for c in decomposed if unicodedata.category(c) not in {"Mn", "Me", "Cf", "Cc"})
+    return unicodedata.normalize("NFC", kept)
+
+
+def words(text: str) -> list[str]:
+    """The word tokens of an already normalised text: letters, digits, inner apostrophes.
+
+    Punctuation and symbols are dropped; "can't" and "i'm" stay one token each, so
+    vocabularies can list them as written. Pass the output of `normalise` (this does
+    not normalise again, so callers that already normalised pay nothing twice).
+    """
+    return _WORDS.findall(text)

@@ -1,0 +1,54 @@
+"""Logging: one line per event, JSON when not on a terminal, readable when on one.
+
+Every line carries the request id of the request that caused it. What users write
+and any secret stay out of INFO lines: log events and ids, not contents.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+request_id: ContextVar[str] = ContextVar("request_id", default="-")
+
+
+class _RequestId(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", "-"),
+            "event": record.getMessage(),
+        }
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure(level: str = "INFO", json_lines: bool | None = None) -> None:
+    """Set up the root logger once; JSON unless stderr is a terminal."""
+    if json_lines is None:
+        json_lines = not sys.stderr.isatty()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_RequestId())
+    if json_lines:
+        handler.setFormatter(JsonFormatter())
+    else:
+        readable = "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s"
+        handler.setFormatter(logging.Formatter(readable))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # httpx logs every request URL at INFO, and a Telegram URL contains the bot token.
+    for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "aiosqlite", "twilio"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

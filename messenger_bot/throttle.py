@@ -1,0 +1,33 @@
+"""Per-key flood control: one client that floods is slowed, everyone else is not.
+
+Each key (a web chat client, a phone number, a chat id) gets its own aiolimiter
+bucket; buckets of quiet keys are dropped so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from aiolimiter import AsyncLimiter
+
+
+class Throttle:
+    def __init__(self, rate: float, per_seconds: float, max_keys: int = 10_000) -> None:
+        self.rate = rate
+        self.per_seconds = per_seconds
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[str, AsyncLimiter] = OrderedDict()
+
+    async def allow(self, key: str) -> bool:
+        """True and one unit spent when the key has capacity; False at once when it has not."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = AsyncLimiter(self.rate, self.per_seconds)
+            if len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+        if not bucket.has_capacity():
+            return False
+        await bucket.acquire()
+        return True

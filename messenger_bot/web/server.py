@@ -1,0 +1,36 @@
+"""`messenger-bot serve`: uvicorn running the app, with a graceful stop on SIGTERM.
+
+uvicorn stops accepting on SIGTERM, lets in-flight requests finish (up to the
+timeout), then runs the lifespan's shutdown, which closes channels and the store.
+"""
+
+from __future__ import annotations
+
+import uvicorn
+
+from messenger_bot import logs
+from messenger_bot.content import load_content
+from messenger_bot.settings import Settings
+from messenger_bot.web.app import create_app
+
+GRACEFUL_SECONDS = 20
+
+
+def serve(settings: Settings, scheduler: bool = True) -> int:
+    """Run until stopped. Broken content raises ContentError before anything listens."""
+    logs.configure(settings.log_level)
+    load_content(settings.content_dir)
+    config = uvicorn.Config(
+        create_app(settings, scheduler=scheduler),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        proxy_headers=True,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 3
