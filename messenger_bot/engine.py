@@ -31,11 +31,13 @@ MARGIN = 0.85
 FAQ_WINDOW = 1000
 LONG_MESSAGE = 4000
 HISTORY = 20
+STOPPED = "stopped by user"
 _NUMBER = re.compile(r"^\s*#?(\d{1,3})\s*[.)]?\s*$")
 
 #: Typed words that mean an engine command, after normalisation.
 COMMANDS: dict[str, str] = {
-    **dict.fromkeys(["start", "menu", "main menu", "home", "restart", "options"], "menu"),
+    **dict.fromkeys(["start", "unstop", "menu", "main menu", "home", "restart", "options"], "menu"),
+    **dict.fromkeys(["stop", "unsubscribe", "cancel", "end", "quit", "stopall", "stop all"], "stop"),
     **dict.fromkeys(["help", "?", "commands", "how does this work"], "help"),
     **dict.fromkeys(["back", "go back", "previous"], "back"),
     **dict.fromkeys(["about", "about this bot"], "about"),
@@ -203,7 +205,8 @@ class Engine:
             return [self.node_reply(turn, ROOT)]
         name, _, rest = payload[len(ACTION_PREFIX):].partition(":")
         core: dict[str, Handler] = {
-            "menu": lambda t, _: self._node(t, ROOT),
+            "menu": self._menu,
+            "stop": self._stop,
             "about": lambda t, _: self._node(t, "about"),
             "help": self._help,
             "back": self._back,
@@ -216,6 +219,19 @@ class Engine:
         if feature is None:
             return [self.node_reply(turn, ROOT)]
         return await feature.on_action(turn, rest)
+
+    async def _menu(self, turn: Turn, _: str) -> list[Reply]:
+        """The menu; after STOP, START (or UNSTOP, or /start) also lifts the pause."""
+        replies = []
+        if turn.user.paused_reason == STOPPED:
+            turn.user.paused_reason = None
+            replies.append(Reply("command", self.messages.resumed))
+        return [*replies, self.node_reply(turn, ROOT)]
+
+    async def _stop(self, turn: Turn, _: str) -> list[Reply]:
+        """STOP pauses everything the bot would send first; it still answers what the user asks."""
+        turn.user.paused_reason = STOPPED
+        return [Reply("command", self.messages.stopped, (self.menu_button,))]
 
     async def _node(self, turn: Turn, node_id: str) -> list[Reply]:
         return [self.node_reply(turn, node_id)]

@@ -107,7 +107,8 @@ class Messages(_Strict):
     fallback: str
     not_sure: str
     my_data: str
-    my_data_empty: str
+    stopped: str
+    resumed: str
     delete_confirm: str
     deleted: str
     delete_cancelled: str

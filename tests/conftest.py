@@ -1,0 +1,45 @@
+"""Shared fixtures: the real content, a real SQLite file, the engine, and `chat --json`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from messenger_bot.content import Content, load_content
+from messenger_bot.engine import Engine
+from messenger_bot.storage import SQLiteStorage, Storage
+
+ROOT = Path(__file__).resolve().parents[1]
+FLOWS = ROOT / "flows"
+SHARED_EVAL = ROOT.parent / "shared" / "eval"
+OUR_EVAL = Path(__file__).resolve().parent / "eval"
+
+
+@pytest.fixture(scope="session")
+def content() -> Content:
+    return load_content(FLOWS)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Storage]:
+    store = SQLiteStorage(tmp_path / "bot.sqlite3")
+    await store.open()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def engine(content: Content, store: Storage) -> Engine:
+    return Engine(content, store)
+
+
+@pytest.fixture
+def bot_env(tmp_path: Path) -> dict[str, str]:
+    """An environment for a `messenger-bot` subprocess: its own database, no credentials."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_"))}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
