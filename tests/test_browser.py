@@ -1,0 +1,109 @@
+"""The web chat in a real browser: Debian's Chromium, driven by Playwright, against real `serve`.
+
+Chromium comes from the system (`apt-get install chromium`), never from a download at
+test time. Without it the test is skipped on a developer's machine, but CI must run it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import ServeProcess
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the dev extra)")
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} is missing: install it with `apt-get install chromium`"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def page(bot_env: dict[str, str]) -> Iterator[sync_api.Page]:
+    _require_chromium()
+    with ServeProcess(bot_env, "--no-scheduler") as server, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            page.goto(server.url)
+            yield page
+        finally:
+            browser.close()
+
+
+def bot_messages(page: sync_api.Page) -> sync_api.Locator:
+    return page.locator("#log article.bot")
+
+
+def tap(page: sync_api.Page, label: str) -> None:
+    """Tap the newest button with this label, and wait for the bot's answer to it."""
+    before = bot_messages(page).count()
+    page.get_by_role("button", name=label, exact=True).last.click()
+    sync_api.expect(bot_messages(page)).not_to_have_count(before)
+
+
+def ask(page: sync_api.Page, text: str) -> None:
+    before = bot_messages(page).count()
+    page.get_by_label("Type your question").fill(text)
+    page.get_by_role("button", name="Send").click()
+    sync_api.expect(bot_messages(page)).not_to_have_count(before)
+
+
+def test_a_person_taps_types_and_sees_an_emergency_alert(page: sync_api.Page, tmp_path: Path) -> None:
+    expect = sync_api.expect
+    expect(page.locator("#log")).to_contain_text("I'm not a doctor")
+    expect(page.get_by_role("button", name="Why is it happening?")).to_be_visible()
+
+    tap(page, "Why is it happening?")
+    tap(page, "Everyday causes")
+    tap(page, "Caffeine")
+    newest = bot_messages(page).last
+    expect(newest).to_have_attribute("data-topic", "caffeine")
+    expect(newest.locator("strong")).to_have_text("400 mg a day")
+    expect(newest.locator("li").first).to_contain_text("5 cups of coffee")
+    expect(newest).to_be_focused()
+
+    ask(page, "does stress make my lip twitch?")
+    expect(page.locator("#log .msg.me").last).to_have_text("You: does stress make my lip twitch?")
+    expect(bot_messages(page).last).to_have_attribute("data-topic", "stress")
+    expect(page.get_by_label("Type your question")).to_have_value("")
+
+    ask(page, "my face is drooping and I can't speak")
+    alert = page.locator("#log article.kind-alert").last
+    expect(alert).to_be_visible()
+    expect(alert).to_have_attribute("role", "alert")
+    expect(alert.locator(".badge")).to_have_text("⚠Emergency")
+    expect(alert).to_contain_text("stroke")
+    expect(alert).to_be_focused()
+    colour = alert.evaluate("el => getComputedStyle(el).backgroundColor")
+    plain = bot_messages(page).first.evaluate("el => getComputedStyle(el).backgroundColor")
+    assert colour != plain
+
+    page.screenshot(path=str(tmp_path / "webchat.png"), full_page=True)
+    assert (tmp_path / "webchat.png").stat().st_size > 10_000
+
+
+def test_markup_in_a_message_is_shown_as_text(page: sync_api.Page) -> None:
+    """What a person types is echoed as text: a script tag in it never runs."""
+    expect = sync_api.expect
+    expect(page.get_by_role("button", name="Why is it happening?")).to_be_visible()
+    ask(page, '<img src=x onerror="document.title=\'pwned\'"><b>hi</b>')
+    expect(page.locator("#log .msg.me").last).to_contain_text("<b>hi</b>")
+    assert page.locator("#log img, #log b").count() == 0
+    assert page.title() != "pwned"
