@@ -28,6 +28,7 @@ _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 #: A word: letters and digits, with apostrophes inside it ("can't", "i'm"), never at its edges.
 WORD = r"[^\W_]+(?:'[^\W_]+)*"
 _WORDS = re.compile(WORD)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 def normalise(text: str) -> str:
@@ -59,10 +60,27 @@ def normalise(text: str) -> str:
 
 
 def _strip_marks(text: str) -> str:
-    """Drop accents (combining marks) and invisible format characters (category Cf, Cc)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    kept = "".join(c for c in decomposed if unicodedata.category(c) not in {"Mn", "Me", "Cf", "Cc"})
-    return unicodedata.normalize("NFC", kept)
+    """Drop accents and invisible format characters, touching only the non-ASCII runs.
+
+    Most non-ASCII messages are ASCII with one curly apostrophe or an accented letter, so
+    decomposing just those runs keeps the cost close to the ASCII path.
+    """
+    if text.isascii():
+        return text
+    return _NON_ASCII.sub(_strip_run, text)
+
+
+def _strip_run(match: re.Match[str]) -> str:
+    decomposed = unicodedata.normalize("NFKD", match.group())
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if _keep(c)))
+
+
+def _keep(char: str) -> bool:
+    """Keep a character unless it is an accent, an invisible format mark or a non-space control."""
+    category = unicodedata.category(char)
+    if category in {"Mn", "Me", "Cf"}:
+        return False
+    return category != "Cc" or char.isspace()
 
 
 def words(text: str) -> list[str]:

@@ -1,0 +1,60 @@
+"""normalise() and words(): the one text form triage and the FAQ matcher compare."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from messenger_bot.text import normalise, words
+
+
+def test_case_and_whitespace() -> None:
+    assert normalise("  FACE\tDrooping \n NOW ") == "face drooping now"
+
+
+def test_curly_quotes_become_plain() -> None:
+    assert normalise("I can’t talk") == "i can't talk"
+    assert normalise("“help”") == '"help"'
+    assert normalise("it`s ‘bad’") == "it's 'bad'"
+
+
+def test_accents_are_stripped() -> None:
+    assert normalise("Café naïve Zoë") == "cafe naive zoe"
+
+
+def test_nfkc_and_casefold() -> None:
+    assert normalise("ＦＡＣＥ") == "face"
+    assert normalise("Straße") == "strasse"
+
+
+def test_emphasis_collapses_to_two_letters() -> None:
+    assert normalise("sooooo droooooping") == "soo drooping"
+    assert normalise("helppp") == "helpp"
+    assert normalise("numbness") == "numbness"  # real doubles stay
+
+
+def test_digits_are_not_collapsed() -> None:
+    assert normalise("call 1000 or 999") == "call 1000 or 999"
+
+
+def test_control_and_invisible_characters_removed() -> None:
+    assert normalise("fa\u200bce\x00 droop\u00ad") == "face droop"
+    assert normalise("a\x85b") == "a b"
+
+
+def test_words_keep_inner_apostrophes() -> None:
+    assert words(normalise("I can't feel my arm, it's numb!")) == [
+        "i", "can't", "feel", "my", "arm", "it's", "numb",
+    ]
+    assert words("'quoted' one-sided") == ["quoted", "one", "sided"]
+
+
+@given(st.text())
+def test_normalise_is_idempotent(text: str) -> None:
+    once = normalise(text)
+    assert normalise(once) == once
+
+
+@given(st.text())
+def test_words_never_contain_spaces(text: str) -> None:
+    assert all(w and " " not in w for w in words(normalise(text)))
