@@ -11,6 +11,8 @@ import pytest
 from messenger_bot.content import Content, load_content
 from messenger_bot.engine import Engine
 from messenger_bot.storage import SQLiteStorage, Storage
+from messenger_bot.storage.postgres import PostgresStorage
+from tests.support.postgres import fresh_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOWS = ROOT / "flows"
@@ -23,12 +25,21 @@ def content() -> Content:
     return load_content(FLOWS)
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Storage]:
-    store = SQLiteStorage(tmp_path / "bot.sqlite3")
-    await store.open()
-    yield store
-    await store.close()
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+    """Every test that uses the store runs on both backends; PostgreSQL in a fresh schema
+    (skipped with the reason when no server answers, failed instead under CI=true)."""
+    if request.param == "sqlite":
+        store: Storage = SQLiteStorage(tmp_path / "bot.sqlite3")
+        await store.open()
+        yield store
+        await store.close()
+        return
+    async with fresh_schema() as (url, schema):
+        store = PostgresStorage(url, schema=schema)
+        await store.open()
+        yield store
+        await store.close()
 
 
 @pytest.fixture
