@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    #: Messages per second to Telegram overall (its limit is about 30); more only for a local Bot API server.
+    telegram_mps: float = Field(30.0, gt=0)
 
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
@@ -42,6 +44,14 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     whatsapp_mps: float = Field(10.0, gt=0, le=400)
     whatsapp_interactive: bool = False
+    #: Content SIDs of approved templates, by kind of message, for sends outside the 24-hour window.
+    whatsapp_template_water: str | None = None
+    whatsapp_template_caffeine: str | None = None
+
+    #: Web chat flood control, in messages per minute: from one browser, and from one IP address
+    #: (several people behind one office or home router share an address, so it is higher).
+    webchat_rate: float = Field(30.0, gt=0)
+    webchat_ip_rate: float = Field(300.0, gt=0)
 
     @field_validator("database_url")
     @classmethod
@@ -61,6 +71,7 @@ class Settings(BaseSettings):
     @field_validator(
         "telegram_bot_token", "telegram_webhook_url", "telegram_webhook_secret", "twilio_account_sid",
         "twilio_auth_token", "twilio_whatsapp_from", "twilio_api_base_url", "public_base_url",
+        "whatsapp_template_water", "whatsapp_template_caffeine",
         mode="before",
     )
     @classmethod

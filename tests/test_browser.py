@@ -11,16 +11,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright import sync_api
 
 from tests.support.server import ServeProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the dev extra)")
 
 
 def _require_chromium() -> None:
@@ -28,23 +33,37 @@ def _require_chromium() -> None:
         return
     reason = f"{CHROMIUM} is missing: install it with `apt-get install chromium`"
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason)
+        pytest.fail(f"CI must run the browser test: {reason}")
     pytest.skip(reason)
 
 
-@pytest.fixture
-def page(bot_env: dict[str, str]) -> Iterator[sync_api.Page]:
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, sync_api.Browser]]:
+    """One real `serve` and one Chromium for the module; each test gets a fresh browser profile."""
     _require_chromium()
-    with ServeProcess(bot_env, "--no-scheduler") as server, sync_api.sync_playwright() as pw:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_"))}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path_factory.mktemp('serve') / 'bot.sqlite3'}"
+    env["PYTHONUNBUFFERED"] = "1"
+    with ServeProcess(env, "--no-scheduler") as server, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-            page = context.new_page()
-            page.set_default_timeout(15_000)
-            page.goto(server.url)
-            yield page
+            yield server.url, browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page(site: tuple[str, sync_api.Browser]) -> Iterator[sync_api.Page]:
+    """A phone-sized page with its own storage, so its own browser key and conversation."""
+    url, browser = site
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(url)
+        yield page
+    finally:
+        context.close()
 
 
 def bot_messages(page: sync_api.Page) -> sync_api.Locator:
@@ -95,15 +114,35 @@ def test_a_person_taps_types_and_sees_an_emergency_alert(page: sync_api.Page, tm
     plain = bot_messages(page).first.evaluate("el => getComputedStyle(el).backgroundColor")
     assert colour != plain
 
-    page.screenshot(path=str(tmp_path / "webchat.png"), full_page=True)
-    assert (tmp_path / "webchat.png").stat().st_size > 10_000
+    page.screenshot(path=str(tmp_path / "webchat-alert.png"))
+    page.screenshot(path=str(tmp_path / "webchat-full.png"), full_page=True)
+    assert (tmp_path / "webchat-alert.png").stat().st_size > 10_000
 
 
 def test_markup_in_a_message_is_shown_as_text(page: sync_api.Page) -> None:
     """What a person types is echoed as text: a script tag in it never runs."""
     expect = sync_api.expect
     expect(page.get_by_role("button", name="Why is it happening?")).to_be_visible()
-    ask(page, '<img src=x onerror="document.title=\'pwned\'"><b>hi</b>')
+    ask(page, "<img src=x onerror=\"document.title='pwned'\"><b>hi</b>")
     expect(page.locator("#log .msg.me").last).to_contain_text("<b>hi</b>")
     assert page.locator("#log img, #log b").count() == 0
     assert page.title() != "pwned"
+
+
+def test_the_chat_works_from_the_keyboard_alone(page: sync_api.Page) -> None:
+    expect = sync_api.expect
+    expect(page.get_by_role("button", name="Why is it happening?")).to_be_visible()
+    box = page.get_by_label("Type your question")
+    box.focus()
+    before = bot_messages(page).count()
+    page.keyboard.type("can coffee cause it?")
+    page.keyboard.press("Enter")
+    expect(bot_messages(page)).not_to_have_count(before)
+    answer = bot_messages(page).last
+    expect(answer).to_be_focused()
+    page.keyboard.press("Tab")
+    first_choice = answer.get_by_role("button").first
+    expect(first_choice).to_be_focused()
+    label = first_choice.inner_text()
+    page.keyboard.press("Enter")
+    expect(page.locator("#log .msg.me").last).to_have_text(f"You: {label}")

@@ -6,6 +6,8 @@ timeout), then runs the lifespan's shutdown, which closes channels and the store
 
 from __future__ import annotations
 
+import signal
+
 import uvicorn
 
 from messenger_bot import logs
@@ -32,5 +34,9 @@ def serve(settings: Settings, scheduler: bool = True) -> int:
         server_header=False,
     )
     server = uvicorn.Server(config)
+    # uvicorn re-raises the stop signal once it has shut down; after a graceful stop the
+    # exit is a clean one (code 0), so the restored handlers ignore that replay.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
     server.run()
     return 0 if server.started else 3

@@ -1,0 +1,180 @@
+"""Web chat endpoint vs a bare Starlette endpoint on the same server, in the same run.
+
+One uvicorn server (a subprocess, so the load generator does not share its CPU) serves
+the real app, and beside it `POST /bench/bare`, which only parses the same JSON body
+and answers. The same concurrent httpx load hits each in turn; the figures are requests
+per second and their ratio (issue 3's target: the chat keeps at least half the bare rate).
+
+The chat requests come from many browser keys, and the server runs with the flood
+limits raised (WEBCHAT_RATE, WEBCHAT_IP_RATE), since all load comes from one address.
+
+    .venv/bin/python bench/webchat.py [--seconds 5] [--concurrency 8] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+MESSAGES = [
+    {"text": "can coffee cause it?"},
+    {"button": "causes"},
+    {"text": "menu"},
+    {"button": "caffeine"},
+    {"text": "does stress make my lip twitch?"},
+    {"button": "home-remedies"},
+]
+USERS = 2000
+
+
+def run_server(port: int, database_url: str) -> None:
+    """The server side: the real app plus the bare endpoint, on one uvicorn."""
+    import uvicorn
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+
+    from messenger_bot import logs
+    from messenger_bot.settings import load_settings
+    from messenger_bot.web.app import create_app
+
+    async def bare(request: Request) -> JSONResponse:
+        data = json.loads(await request.body())
+        return JSONResponse({"replies": [], "user": data.get("user")})
+
+    logs.configure("WARNING")
+    settings = load_settings(database_url=database_url, webchat_rate=1e9, webchat_ip_rate=1e9)
+    app = create_app(settings, scheduler=False)
+    app.add_route("/bench/bare", bare, methods=["POST"])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+
+
+async def load(url: str, seconds: float, concurrency: int) -> tuple[int, int]:
+    """Requests completed (and how many were not 200) by `concurrency` clients in `seconds`."""
+    done = errors = 0
+    bodies = itertools.cycle(
+        json.dumps({"user": f"bench-user-{n % USERS:05d}", **message}).encode()
+        for n, message in enumerate(itertools.islice(itertools.cycle(MESSAGES), USERS * len(MESSAGES)))
+    )
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            nonlocal done, errors
+            while time.perf_counter() < deadline:
+                response = await client.post(
+                    url, content=next(bodies), headers={"content-type": "application/json"}
+                )
+                done += 1
+                errors += response.status_code != 200
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done, errors
+
+
+def wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("the server did not become healthy")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far; None where /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(base: str, server_pid: int, args: argparse.Namespace) -> None:
+    """Rates, and the server's CPU per request, which a busy machine or a slow client skews less."""
+    rates: dict[str, list[float]] = {"bare": [], "chat": []}
+    costs: dict[str, list[float]] = {"bare": [], "chat": []}
+    paths = {"bare": "/bench/bare", "chat": "/api/chat"}
+    for path in paths.values():
+        asyncio.run(load(base + path, 1.0, args.concurrency))  # warm up
+    for round_no in range(1, args.rounds + 1):
+        # Alternate the order, so a machine that speeds up or slows down favours neither.
+        order = list(paths.items()) if round_no % 2 else list(paths.items())[::-1]
+        for name, path in order:
+            cpu_before, started = cpu_seconds(server_pid), time.perf_counter()
+            done, errors = asyncio.run(load(base + path, args.seconds, args.concurrency))
+            rate = done / (time.perf_counter() - started)
+            rates[name].append(rate)
+            cpu_after = cpu_seconds(server_pid)
+            cost = ""
+            if cpu_before is not None and cpu_after is not None and done:
+                costs[name].append(1000 * (cpu_after - cpu_before) / done)
+                cost = f", server CPU {costs[name][-1]:.2f} ms/request"
+            print(f"round {round_no}  {name:4}  {rate:8.0f} req/s  ({done} requests{cost})")
+            if errors:
+                raise SystemExit(f"{name}: {errors} requests were not 200; the figures would mean nothing")
+    bare, chat = statistics.median(rates["bare"]), statistics.median(rates["chat"])
+    print(f"\nbare Starlette endpoint : {bare:8.0f} req/s (median of {args.rounds})")
+    print(f"web chat  /api/chat     : {chat:8.0f} req/s (median of {args.rounds})")
+    print(f"ratio chat / bare       : {chat / bare:8.2f}   (target >= 0.50)")
+    if costs["bare"] and costs["chat"]:
+        bare_cost, chat_cost = statistics.median(costs["bare"]), statistics.median(costs["chat"])
+        print(
+            f"server CPU per request  : bare {bare_cost:.2f} ms, chat {chat_cost:.2f} ms;"
+            f" bare / chat = {bare_cost / chat_cost:.2f} (the rate ratio a CPU-bound server would show)"
+        )
+    print(
+        f"\nload: {args.concurrency} concurrent httpx clients, {args.seconds:g} s per run,"
+        f" {USERS} browser keys, one uvicorn worker, SQLite; {os.cpu_count()} CPUs"
+    )
+    print(
+        f"reproduce: .venv/bin/python bench/webchat.py --seconds {args.seconds:g}"
+        f" --concurrency {args.concurrency} --rounds {args.rounds}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--serve", nargs=2, metavar=("PORT", "DATABASE_URL"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        run_server(int(args.serve[0]), args.serve[1])
+        return
+    sys.path.insert(0, str(ROOT))
+    from tests.support.server import free_port
+
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(port), f"sqlite:///{tmp}/bench.sqlite3"], cwd=ROOT
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_healthy(base, proc)
+            measure(base, proc.pid, args)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

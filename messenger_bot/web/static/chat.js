@@ -1,0 +1,198 @@
+// The web chat page: sends what the person types or taps to /api/chat and shows the replies.
+// Every text is put on the page with textContent (never innerHTML), so nothing in a message
+// can become markup. *bold*, "• " bullets and line breaks are rebuilt as elements.
+"use strict";
+
+(function () {
+  const STORE_KEY = "messenger-bot-user";
+  const log = document.getElementById("log");
+  const status = document.getElementById("status");
+  const form = document.getElementById("composer");
+  const input = document.getElementById("message");
+  const sendButton = document.getElementById("send");
+  let busy = false;
+
+  // A random key that stays in this browser, so the bot remembers the conversation.
+  function userKey() {
+    let key = null;
+    try {
+      key = window.localStorage.getItem(STORE_KEY);
+    } catch (e) { /* storage blocked: keep the key for this page only */ }
+    if (!key || !/^[A-Za-z0-9_-]{8,64}$/.test(key)) {
+      const bytes = new Uint8Array(18);
+      window.crypto.getRandomValues(bytes);
+      key = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+      try {
+        window.localStorage.setItem(STORE_KEY, key);
+      } catch (e) { /* as above */ }
+    }
+    return key;
+  }
+  const user = userKey();
+
+  // "*word*" becomes <strong>word</strong>; everything else stays plain text.
+  function inline(parent, text) {
+    const parts = text.split(/\*([^*\n]+)\*/);
+    parts.forEach((part, index) => {
+      if (!part) return;
+      if (index % 2 === 1) {
+        const strong = document.createElement("strong");
+        strong.textContent = part;
+        parent.appendChild(strong);
+      } else {
+        parent.appendChild(document.createTextNode(part));
+      }
+    });
+  }
+
+  // Paragraphs split on blank lines; lines starting with "• " become a list.
+  function formatted(text) {
+    const box = document.createElement("div");
+    box.className = "text";
+    let list = null;
+    let para = null;
+    for (const raw of String(text).replace(/\s+$/, "").split("\n")) {
+      const line = raw.trimEnd();
+      if (line.startsWith("• ")) {
+        if (!list) {
+          list = document.createElement("ul");
+          box.appendChild(list);
+        }
+        const item = document.createElement("li");
+        inline(item, line.slice(2));
+        list.appendChild(item);
+        para = null;
+      } else if (line === "") {
+        list = null;
+        para = null;
+      } else {
+        list = null;
+        if (para) {
+          para.appendChild(document.createElement("br"));
+        } else {
+          para = document.createElement("p");
+          box.appendChild(para);
+        }
+        inline(para, line);
+      }
+    }
+    return box;
+  }
+
+  function emergencyBadge() {
+    const badge = document.createElement("p");
+    badge.className = "badge";
+    const icon = document.createElement("span");
+    icon.className = "icon";
+    icon.setAttribute("aria-hidden", "true");
+    icon.textContent = "⚠";
+    const word = document.createElement("strong");
+    word.textContent = "Emergency";
+    badge.append(icon, word);
+    return badge;
+  }
+
+  function botMessage(reply) {
+    const item = document.createElement("article");
+    item.className = "msg bot kind-" + reply.kind;
+    item.dataset.kind = reply.kind;
+    if (reply.topic) item.dataset.topic = reply.topic;
+    item.tabIndex = -1;
+    if (reply.kind === "alert") {
+      item.setAttribute("role", "alert");
+      item.appendChild(emergencyBadge());
+    }
+    item.appendChild(formatted(reply.text));
+    const buttons = reply.buttons || [];
+    if (buttons.length) {
+      const group = document.createElement("div");
+      group.className = "choices";
+      group.setAttribute("role", "group");
+      group.setAttribute("aria-label", "Choices");
+      for (const choice of buttons) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "choice";
+        button.textContent = choice.label;
+        button.addEventListener("click", () => send({ button: choice.payload }, choice.label));
+        group.appendChild(button);
+      }
+      item.appendChild(group);
+    }
+    return item;
+  }
+
+  function userMessage(text) {
+    const item = document.createElement("p");
+    item.className = "msg me";
+    const who = document.createElement("span");
+    who.className = "visually-hidden";
+    who.textContent = "You: ";
+    item.append(who, document.createTextNode(text));
+    log.appendChild(item);
+  }
+
+  function note(text) {
+    const item = document.createElement("p");
+    item.className = "msg note";
+    item.tabIndex = -1;
+    item.textContent = text;
+    log.appendChild(item);
+    return item;
+  }
+
+  function setBusy(value) {
+    busy = value;
+    log.setAttribute("aria-busy", value ? "true" : "false");
+    sendButton.disabled = value;
+    status.textContent = value ? "The bot is answering…" : "";
+  }
+
+  // Show the replies; focus moves to the first new message so a screen reader starts there.
+  function show(replies, focus) {
+    let first = null;
+    for (const reply of replies) {
+      const item = botMessage(reply);
+      log.appendChild(item);
+      first = first || item;
+    }
+    if (first && focus) {
+      first.focus({ preventScroll: true });
+      first.scrollIntoView({ block: "start", behavior: "smooth" });
+    }
+  }
+
+  async function send(message, shown) {
+    if (busy) return false;
+    if (shown) userMessage(shown);
+    setBusy(true);
+    try {
+      const response = await fetch("/api/chat", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(Object.assign({ user: user }, message)),
+      });
+      const data = await response.json().catch(() => ({}));
+      if (response.ok && Array.isArray(data.replies)) {
+        show(data.replies, shown !== null);
+        return true;
+      }
+      note(data.message || "Sorry, something went wrong. Please try again.").focus();
+    } catch (e) {
+      note("I couldn't reach the bot. Check your connection and try again.").focus();
+    } finally {
+      setBusy(false);
+    }
+    return false;
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text || busy) return;
+    input.value = "";
+    if (!(await send({ text: text }, text))) input.value = text;
+  });
+
+  send({ text: "start" }, null);
+})();

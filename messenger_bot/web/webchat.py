@@ -1,0 +1,132 @@
+"""The web chat: a page anyone can open, and the JSON endpoint it talks to.
+
+Like every channel it only translates: a posted message becomes an `Incoming` for
+the engine, and the replies go back in the `chat --json` shape, which the page renders
+with buttons. The page, its script and its style ship inside the package, so the chat
+works offline and needs no build step.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from messenger_bot.conversation import Incoming
+from messenger_bot.runtime import Runtime
+from messenger_bot.settings import Settings
+from messenger_bot.throttle import Throttle
+
+log = logging.getLogger("messenger_bot.web.chat")
+
+CHAT_PATH = "/api/chat"
+BODY_LIMIT = 16 * 1024
+#: The key a browser keeps for itself: random, so it says nothing about the person.
+USER_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_PAYLOAD = 200
+STATIC = Path(__file__).resolve().parent / "static"
+#: Scripts and styles only from this server: a slip in escaping still cannot run anything.
+HEADERS = {
+    "content-security-policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+ASSETS = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/static/chat.js": ("chat.js", "text/javascript; charset=utf-8"),
+    "/static/chat.css": ("chat.css", "text/css; charset=utf-8"),
+}
+SLOW_DOWN = "You're sending messages faster than I can read them. Please wait a few seconds, then try again."
+UNAVAILABLE = "Sorry, I can't answer right now. Please try again in a moment."
+
+
+class BadRequest(Exception):
+    """The body is not a message the chat understands; the text says why, briefly."""
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    user: str
+    text: str | None
+    button: str | None
+
+
+def parse_message(body: bytes) -> ChatMessage:
+    """`{"user": KEY, "text": "..."}` or `{"user": KEY, "button": "<payload>"}`, or BadRequest."""
+    try:
+        data: Any = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BadRequest("the body must be JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    user = data.get("user")
+    if not isinstance(user, str) or not USER_KEY.match(user):
+        raise BadRequest('"user" must be 8 to 64 letters, digits, "-" or "_"')
+    text, button = data.get("text"), data.get("button")
+    if (text is None) == (button is None):
+        raise BadRequest('send either "text" or "button"')
+    if text is not None and not isinstance(text, str):
+        raise BadRequest('"text" must be a string')
+    if button is not None and (not isinstance(button, str) or not 0 < len(button) <= MAX_PAYLOAD):
+        raise BadRequest(f'"button" must be a string of 1 to {MAX_PAYLOAD} characters')
+    return ChatMessage(user, text, button)
+
+
+class WebChat:
+    """The channel "web": the page at `/` and `POST /api/chat`."""
+
+    name = "web"
+
+    def __init__(self, settings: Settings) -> None:
+        self.body_limits = {CHAT_PATH: BODY_LIMIT}
+        self.per_user = Throttle(settings.webchat_rate, 60.0)
+        self.per_address = Throttle(settings.webchat_ip_rate, 60.0)
+        self.runtime: Runtime | None = None
+        self.assets = {path: ((STATIC / name).read_bytes(), kind) for path, (name, kind) in ASSETS.items()}
+
+    def routes(self) -> list[BaseRoute]:
+        pages = [Route(path, self.asset, methods=["GET", "HEAD"]) for path in self.assets]
+        return [*pages, Route(CHAT_PATH, self.chat, methods=["POST"])]
+
+    async def start(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def stop(self) -> None:
+        self.runtime = None
+
+    async def asset(self, request: Request) -> Response:
+        body, kind = self.assets[request.url.path]
+        return Response(body, media_type=kind, headers={**HEADERS, "cache-control": "no-cache"})
+
+    async def chat(self, request: Request) -> Response:
+        try:
+            message = parse_message(await request.body())
+        except BadRequest as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        address = request.client.host if request.client else "unknown"
+        if not await self.per_user.allow(message.user) or not await self.per_address.allow(address):
+            log.info("web chat: throttled a client")
+            return JSONResponse(
+                {"error": "too many messages", "message": SLOW_DOWN},
+                status_code=429,
+                headers={"retry-after": "5"},
+            )
+        if self.runtime is None:
+            return JSONResponse({"error": "starting or stopping", "message": UNAVAILABLE}, status_code=503)
+        incoming = Incoming("web", message.user, text=message.text, button=message.button)
+        try:
+            replies = await self.runtime.engine.turn(incoming)
+        except Exception:
+            log.exception("web chat: the turn failed")
+            return JSONResponse({"error": "unavailable", "message": UNAVAILABLE}, status_code=503)
+        return JSONResponse({"replies": [reply.as_json() for reply in replies]})

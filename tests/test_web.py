@@ -1,0 +1,235 @@
+"""The web chat and the app around it, through the app's public door (HTTP, in process)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from messenger_bot.settings import load_settings
+from messenger_bot.web.app import create_app
+
+USER = "browser-key-0001"
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[Starlette]:
+    app = create_app(load_settings(database_url=f"sqlite:///{tmp_path}/x.sqlite3"), scheduler=False)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://chat.test") as client:
+        yield client
+
+
+async def say(client: httpx.AsyncClient, user: str = USER, **message: str) -> list[dict[str, Any]]:
+    response = await client.post("/api/chat", json={"user": user, **message})
+    assert response.status_code == 200, response.text
+    return response.json()["replies"]
+
+
+def labels(reply: dict[str, Any]) -> list[str]:
+    return [button["label"] for button in reply["buttons"]]
+
+
+# -- a conversation --------------------------------------------------------------------------
+
+
+async def test_the_first_screen_is_the_notice_then_the_menu(client: httpx.AsyncClient) -> None:
+    replies = await say(client, text="start")
+    assert "not a doctor" in replies[0]["text"]
+    assert replies[-1]["kind"] == "menu"
+    assert "Why is it happening?" in labels(replies[-1])
+    assert set(replies[-1]) == {"kind", "topic", "text", "buttons"}
+    again = await say(client, text="menu")
+    assert [r["kind"] for r in again] == ["menu"], "the notice is shown once per browser"
+
+
+async def test_tapping_buttons_walks_to_caffeine(client: httpx.AsyncClient) -> None:
+    menu = (await say(client, text="start"))[-1]
+    causes = await say(client, button=_payload(menu, "Why is it happening?"))
+    everyday = await say(client, button=_payload(causes[-1], "Everyday causes"))
+    caffeine = await say(client, button=_payload(everyday[-1], "Caffeine"))
+    assert (caffeine[-1]["kind"], caffeine[-1]["topic"]) == ("topic", "caffeine")
+    assert "400 mg" in caffeine[-1]["text"]
+    assert "Main menu" in labels(caffeine[-1])
+
+
+async def test_a_typed_question_is_answered_with_its_topic(client: httpx.AsyncClient) -> None:
+    replies = await say(client, text="can coffee cause it?")
+    assert replies[-1]["kind"] == "topic"
+    assert replies[-1]["topic"] == "caffeine"
+
+
+async def test_a_warning_sign_gets_the_alert_first(client: httpx.AsyncClient) -> None:
+    await say(client, text="start")
+    replies = await say(client, text="my face is drooping and I can't speak")
+    assert replies[0]["kind"] == "alert"
+    assert replies[0]["buttons"], "the alert offers the emergency page and the menu"
+
+
+async def test_a_stale_button_gets_the_menu(client: httpx.AsyncClient) -> None:
+    replies = await say(client, button="no-such-node-any-more")
+    assert replies[-1]["kind"] == "menu"
+
+
+async def test_two_browsers_have_separate_conversations(client: httpx.AsyncClient) -> None:
+    await say(client, text="start")
+    other = await say(client, user="another-browser-42", text="start")
+    assert "not a doctor" in other[0]["text"]
+
+
+async def test_markup_in_a_message_comes_back_as_json_never_as_html(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/chat", json={"user": USER, "text": "<script>alert(1)</script> what causes a lip twitch?"}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert "<script" not in response.text
+    page = await client.get("/")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+
+
+# -- the page ---------------------------------------------------------------------------------
+
+
+async def test_the_page_and_its_files_are_served_from_the_package(client: httpx.AsyncClient) -> None:
+    page = await client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert '<label for="message">' in html and 'role="log"' in html and 'aria-live="polite"' in html
+    assert "http://" not in html and "https://" not in html, "no CDN: the page works offline"
+    script = await client.get("/static/chat.js")
+    style = await client.get("/static/chat.css")
+    assert script.status_code == style.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert style.headers["content-type"].startswith("text/css")
+    for sink in (".innerHTML", ".outerHTML", "insertAdjacentHTML", "document.write"):
+        assert sink not in script.text, "texts go on the page with textContent only"
+
+
+# -- bad input --------------------------------------------------------------------------------
+
+
+MALFORMED = [
+    (b"{not json", "JSON"),
+    (b"\xff\xfe", "JSON"),
+    (b"[1, 2]", "object"),
+    (json.dumps({"text": "hi"}).encode(), "user"),
+    (json.dumps({"user": "short", "text": "hi"}).encode(), "user"),
+    (json.dumps({"user": "has spaces in it", "text": "hi"}).encode(), "user"),
+    (json.dumps({"user": 12345678, "text": "hi"}).encode(), "user"),
+    (json.dumps({"user": USER}).encode(), "either"),
+    (json.dumps({"user": USER, "text": "hi", "button": "menu"}).encode(), "either"),
+    (json.dumps({"user": USER, "text": ["hi"]}).encode(), "text"),
+    (json.dumps({"user": USER, "button": ""}).encode(), "button"),
+    (json.dumps({"user": USER, "button": "x" * 500}).encode(), "button"),
+]
+
+
+async def test_a_malformed_body_gets_400_and_a_reason(client: httpx.AsyncClient) -> None:
+    for body, reason in MALFORMED:
+        response = await client.post("/api/chat", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 400, body
+        assert reason in response.json()["error"], body
+    assert (await say(client, text="menu"))[-1]["kind"] == "menu", "bad bodies leave the chat working"
+
+
+async def test_unknown_routes_and_wrong_methods(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/no/such/page")
+    assert missing.status_code == 404 and missing.json() == {"error": "Not Found"}
+    for method, path in [("GET", "/api/chat"), ("PUT", "/api/chat"), ("POST", "/"), ("DELETE", "/healthz")]:
+        response = await client.request(method, path)
+        assert response.status_code == 405, (method, path)
+        assert "Traceback" not in response.text
+
+
+async def test_a_body_over_16_kb_gets_413(client: httpx.AsyncClient) -> None:
+    declared = await client.post("/api/chat", json={"user": USER, "text": "a" * 17_000})
+    assert declared.status_code == 413
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"user": "' + USER.encode() + b'", "text": "'
+        for _ in range(20):
+            yield b"a" * 1024
+        yield b'"}'
+
+    streamed = await client.post("/api/chat", content=chunks())
+    assert streamed.status_code == 413
+    assert "too large" in streamed.json()["error"]
+    assert (await say(client, text="a" * 10_000))[-1]["kind"] in {"fallback", "topic"}
+
+
+async def test_a_database_failure_is_a_polite_503_not_a_500(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await app.state.runtime.store.close()
+    response = await client.post("/api/chat", json={"user": USER, "text": "hello"})
+    assert response.status_code == 503
+    assert "try again" in response.json()["message"]
+
+
+# -- flooding ---------------------------------------------------------------------------------
+
+
+async def test_one_flooding_browser_is_throttled_while_another_is_answered(
+    client: httpx.AsyncClient,
+) -> None:
+    statuses = []
+    for _ in range(40):
+        response = await client.post("/api/chat", json={"user": "flooder-0001", "text": "menu"})
+        statuses.append(response.status_code)
+    assert 429 in statuses and statuses[0] == 200
+    refused = response.json()
+    assert response.status_code == 429 and "wait" in refused["message"]
+    assert response.headers["retry-after"].isdigit()
+    assert (await say(client, user="calm-person-01", text="menu"))[-1]["kind"] == "menu"
+
+
+async def test_one_address_rotating_keys_is_throttled_while_another_address_is_answered(
+    tmp_path: Path,
+) -> None:
+    settings = load_settings(database_url=f"sqlite:///{tmp_path}/x.sqlite3", webchat_ip_rate=10)
+    app = create_app(settings, scheduler=False)
+    flood = httpx.ASGITransport(app, client=("203.0.113.9", 5000))
+    calm = httpx.ASGITransport(app, client=("198.51.100.7", 5000))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=flood, base_url="http://chat.test") as flooder,
+        httpx.AsyncClient(transport=calm, base_url="http://chat.test") as neighbour,
+    ):
+        statuses = [
+            (await flooder.post("/api/chat", json={"user": f"rotating-{n:04d}", "text": "menu"})).status_code
+            for n in range(20)
+        ]
+        assert statuses[0] == 200 and statuses[-1] == 429
+        assert (await say(neighbour, user="neighbour-0001", text="menu"))[-1]["kind"] == "menu"
+
+
+# -- health -----------------------------------------------------------------------------------
+
+
+async def test_healthz_is_ok_then_503_when_the_database_is_gone(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    ok = await client.get("/healthz")
+    assert ok.status_code == 200
+    assert ok.json()["status"] == "ok" and ok.json()["database"] == "reachable"
+    await app.state.runtime.store.close()
+    down = await client.get("/healthz")
+    assert down.status_code == 503
+    assert down.json()["database"] == "unreachable"
+
+
+def _payload(reply: dict[str, Any], label: str) -> str:
+    return next(b["payload"] for b in reply["buttons"] if b["label"] == label)
