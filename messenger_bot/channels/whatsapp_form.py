@@ -1,0 +1,99 @@
+"""Twilio's webhook requests: the form, its signature, and the `Incoming` a message becomes.
+
+The signature is checked with twilio's own `RequestValidator` against the URL Twilio
+called, which behind a proxy or a tunnel is PUBLIC_BASE_URL + path, not what the app sees.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections import defaultdict
+from datetime import datetime
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from twilio.request_validator import RequestValidator
+
+from messenger_bot.conversation import Incoming
+from messenger_bot.emergency import country_for_phone
+
+CHANNEL = "whatsapp"
+MAX_FIELDS = 200
+_ADDRESS = re.compile(r"^whatsapp:\+?(\d{6,15})$")
+
+
+class BadForm(Exception):
+    """The request is not a form Twilio would send; the message says why, for a 400."""
+
+
+class FormFields(dict[str, str]):
+    """The last value of each field, and (for the signature, as Twilio computes it) all of them."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        super().__init__(pairs)
+        self._all: defaultdict[str, list[str]] = defaultdict(list)
+        for key, value in pairs:
+            self._all[key].append(value)
+
+    def getall(self, name: str) -> list[str]:
+        return self._all[name]
+
+
+def parse_form(body: bytes) -> FormFields:
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise BadForm("the body is not a valid form (application/x-www-form-urlencoded, UTF-8)") from error
+    return FormFields(pairs)
+
+
+def signed_url(request: Request, public_base_url: str | None) -> str:
+    """The URL Twilio signed: the public base plus this path (and query), else the request's own URL."""
+    if not public_base_url:
+        return str(request.url)
+    query = request.url.query
+    return public_base_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
+
+
+def signature_ok(validator: RequestValidator, url: str, form: FormFields, signature: str | None) -> bool:
+    """Twilio's own check. The URL as configured usually matches at once; only otherwise does
+    `validate` try it with and without the port (as Twilio's signing is inconsistent there)."""
+    if not signature:
+        return False
+    if hmac.compare_digest(validator.compute_signature(url, form), signature):
+        return True
+    return validator.validate(url, form, signature)
+
+
+def user_key_of(address: str) -> str | None:
+    """'whatsapp:+447700900123' as the user key, or None when it is not a WhatsApp address."""
+    match = _ADDRESS.match(address.strip())
+    return f"whatsapp:+{match.group(1)}" if match else None
+
+
+def incoming_from(form: FormFields, now: datetime) -> Incoming:
+    """A Twilio message as the engine sees it: typed text, or the payload of a tap."""
+    user_key = user_key_of(form.get("From", ""))
+    if user_key is None:
+        raise BadForm("From must be a WhatsApp address like whatsapp:+14155550123")
+    if not form.get("MessageSid"):
+        raise BadForm("MessageSid is missing")
+    body = form.get("Body", "")
+    button = (form.get("ButtonPayload") or form.get("ListId") or "").strip() or None
+    media = _count(form.get("NumMedia"))
+    located = bool(form.get("Latitude") or form.get("Longitude"))
+    non_text = media > 0 or located or (not body.strip() and button is None)
+    text = body if body.strip() and button is None else None  # a tap's Body is only the button's label
+    return Incoming(
+        channel=CHANNEL, user_key=user_key, text=text, button=button,
+        country=country_for_phone(user_key), non_text=non_text, received_at=now,
+    )
+
+
+def _count(value: str | None) -> int:
+    try:
+        return max(0, int(value or 0))
+    except ValueError:
+        return 0

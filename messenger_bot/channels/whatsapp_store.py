@@ -1,0 +1,92 @@
+"""What the WhatsApp channel keeps: inbound MessageSids, sent messages and their fate, templates.
+
+All through the store's portable SQL primitives, so SQLite and PostgreSQL share it.
+A pause Twilio causes (an error code) is the engine's BLOCKED, which the engine lifts
+when the user next writes; the user's own STOP is never overwritten by it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta
+
+from messenger_bot.engine import BLOCKED
+from messenger_bot.storage import Storage
+from messenger_bot.storage.base import ts
+
+CHANNEL = "whatsapp"
+#: A MessageSid is remembered this long; Twilio redelivers within minutes, not days.
+INBOUND_KEEP = timedelta(days=3)
+
+#: Later states never give way to earlier ones (callbacks can arrive out of order).
+STATUS_RANK = {
+    "accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 5,
+    "undelivered": 6, "failed": 6, "canceled": 6, "skipped": 6,
+}
+
+_RECORD_STATUS = (
+    "INSERT INTO whatsapp_outbound (sid, channel, user_key, kind, content_sid, status, status_rank, "
+    "error_code, detail, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (sid) DO UPDATE SET status = excluded.status, status_rank = excluded.status_rank, "
+    "error_code = COALESCE(excluded.error_code, whatsapp_outbound.error_code), "
+    "updated_at = excluded.updated_at WHERE excluded.status_rank >= whatsapp_outbound.status_rank"
+)
+
+
+class WhatsAppStore:
+    def __init__(self, store: Storage) -> None:
+        self.store = store
+
+    async def first_delivery(self, message_sid: str, now: datetime) -> bool:
+        """True the first time a MessageSid is seen; False for Twilio's redelivery of it."""
+        count = await self.store.execute(
+            "INSERT INTO whatsapp_inbound (message_sid, received_at) VALUES (?, ?) "
+            "ON CONFLICT (message_sid) DO NOTHING",
+            message_sid, ts(now),
+        )
+        return count > 0
+
+    async def forget_old_inbound(self, now: datetime) -> int:
+        return await self.store.execute(
+            "DELETE FROM whatsapp_inbound WHERE received_at < ?", ts(now - INBOUND_KEEP)
+        )
+
+    async def pause(self, user_key: str) -> None:
+        """Nothing more goes to this user until they write (the engine then lifts BLOCKED); a STOP
+        already in place stays as it is. Why is kept with the message, in whatsapp_outbound."""
+        await self.store.execute(
+            "UPDATE users SET paused_reason = ? WHERE channel = ? AND user_key = ? AND paused_reason IS NULL",
+            BLOCKED, CHANNEL, user_key,
+        )
+
+    async def set_last_menu(self, user_key: str, payloads: list[str]) -> None:
+        """A numbered menu sent first (a reminder's buttons) is the one a typed number picks."""
+        await self.store.execute(
+            "UPDATE users SET last_menu = ? WHERE channel = ? AND user_key = ?",
+            json.dumps(payloads), CHANNEL, user_key,
+        )
+
+    async def record(
+        self, sid: str | None, user_key: str, status: str, now: datetime, *, kind: str | None = None,
+        content_sid: str | None = None, error_code: int | None = None, detail: str | None = None,
+    ) -> None:
+        """A message's state, from the REST answer or a status callback (whichever comes first)."""
+        await self.store.execute(
+            _RECORD_STATUS, sid or f"local-{uuid.uuid4().hex}", CHANNEL, user_key, kind, content_sid, status,
+            STATUS_RANK.get(status, 0), error_code, detail, ts(now), ts(now),
+        )
+
+    async def templates(self) -> dict[str, str]:
+        rows = await self.store.fetch("SELECT template_key, content_sid FROM whatsapp_templates")
+        return {row[0]: row[1] for row in rows}
+
+    async def save_template(
+        self, key: str, content_sid: str, content_type: str, name: str, now: datetime
+    ) -> None:
+        await self.store.execute(
+            "INSERT INTO whatsapp_templates (template_key, content_sid, content_type, friendly_name, "
+            "created_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (template_key) DO UPDATE SET content_sid = excluded.content_sid",
+            key, content_sid, content_type, name, ts(now),
+        )

@@ -1,0 +1,156 @@
+"""Twilio's REST API for WhatsApp: one async client, retries, and what each error means for a user.
+
+The client is twilio's own `Client` over `AsyncTwilioHttpClient`, so no call blocks the
+event loop; `TWILIO_API_BASE_URL` points its domains elsewhere (a fake server in tests).
+Every send is recorded with its sid, state and error code; the error codes that mean
+"this user cannot be reached" pause the user until they write again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity.wait import wait_base
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from messenger_bot.channels.whatsapp_render import Part
+from messenger_bot.channels.whatsapp_store import WhatsAppStore
+from messenger_bot.delivery import Outcome, SendResult
+from messenger_bot.settings import Settings
+
+log = logging.getLogger("messenger_bot.whatsapp")
+
+#: Twilio errors that mean the user cannot be reached now: pause them until they write.
+PAUSE_CODES: dict[int, str] = {
+    21610: "the user opted out (STOP)",
+    63024: "not a valid WhatsApp recipient",
+    63016: "outside the 24-hour window",
+}
+ATTEMPTS = 4
+REQUEST_TIMEOUT = 15.0
+DEFAULT_WAIT: wait_base = wait_exponential_jitter(multiplier=0.5, max=8.0)
+
+
+class JsonAsyncHttpClient(AsyncTwilioHttpClient):
+    """twilio 9.13's async client form-encodes JSON bodies (the Content API needs JSON);
+    this sends them as JSON, like the sync client (twilio/twilio-python#932, fix in #964)."""
+
+    async def request(self, method: str, url: str, params: Any = None, data: Any = None,
+                      headers: Any = None, auth: Any = None, timeout: float | None = None,
+                      allow_redirects: bool = False) -> Any:
+        if headers and headers.get("Content-Type") == "application/json" and isinstance(data, dict):
+            data = json.dumps(data)
+        return await super().request(method, url, params=params, data=data, headers=headers, auth=auth,
+                                     timeout=timeout, allow_redirects=allow_redirects)
+
+
+def make_client(settings: Settings) -> tuple[Client, AsyncTwilioHttpClient]:
+    """A REST client for the configured account; call inside a running event loop."""
+    if not (settings.twilio_account_sid and settings.twilio_auth_token):
+        raise ValueError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set")
+    http = JsonAsyncHttpClient(timeout=REQUEST_TIMEOUT)
+    token = settings.twilio_auth_token.get_secret_value()
+    client = Client(settings.twilio_account_sid, token, http_client=http)
+    if settings.twilio_api_base_url:
+        base = settings.twilio_api_base_url.rstrip("/")
+        client.api.base_url = base
+        client.content.base_url = base
+    return client, http
+
+
+def status_url(settings: Settings) -> str | None:
+    """Where Twilio reports what became of a message (only known when PUBLIC_BASE_URL is set)."""
+    return f"{settings.public_base_url.rstrip('/')}/whatsapp/status" if settings.public_base_url else None
+
+
+def transient(error: BaseException) -> bool:
+    """Worth another try: rate limited, Twilio's own trouble, or the network."""
+    if isinstance(error, TwilioRestException):
+        return error.status == 429 or error.status >= 500
+    return isinstance(error, aiohttp.ClientError | TimeoutError)
+
+
+def masked(user_key: str) -> str:
+    """A phone number as logs show it: enough to tell users apart, not to dial them."""
+    return f"…{user_key[-4:]}"
+
+
+class TwilioMessages:
+    """Creates messages, retries what is worth retrying, records and classifies the outcome."""
+
+    def __init__(self, settings: Settings, store: WhatsAppStore, wait: wait_base = DEFAULT_WAIT) -> None:
+        self.settings = settings
+        self.store = store
+        self.wait = wait
+        self.sender = settings.twilio_whatsapp_from or ""
+        self.callback = status_url(settings)
+        self.client: Client | None = None
+        self._http: AsyncTwilioHttpClient | None = None
+
+    async def open(self) -> None:
+        self.client, self._http = make_client(self.settings)
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def send(self, to: str, part: Part, kind: str) -> SendResult:
+        assert self.client is not None, "open() first"
+        client = self.client
+        params: dict[str, Any] = {"to": to, "from_": self.sender}
+        if self.callback:
+            params["status_callback"] = self.callback
+        if part.content_sid:
+            params["content_sid"] = part.content_sid
+            if part.variables:
+                params["content_variables"] = json.dumps(part.variables, ensure_ascii=False)
+        else:
+            params["body"] = part.body or ""
+        try:
+            message = await self._retrying(lambda: client.messages.create_async(**params))
+        except TwilioRestException as error:
+            return await self._refused(to, part, kind, error)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            detail = f"network: {type(error).__name__}"
+            await self.store.record(None, to, "failed", _now(), kind=kind, content_sid=part.content_sid,
+                                    detail=detail)
+            log.warning("whatsapp send to %s failed after %d tries: %s", masked(to), ATTEMPTS, detail)
+            return SendResult(Outcome.FAILED, detail=detail)
+        await self.store.record(message.sid, to, message.status or "queued", _now(), kind=kind,
+                                content_sid=part.content_sid)
+        return SendResult(Outcome.SENT, provider_id=message.sid)
+
+    async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(ATTEMPTS), wait=self.wait, retry=retry_if_exception(transient),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await call()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _refused(self, to: str, part: Part, kind: str, error: TwilioRestException) -> SendResult:
+        code = error.code if isinstance(error.code, int) else None
+        detail = f"twilio {error.status} error {code}"
+        await self.store.record(None, to, "failed", _now(), kind=kind, content_sid=part.content_sid,
+                                error_code=code, detail=detail)
+        if code in PAUSE_CODES:
+            await self.store.pause(to)
+            log.info("whatsapp user %s paused: error %s (%s)", masked(to), code, PAUSE_CODES[code])
+            return SendResult(Outcome.BLOCKED, detail=f"{detail}: {PAUSE_CODES[code]}")
+        log.warning("whatsapp send to %s failed: %s", masked(to), detail)
+        return SendResult(Outcome.FAILED, detail=detail)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,1 @@
+"""Fake providers on loopback (Telegram Bot API, ...), for tests and benchmarks."""
