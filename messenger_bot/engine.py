@@ -32,6 +32,8 @@ FAQ_WINDOW = 1000
 LONG_MESSAGE = 4000
 HISTORY = 20
 STOPPED = "stopped by user"
+#: Set by a channel's sender when the platform says the user blocked the bot; lifted when they write.
+BLOCKED = "blocked the bot"
 _NUMBER = re.compile(r"^\s*#?(\d{1,3})\s*[.)]?\s*$")
 
 #: Typed words that mean an engine command, after normalisation.
@@ -119,6 +121,8 @@ class Engine:
             user = UserState(incoming.channel, incoming.user_key, first_seen=now, last_seen=now)
         user.last_seen = now
         user.last_inbound_at = now
+        if user.paused_reason == BLOCKED:  # they wrote to us, so they unblocked the bot
+            user.paused_reason = None
         if incoming.country:
             user.country = incoming.country
         return user

@@ -1,0 +1,338 @@
+"""The Telegram channel on python-telegram-bot: by polling, or by webhook in our app.
+
+PTB's `Application` and handlers turn updates into `Incoming`; the engine answers;
+replies leave through the paced `Outbox` (telegram_send) that reminders use too.
+With TELEGRAM_WEBHOOK_URL set there is no Updater: Telegram posts to
+`POST /telegram/webhook`, which checks the secret and hands the update to the
+application (PTB's custom-webhook way). Without it, PTB's Updater polls, started
+inside our lifespan so uvicorn keeps the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, ClassVar
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from telegram import BotCommand, Message, MessageEntity, Update
+from telegram.constants import ChatType
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from messenger_bot.channels.telegram_render import CODEC, Rendered, render
+from messenger_bot.channels.telegram_send import POOL_SIZE, Outbox, TelegramSender, file_base_url, limits_for
+from messenger_bot.conversation import Incoming
+from messenger_bot.runtime import Runtime
+from messenger_bot.settings import Settings
+from messenger_bot.storage import Storage
+from messenger_bot.throttle import Throttle
+
+__all__ = ["TelegramChannel", "TelegramSender"]
+
+log = logging.getLogger("messenger_bot.telegram")
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+#: Updates handled at once when polling; one chat's updates still run one at a time.
+CONCURRENT_UPDATES = 64
+#: Per chat: a burst of 10 messages, then one a second; more are dropped unanswered.
+FLOOD_BURST = 10
+APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment, or type /menu."
+#: Shown in Telegram's command menu; the engine (or its FAQ) answers each.
+COMMANDS = [
+    BotCommand("start", "Start, and show the main menu"),
+    BotCommand("menu", "The main menu"),
+    BotCommand("help", "How to use this bot"),
+    BotCommand("about", "About this bot"),
+    BotCommand("back", "The previous menu"),
+    BotCommand("reminders", "Water and caffeine reminders"),
+    BotCommand("water", "Water reminders"),
+    BotCommand("caffeine", "Caffeine: limits and reminders"),
+    BotCommand("mydata", "See what I keep about you"),
+    BotCommand("deletedata", "Delete what I keep about you"),
+    BotCommand("stop", "Pause messages I send on my own"),
+]
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+UPDATE_KEEP_SECONDS = 2 * 24 * 3600
+
+
+def webhook_secret(settings: Settings) -> str:
+    """TELEGRAM_WEBHOOK_SECRET, or one derived from the token: stable across restarts and
+    instances (they all agree without sharing anything), and unknowable without the token."""
+    if settings.telegram_webhook_secret is not None:
+        secret = settings.telegram_webhook_secret.get_secret_value()
+        if not _SECRET.match(secret):
+            raise ValueError("TELEGRAM_WEBHOOK_SECRET: use 1-256 characters from A-Z, a-z, 0-9, _ and -")
+        return secret
+    assert settings.telegram_bot_token is not None
+    token = settings.telegram_bot_token.get_secret_value().encode()
+    digest = hmac.new(token, b"messenger-bot telegram webhook secret", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+class UpdateLog:
+    """Update ids seen, under a unique key: a redelivered update is answered once."""
+
+    def __init__(self, store: Storage) -> None:
+        self.store = store
+        self._inserts = 0
+
+    async def first_time(self, update_id: int) -> bool:
+        count = await self.store.execute(
+            "INSERT INTO telegram_updates (update_id, received_at) VALUES (?, ?) "
+            "ON CONFLICT (update_id) DO NOTHING", update_id, time.time(),
+        )
+        self._inserts += 1
+        if self._inserts % 1000 == 0:
+            await self.prune()
+        return count > 0
+
+    async def prune(self) -> None:
+        cutoff = time.time() - UPDATE_KEEP_SECONDS
+        await self.store.execute("DELETE FROM telegram_updates WHERE received_at < ?", cutoff)
+
+
+class ChatLocks:
+    """One turn at a time per chat (state is loaded and saved per turn); a lock lives only while used."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, chat_id: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users == 1:
+                del self._locks[chat_id]
+            else:
+                self._locks[chat_id] = (lock, users - 1)
+
+
+class TelegramChannel:
+    name = "telegram"
+    body_limits: ClassVar[dict[str, int]] = {WEBHOOK_PATH: 256 * 1024}
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.by_webhook = settings.telegram_webhook_url is not None
+        self.secret = webhook_secret(settings)
+        self.flood = Throttle(FLOOD_BURST, FLOOD_BURST)
+        self.locks = ChatLocks()
+        self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._runtime: Runtime | None = None
+        self._outbox: Outbox | None = None
+        self._updates: UpdateLog | None = None
+
+    def routes(self) -> list[BaseRoute]:
+        return [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])]
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def start(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._updates = UpdateLog(runtime.store)
+        await self._updates.prune()
+        CODEC.register(b.payload for buttons in runtime.content.buttons.values() for b in buttons)
+        app = self._build()
+        try:
+            await app.initialize()
+        except InvalidToken:
+            raise RuntimeError("TELEGRAM_BOT_TOKEN was refused by the Bot API server") from None
+        self._outbox = Outbox(app.bot, limits_for(self.settings).pacer, runtime.store)
+        await app.bot.set_my_commands(COMMANDS)
+        if self.by_webhook:
+            url = str(self.settings.telegram_webhook_url)
+            await app.bot.set_webhook(url=url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES)
+        await app.start()
+        if app.updater is not None:
+            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, error_callback=self._poll_error)
+        self.app = app
+        log.info("telegram: @%s by %s", app.bot.username, "webhook" if self.by_webhook else "polling")
+
+    def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        settings = self.settings
+        assert settings.telegram_bot_token is not None
+        builder = (
+            Application.builder()
+            .token(settings.telegram_bot_token.get_secret_value())
+            .base_url(settings.telegram_base_url)
+            .base_file_url(file_base_url(settings.telegram_base_url))
+            .rate_limiter(limits_for(settings).rate_limiter)
+            .concurrent_updates(CONCURRENT_UPDATES)
+            .connection_pool_size(POOL_SIZE)
+        )
+        if self.by_webhook:
+            builder = builder.updater(None)
+        app = builder.build()
+        app.add_handler(TypeHandler(Update, self._once), group=-1)
+        app.add_handler(CommandHandler([c.command for c in COMMANDS], self._on_command))
+        app.add_handler(MessageHandler(filters.COMMAND, self._on_other_command))
+        app.add_handler(MessageHandler(filters.TEXT, self._on_text))
+        private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+        app.add_handler(MessageHandler(private, self._on_non_text))
+        app.add_handler(CallbackQueryHandler(self._on_tap))
+        app.add_error_handler(self._on_error)
+        return app
+
+    async def stop(self) -> None:
+        app, self.app = self.app, None
+        if app is None:
+            return
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    # -- the webhook ---------------------------------------------------------------
+
+    async def webhook(self, request: Request) -> Response:
+        """403 without the right secret, before anything is read or stored; 400 for a non-update."""
+        if self.app is None or not self.by_webhook:
+            return JSONResponse({"error": "the Telegram webhook is not enabled here"}, status_code=404)
+        given = request.headers.get(SECRET_HEADER, "")
+        if not secrets.compare_digest(given.encode(), self.secret.encode()):
+            log.warning("telegram webhook: refused a request without the right secret token")
+            return JSONResponse({"error": "forbidden"}, status_code=403)
+        try:
+            data = json.loads(await request.body())
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("no update_id")
+            update = Update.de_json(data, self.app.bot)
+        except Exception:  # any malformed body is the sender's problem, never a 500
+            return JSONResponse({"error": "the body is not a Telegram update"}, status_code=400)
+        # Answered before returning, so Telegram's connection limit paces us; a redelivery
+        # after a timeout is caught by the update log.
+        await self.app.process_update(update)
+        return Response(status_code=200)
+
+    def _poll_error(self, error: TelegramError) -> None:
+        log.warning("telegram polling: %s", self._redact(f"{type(error).__name__}: {error}"))
+
+    # -- handlers --------------------------------------------------------------------
+
+    async def _once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert self._updates is not None
+        if not await self._updates.first_time(update.update_id):
+            log.info("telegram: update %s was delivered again; already answered", update.update_id)
+            raise ApplicationHandlerStop
+
+    async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        assert message is not None and message.text is not None
+        name = message.text.split()[0][1:].partition("@")[0].lower()
+        # /start's argument is a deep-link code, not words; other commands keep theirs (triage reads them).
+        text = f"/{name}" if name == "start" or not context.args else f"/{name} {' '.join(context.args)}"
+        await self._turn(message.chat_id, text=text)
+
+    async def _on_other_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A command the bot does not list: the engine reads it as text (unless it is for another bot)."""
+        message = update.effective_message
+        assert message is not None and message.text is not None
+        first, _, rest = message.text.partition(" ")
+        command, _, target = first.partition("@")
+        if target and target.lower() != (context.bot.username or "").lower():
+            return
+        await self._turn(message.chat_id, text=f"{command} {rest}".strip())
+
+    async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        assert message is not None and message.text is not None
+        if message.from_user is not None and message.from_user.is_bot:
+            return
+        text: str | None = message.text
+        if message.chat.type != ChatType.PRIVATE:
+            text = self._addressed(message, context)
+        if text is not None:
+            await self._turn(message.chat_id, text=text)
+
+    async def _on_non_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A photo, sticker or voice note in a private chat: the engine asks for text."""
+        message = update.effective_message
+        if message is not None:
+            await self._turn(message.chat_id, text=message.caption, non_text=True)
+
+    async def _on_tap(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None
+        try:
+            await query.answer()  # first, always: the spinner on the button stops
+        except TelegramError as error:
+            log.info("telegram: could not acknowledge a tap: %s", type(error).__name__)
+        payload, keep = CODEC.decode(query.data or "")
+        tapped = query.message if isinstance(query.message, Message) else None
+        chat_id = tapped.chat.id if tapped is not None else query.from_user.id
+        edit = tapped.message_id if tapped is not None and not keep else None
+        await self._turn(chat_id, button=payload, edit=edit)
+
+    @staticmethod
+    def _addressed(message: Message, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+        """In a group: the text if the bot was replied to or mentioned (mention removed), else None."""
+        bot = context.bot
+        text = message.text or ""
+        replied = message.reply_to_message
+        if replied is not None and replied.from_user is not None and replied.from_user.id == bot.id:
+            return text
+        handle = f"@{bot.username}".lower()
+        mentions = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
+        for entity, value in mentions.items():
+            if value.lower() == handle or (entity.user is not None and entity.user.id == bot.id):
+                return (text[: entity.offset] + text[entity.offset + entity.length:]).strip() or "/menu"
+        return None
+
+    # -- one turn ---------------------------------------------------------------------
+
+    async def _turn(self, chat_id: int, edit: int | None = None, **fields: Any) -> None:
+        """Engine, then the reply: a tap's single answer replaces the tapped message, else follows it."""
+        assert self._runtime is not None and self._outbox is not None
+        if not await self.flood.allow(str(chat_id)):
+            log.info("telegram: chat %s is sending too fast; message dropped", chat_id)
+            return
+        async with self.locks.hold(chat_id):
+            replies = await self._runtime.engine.turn(Incoming("telegram", str(chat_id), **fields))
+            messages = render(replies, CODEC)
+            if len(messages) != 1 or replies[0].kind == "alert":
+                edit = None
+            await self._outbox.deliver(chat_id, messages, edit=edit)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log what failed (never the token or the user's words), and apologise to the user."""
+        error = context.error
+        update_id = update.update_id if isinstance(update, Update) else None
+        what = self._redact(f"{type(error).__name__}: {error}")
+        log.error("telegram: update %s failed: %s", update_id, what)
+        log.debug("telegram: failure details", exc_info=error)
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is not None and self._outbox is not None:
+            await self._outbox.deliver(chat.id, [Rendered(APOLOGY, APOLOGY)])
+
+    def _redact(self, text: str) -> str:
+        token = self.settings.telegram_bot_token
+        return text.replace(token.get_secret_value(), "<token>") if token is not None else text

@@ -1,0 +1,256 @@
+"""Sending to Telegram within its limits, for replies and reminders alike.
+
+Telegram allows about 30 messages a second overall and one a second per chat.
+python-telegram-bot's AIORateLimiter holds the overall (and group) limit and waits
+out `RetryAfter`; the per-chat pace is ours. Both are shared by every bot object of
+one token in one process, so the channel's replies and the reminder sender never
+add up to more than the limit. Network trouble is retried with back-off; a user who
+blocked the bot is marked, so nothing more is sent until they write again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import weakref
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import LinkPreviewOptions, Message
+from telegram.constants import FloodLimit, ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, ExtBot
+from telegram.request import HTTPXRequest
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from messenger_bot.channels.telegram_render import CODEC, Rendered, render
+from messenger_bot.conversation import Reply
+from messenger_bot.delivery import Outcome, SendResult
+from messenger_bot.engine import BLOCKED
+from messenger_bot.settings import Settings
+from messenger_bot.storage import Storage
+
+log = logging.getLogger("messenger_bot.telegram")
+
+CHAT_INTERVAL = 1.0 / FloodLimit.MESSAGES_PER_SECOND_PER_CHAT
+#: How many times AIORateLimiter waits out a RetryAfter before giving up on a message.
+RETRY_AFTER_TRIES = 3
+#: Attempts for a message that meets network errors, 5xx answers or timeouts.
+NETWORK_TRIES = 4
+POOL_SIZE = 64
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class ChatPacer:
+    """At most one message per `interval` to each chat, measured from the end of the last.
+
+    Chats are kept in least-recently-used order and forgotten once their interval has
+    passed and more than `max_chats` are known, so memory stays bounded.
+    """
+
+    def __init__(self, interval: float = CHAT_INTERVAL, max_chats: int = 10_000) -> None:
+        self.interval = interval
+        self.max_chats = max_chats
+        self._chats: OrderedDict[int, _Pace] = OrderedDict()
+
+    @asynccontextmanager
+    async def slot(self, chat_id: int) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        pace = self._chats.get(chat_id)
+        if pace is None:
+            pace = self._chats[chat_id] = _Pace(asyncio.Lock())
+            self._forget(loop.time())
+        self._chats.move_to_end(chat_id)
+        async with pace.lock:
+            delay = pace.next_at - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                yield
+            finally:
+                pace.next_at = loop.time() + self.interval
+
+    def _forget(self, now: float) -> None:
+        while len(self._chats) > self.max_chats:
+            chat_id, pace = next(iter(self._chats.items()))
+            if pace.lock.locked() or pace.next_at > now:
+                return
+            del self._chats[chat_id]
+
+
+@dataclass
+class _Pace:
+    lock: asyncio.Lock
+    next_at: float = 0.0
+
+
+@dataclass
+class Limits:
+    rate_limiter: AIORateLimiter
+    pacer: ChatPacer
+
+
+_LIMITS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Limits]] = weakref.WeakKeyDictionary()
+
+
+def limits_for(settings: Settings) -> Limits:
+    """The one set of limits for this bot token in this process (and event loop)."""
+    token = _token(settings)
+    key = hashlib.sha256(token.encode()).hexdigest()
+    per_loop = _LIMITS.setdefault(asyncio.get_running_loop(), {})
+    if key not in per_loop:
+        # One message per 1/mps seconds: an even pace never exceeds the rate in any one-second window.
+        limiter = AIORateLimiter(
+            overall_max_rate=1, overall_time_period=1 / settings.telegram_mps, max_retries=RETRY_AFTER_TRIES
+        )
+        per_loop[key] = Limits(limiter, ChatPacer())
+    return per_loop[key]
+
+
+def _token(settings: Settings) -> str:
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    return settings.telegram_bot_token.get_secret_value()
+
+
+def file_base_url(base_url: str) -> str:
+    """https://api.telegram.org/bot -> https://api.telegram.org/file/bot (and the same for a local server)."""
+    head, _, tail = base_url.rstrip("/").rpartition("/")
+    return f"{head}/file/{tail}" if head else base_url
+
+
+def build_bot(settings: Settings, limits: Limits) -> ExtBot[Any]:
+    return ExtBot(
+        _token(settings),
+        base_url=settings.telegram_base_url,
+        base_file_url=file_base_url(settings.telegram_base_url),
+        rate_limiter=limits.rate_limiter,
+        request=HTTPXRequest(connection_pool_size=POOL_SIZE),
+    )
+
+
+def _transient(error: BaseException) -> bool:
+    """Network errors, timeouts and 5xx are worth another try; a bad request is not."""
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+
+
+class Outbox:
+    """The one way messages leave for Telegram: paced, retried, and with a clear outcome."""
+
+    def __init__(self, bot: ExtBot[Any], pacer: ChatPacer, store: Storage) -> None:
+        self.bot = bot
+        self.pacer = pacer
+        self.store = store
+
+    async def deliver(self, chat_id: int, messages: list[Rendered], edit: int | None = None) -> SendResult:
+        """Send the messages in order (the first may replace message `edit`); stop at a failure."""
+        provider_id = None
+        try:
+            for index, message in enumerate(messages):
+                if index == 0 and edit is not None and await self._edit(chat_id, edit, message):
+                    provider_id = str(edit)
+                    continue
+                sent = await self._send(chat_id, message)
+                provider_id = str(sent.message_id)
+        except TelegramError as error:
+            return await self._failed(chat_id, error)
+        return SendResult(Outcome.SENT, provider_id)
+
+    async def _send(self, chat_id: int, message: Rendered) -> Message:
+        async def send(text: str, mode: str | None) -> Message:
+            return await self.bot.send_message(
+                chat_id, text, parse_mode=mode, reply_markup=message.keyboard,
+                link_preview_options=_NO_PREVIEW,
+            )
+
+        try:
+            return await self._paced(chat_id, lambda: send(message.html, ParseMode.HTML))
+        except BadRequest as error:
+            if "parse" not in str(error).lower():
+                raise
+            log.warning("telegram refused our HTML (%s); sending plain text", error)
+            return await self._paced(chat_id, lambda: send(message.plain, None))
+
+    async def _edit(self, chat_id: int, message_id: int, message: Rendered) -> bool:
+        """True when the tapped message now shows the answer; False to send it as a new one."""
+        try:
+            await self._paced(chat_id, lambda: self.bot.edit_message_text(
+                message.html, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
+                reply_markup=message.keyboard, link_preview_options=_NO_PREVIEW,
+            ))
+        except BadRequest as error:
+            return "not modified" in str(error).lower()  # the same menu tapped again: already shown
+        return True
+
+    async def _paced(self, chat_id: int, call: Callable[[], Awaitable[Any]]) -> Any:
+        async with self.pacer.slot(chat_id):
+            retrying = AsyncRetrying(
+                retry=retry_if_exception(_transient), stop=stop_after_attempt(NETWORK_TRIES),
+                wait=wait_exponential(multiplier=0.25, max=8), reraise=True,
+            )
+            async for attempt in retrying:
+                with attempt:
+                    return await call()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _failed(self, chat_id: int, error: TelegramError) -> SendResult:
+        name = type(error).__name__
+        gone = isinstance(error, BadRequest) and "chat not found" in str(error).lower()
+        if isinstance(error, Forbidden) or gone:
+            await self.mark_blocked(str(chat_id))
+            log.info("telegram chat %s cannot be messaged (%s); paused until they write", chat_id, name)
+            return SendResult(Outcome.BLOCKED, detail=str(error))
+        if isinstance(error, RetryAfter | ChatMigrated):
+            log.warning("telegram send to chat %s gave up: %s", chat_id, name)
+        else:
+            log.warning("telegram send to chat %s failed after retries: %s: %s", chat_id, name, error)
+        return SendResult(Outcome.FAILED, detail=f"{name}: {error}")
+
+    async def mark_blocked(self, user_key: str) -> None:
+        await self.store.execute(
+            "UPDATE users SET paused_reason = ? WHERE channel = 'telegram' AND user_key = ?",
+            BLOCKED, user_key,
+        )
+
+
+class TelegramSender:
+    """Reminders (and anything else the bot says first) to Telegram users."""
+
+    channel = "telegram"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._bot: ExtBot[Any] | None = None
+        self._outbox: Outbox | None = None
+
+    async def start(self, store: Storage) -> None:
+        limits = limits_for(self.settings)
+        self._bot = build_bot(self.settings, limits)
+        await self._bot.initialize()
+        self._outbox = Outbox(self._bot, limits.pacer, store)
+
+    async def close(self) -> None:
+        if self._bot is not None:
+            await self._bot.shutdown()
+        self._bot = self._outbox = None
+
+    async def send(self, user_key: str, reply: Reply, template: str | None = None) -> SendResult:
+        if self._outbox is None:
+            raise RuntimeError("TelegramSender.start() was not called")
+        try:
+            chat_id = int(user_key)
+        except ValueError:
+            return SendResult(Outcome.FAILED, detail="not a Telegram chat id")
+        rows = await self._outbox.store.fetch(
+            "SELECT paused_reason FROM users WHERE channel = 'telegram' AND user_key = ?", user_key
+        )
+        paused = rows[0][0] if rows else None
+        if paused == BLOCKED:
+            return SendResult(Outcome.BLOCKED, detail="blocked the bot earlier; waiting until they write")
+        if paused:
+            return SendResult(Outcome.SKIPPED, detail=f"paused: {paused}")
+        return await self._outbox.deliver(chat_id, render([reply], CODEC))

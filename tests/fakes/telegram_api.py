@@ -1,0 +1,307 @@
+"""A fake Telegram Bot API server on loopback, for tests and benchmarks.
+
+It speaks the shape python-telegram-bot uses: `POST /bot<token>/<method>` with a
+form-encoded body (JSON-encoded values for objects), answered with
+`{"ok": true, "result": ...}`. It records every call with the time it arrived,
+queues updates for `getUpdates` (long polling), and can be told to answer a chat
+with 429 (`retry_after`) or 403 (the user blocked the bot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 4242
+USERNAME = "lip_test_bot"
+SENDING = frozenset({"sendMessage", "editMessageText"})
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float
+    status: int = 200
+    #: The id of the message sent or edited (what a later tap refers to).
+    message_id: int | None = None
+
+    @property
+    def chat_id(self) -> int | None:
+        value = self.params.get("chat_id")
+        return int(value) if value is not None else None
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text", ""))
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback_data) of the inline keyboard, row by row."""
+        markup = self.params.get("reply_markup") or {}
+        rows = markup.get("inline_keyboard", [])
+        return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+
+@dataclass
+class _Failure:
+    status: int
+    description: str
+    retry_after: int | None = None
+    times: int | None = None  # None: every time
+
+
+@dataclass
+class FakeTelegram:
+    """Start with `with FakeTelegram() as fake:`; point the bot at `fake.base_url`."""
+
+    token: str = "123456:TEST-token"
+    calls: list[Call] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.port = 0
+        self._lock = threading.Lock()
+        self._failures: dict[int, _Failure] = {}
+        self._updates: list[dict[str, Any]] = []
+        self._next_message_id = 1000
+        self._next_update_id = 1
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._arrived: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="fake-telegram")
+
+    # -- control (from the test's thread) ------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    def start(self) -> FakeTelegram:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the fake Telegram server did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeTelegram:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def push(self, update: dict[str, Any]) -> dict[str, Any]:
+        """Queue an update for getUpdates (pushing the same one twice is a redelivery)."""
+        with self._lock:
+            self._updates.append(update)
+        if self._loop is not None and self._arrived is not None:
+            self._loop.call_soon_threadsafe(self._arrived.set)
+        return update
+
+    def next_update_id(self) -> int:
+        with self._lock:
+            self._next_update_id += 1
+            return self._next_update_id
+
+    def block(self, chat_id: int) -> None:
+        """Every message to the chat gets 403: the user blocked the bot."""
+        self._failures[chat_id] = _Failure(403, "Forbidden: bot was blocked by the user")
+
+    def unblock(self, chat_id: int) -> None:
+        self._failures.pop(chat_id, None)
+
+    def flood(self, chat_id: int, retry_after: int = 1, times: int = 1) -> None:
+        """The next `times` messages to the chat get 429 with `retry_after` seconds."""
+        description = f"Too Many Requests: retry after {retry_after}"
+        self._failures[chat_id] = _Failure(429, description, retry_after, times)
+
+    def fail(self, chat_id: int, status: int = 500, times: int = 1) -> None:
+        self._failures[chat_id] = _Failure(status, "Internal Server Error", None, times)
+
+    def calls_to(self, method: str, chat_id: int | None = None) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method and (chat_id is None or c.chat_id == chat_id)]
+
+    def delivered(self, chat_id: int) -> list[Call]:
+        """What the user sees arrive: messages sent or edited successfully, in order."""
+        with self._lock:
+            return [c for c in self.calls if c.method in SENDING and c.chat_id == chat_id and c.status == 200]
+
+    def wait_for(self, check: Callable[[], Any], timeout: float = 15.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = check()
+            if result:
+                return result
+            time.sleep(0.02)
+        seen = [(c.method, c.chat_id, c.status) for c in self.calls]
+        raise AssertionError(f"timed out waiting; calls so far: {seen}")
+
+    # -- the server (its own thread and event loop) ----------------------------------------
+
+    def _run(self) -> None:
+        loop = self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._arrived = asyncio.Event()
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        runner = web.AppRunner(app, access_log=None)
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(runner.cleanup())
+            loop.close()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"]
+        form = await request.post()
+        params = {k: _decode(v) for k, v in form.items() if isinstance(v, str)}
+        call = Call(method, params, time.time())
+        failure = self._failure_for(method, call.chat_id)
+        if failure is not None:
+            call.status = failure.status
+        with self._lock:
+            self.calls.append(call)
+        if failure is not None:
+            return _error(failure.status, failure.description, failure.retry_after)
+        if method == "getUpdates":
+            return _ok(await self._get_updates(float(params.get("timeout") or 0)))
+        result = self._result(method, params)
+        if isinstance(result, dict):
+            call.message_id = result.get("message_id")
+        return _ok(result)
+
+    def _failure_for(self, method: str, chat_id: int | None) -> _Failure | None:
+        failure = self._failures.get(chat_id) if chat_id is not None and method in SENDING else None
+        if failure is None:
+            return None
+        if failure.times is not None:
+            failure.times -= 1
+            if failure.times <= 0:
+                self._failures.pop(chat_id, None)  # type: ignore[arg-type]
+        return failure
+
+    async def _get_updates(self, timeout: float) -> list[dict[str, Any]]:
+        """Long polling: wait (up to the timeout, at most 1 s here) for queued updates."""
+        assert self._arrived is not None
+        if not self._updates:
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), min(timeout, 1.0))
+        with self._lock:
+            updates, self._updates = self._updates, []
+        return updates
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return {"id": BOT_ID, "is_bot": True, "first_name": "Lip Test", "username": USERNAME}
+        if method in SENDING:
+            chat_id = int(params["chat_id"])
+            if method == "editMessageText":
+                message_id = int(params["message_id"])
+            else:
+                with self._lock:
+                    self._next_message_id += 1
+                    message_id = self._next_message_id
+            chat = {"id": chat_id, "type": "private" if chat_id > 0 else "group"}
+            if chat_id < 0:
+                chat["title"] = "A group"
+            return {
+                "message_id": message_id, "date": int(time.time()), "chat": chat,
+                "text": params.get("text", ""),
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Lip Test", "username": USERNAME},
+            }
+        return True  # setWebhook, deleteWebhook, setMyCommands, answerCallbackQuery, ...
+
+
+def _decode(value: str) -> Any:
+    """PTB JSON-encodes objects (reply_markup, allowed_updates) inside form fields."""
+    if value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return web.json_response(body, status=status)
+
+
+# -- updates as Telegram sends them ---------------------------------------------------------
+
+def _user(chat_id: int) -> dict[str, Any]:
+    return {"id": abs(chat_id), "is_bot": False, "first_name": "Pat"}
+
+
+def _chat(chat_id: int) -> dict[str, Any]:
+    if chat_id > 0:
+        return {"id": chat_id, "type": "private", "first_name": "Pat"}
+    return {"id": chat_id, "type": "group", "title": "A group"}
+
+
+def text_update(
+    update_id: int, chat_id: int, text: str, *, from_id: int | None = None, reply_to_bot: bool = False,
+    message_id: int = 1,
+) -> dict[str, Any]:
+    """A typed message; a leading /command gets its bot_command entity, like Telegram's."""
+    message: dict[str, Any] = {
+        "message_id": message_id, "date": int(time.time()), "chat": _chat(chat_id),
+        "from": _user(from_id or chat_id), "text": text,
+    }
+    entities = []
+    if text.startswith("/"):
+        entities.append({"type": "bot_command", "offset": 0, "length": len(text.split()[0])})
+    mention = f"@{USERNAME}"
+    if mention in text and not text.startswith("/"):
+        entities.append({"type": "mention", "offset": text.index(mention), "length": len(mention)})
+    if entities:
+        message["entities"] = entities
+    if reply_to_bot:
+        message["reply_to_message"] = {
+            "message_id": 7, "date": int(time.time()), "chat": _chat(chat_id), "text": "earlier",
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Lip Test", "username": USERNAME},
+        }
+    return {"update_id": update_id, "message": message}
+
+
+def tap_update(
+    update_id: int, chat_id: int, data: str, message_id: int, query_id: str | None = None
+) -> dict[str, Any]:
+    """A tap on an inline button of the bot's message `message_id`."""
+    message = {
+        "message_id": message_id, "date": int(time.time()), "chat": _chat(chat_id), "text": "menu",
+        "from": {"id": BOT_ID, "is_bot": True, "first_name": "Lip Test", "username": USERNAME},
+    }
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": query_id or f"q{update_id}", "chat_instance": "ci", "data": data,
+            "from": _user(chat_id), "message": message,
+        },
+    }

@@ -1,0 +1,385 @@
+"""Telegram, the way a user meets it: the real `serve` against a fake Bot API on loopback.
+
+Both modes run: polling (the fake queues updates for getUpdates) and webhook (the
+test posts updates to /telegram/webhook as Telegram would). Each test talks from
+its own chat, so the servers are shared. The sender is also driven on its own, as
+the reminder dispatcher uses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import itertools
+import os
+import re
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from messenger_bot.channels.telegram import UpdateLog
+from messenger_bot.channels.telegram_render import (
+    DATA_LIMIT,
+    LIMIT,
+    CallbackCodec,
+    render,
+    split_text,
+    to_html,
+)
+from messenger_bot.channels.telegram_send import TelegramSender
+from messenger_bot.content import Button, Content
+from messenger_bot.conversation import Incoming, Reply
+from messenger_bot.delivery import Outcome
+from messenger_bot.engine import BLOCKED, STOPPED, Engine
+from messenger_bot.settings import load_settings
+from messenger_bot.storage import Storage, UserState
+from tests.fakes.telegram_api import USERNAME, Call, FakeTelegram, tap_update, text_update
+from tests.support.server import ServeProcess
+
+SECRET = "test-Secret_0123456789"
+_chats = itertools.count(1000)
+
+
+def new_chat(group: bool = False) -> int:
+    return -(10**12 + next(_chats)) if group else next(_chats)
+
+
+def seen(call: Call) -> str:
+    """The text as the user reads it (HTML tags rendered away)."""
+    return html.unescape(re.sub(r"</?b>", "", call.text))
+
+
+@dataclass
+class Telegram:
+    mode: str
+    fake: FakeTelegram
+    server: ServeProcess
+    db: Path
+
+    def deliver(self, update: dict[str, Any]) -> None:
+        if self.mode == "polling":
+            self.fake.push(update)
+            return
+        response = httpx.post(
+            f"{self.server.url}/telegram/webhook", json=update,
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}, timeout=30,
+        )
+        assert response.status_code == 200, response.text
+
+    def say(self, chat_id: int, text: str, **extra: Any) -> int:
+        update_id = self.fake.next_update_id()
+        self.deliver(text_update(update_id, chat_id, text, **extra))
+        return update_id
+
+    def tap(self, chat_id: int, data: str, message_id: int) -> str:
+        update_id = self.fake.next_update_id()
+        self.deliver(tap_update(update_id, chat_id, data, message_id))
+        return f"q{update_id}"
+
+    def wait_messages(self, chat_id: int, count: int = 1) -> list[Call]:
+        def enough() -> list[Call]:
+            delivered = self.fake.delivered(chat_id)
+            return delivered if len(delivered) >= count else []
+
+        return self.fake.wait_for(enough)
+
+    def paused_reason(self, chat_id: int) -> str | None:
+        with sqlite3.connect(self.db) as db:
+            rows = db.execute(
+                "SELECT paused_reason FROM users WHERE channel = 'telegram' AND user_key = ?", (str(chat_id),)
+            ).fetchall()
+        return rows[0][0] if rows else None
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Telegram]]:
+    """Both modes, started side by side (each against its own fake) to keep the module quick."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_"))}
+    with contextlib.ExitStack() as stack:
+        found = {}
+        for mode in ("polling", "webhook"):
+            fake = stack.enter_context(FakeTelegram())
+            db = tmp_path_factory.mktemp(mode) / "bot.sqlite3"
+            mode_env = {
+                **env, "DATABASE_URL": f"sqlite:///{db}", "PYTHONUNBUFFERED": "1",
+                "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_BASE_URL": fake.base_url,
+            }
+            if mode == "webhook":
+                mode_env["TELEGRAM_WEBHOOK_URL"] = "https://bot.example.org/telegram/webhook"
+                mode_env["TELEGRAM_WEBHOOK_SECRET"] = SECRET
+            server = ServeProcess(mode_env, "--no-scheduler")
+            stack.callback(server.stop)
+            found[mode] = Telegram(mode, fake, server, db)
+        for telegram in found.values():
+            telegram.server.wait_healthy()
+        yield found
+        for telegram in found.values():
+            telegram.server.stop()
+            output = telegram.server.read_output()
+            assert SECRET not in output and telegram.fake.token not in output
+
+
+@pytest.fixture(scope="module", params=["polling", "webhook"])
+def telegram(request: pytest.FixtureRequest, servers: dict[str, Telegram]) -> Telegram:
+    return servers[request.param]
+
+
+# -- what the user sees --------------------------------------------------------------------------
+
+
+def test_start_shows_the_menu_with_buttons_and_commands_are_registered(telegram: Telegram, content: Content):
+    chat = new_chat()
+    telegram.say(chat, "/start")
+    [menu] = telegram.wait_messages(chat)
+    assert content.nodes["menu"].text.splitlines()[0] in seen(menu)
+    assert ("Why is it happening?", "causes") in menu.buttons
+    assert menu.params["parse_mode"] == "HTML"
+    [commands] = telegram.fake.calls_to("setMyCommands")
+    names = {c["command"] for c in commands.params["commands"]}
+    assert {"start", "menu", "help", "about", "back", "mydata", "deletedata", "stop", "reminders"} <= names
+
+
+def test_a_tap_is_acknowledged_and_its_answer_replaces_the_menu(telegram: Telegram, content: Content):
+    chat = new_chat()
+    telegram.say(chat, "/menu")
+    [menu] = telegram.wait_messages(chat)
+    query = telegram.tap(chat, "causes", menu.message_id)
+    edited = telegram.fake.wait_for(lambda: telegram.fake.calls_to("editMessageText", chat))
+    answered = [c.params["callback_query_id"] for c in telegram.fake.calls_to("answerCallbackQuery")]
+    assert answered.count(query) == 1
+    assert edited[0].params["message_id"] == str(menu.message_id)
+    assert content.nodes["causes"].text.splitlines()[0] in seen(edited[0])
+    assert len(telegram.fake.calls_to("sendMessage", chat)) == 1  # no extra message: the menu was replaced
+
+
+def test_a_typed_question_is_answered(telegram: Telegram, content: Content):
+    chat = new_chat()
+    telegram.say(chat, "can coffee make my lip twitch?")
+    [answer] = telegram.wait_messages(chat)
+    assert "Caffeine is a stimulant" in seen(answer)
+    assert "<b>400 mg a day</b>" in answer.text  # *bold* in the content is bold on Telegram
+
+
+def test_a_warning_sign_gets_the_alert_first(telegram: Telegram):
+    chat = new_chat()
+    telegram.say(chat, "my face is drooping on one side and I can't speak properly")
+    messages = telegram.wait_messages(chat)
+    assert messages[0].text.startswith("<b>These signs can mean a stroke")
+    assert "call" in seen(messages[0]).lower()
+    labels = [label for label, _ in messages[0].buttons]
+    assert "Main menu" in labels
+
+
+def test_a_stale_button_answers_with_the_menu(telegram: Telegram, content: Content):
+    chat = new_chat()
+    telegram.say(chat, "/menu")
+    [menu] = telegram.wait_messages(chat)
+    query = telegram.tap(chat, "a-topic-from-an-old-version", menu.message_id)
+    edited = telegram.fake.wait_for(lambda: telegram.fake.calls_to("editMessageText", chat))
+    assert content.nodes["menu"].text.splitlines()[0] in seen(edited[0])
+    assert query in [c.params["callback_query_id"] for c in telegram.fake.calls_to("answerCallbackQuery")]
+
+
+def test_a_redelivered_update_is_answered_once(telegram: Telegram):
+    chat = new_chat()
+    update = text_update(telegram.fake.next_update_id(), chat, "/help")
+    telegram.deliver(update)
+    telegram.deliver(update)
+    telegram.say(chat, "/about")
+    messages = telegram.wait_messages(chat, 2)
+    assert len(messages) == 2
+    assert sum("How to use me" in seen(m) for m in messages) == 1
+
+
+def test_in_a_group_the_bot_answers_only_when_addressed(telegram: Telegram):
+    group = new_chat(group=True)
+    telegram.say(group, "my lip keeps twitching, anyone else?", from_id=77)
+    telegram.say(group, "/menu@someone_else_bot", from_id=77)
+    telegram.say(group, f"/menu@{USERNAME}", from_id=77)
+    telegram.say(group, f"@{USERNAME} what causes it?", from_id=77)
+    telegram.say(group, "is it serious?", from_id=77, reply_to_bot=True)
+    messages = telegram.wait_messages(group, 3)
+    assert len(messages) == 3
+    assert "twitching, anyone" not in " ".join(seen(m) for m in messages)
+
+
+def test_a_flood_reply_is_waited_out_and_still_arrives(telegram: Telegram):
+    chat = new_chat()
+    telegram.fake.flood(chat, retry_after=1)
+    telegram.say(chat, "/help")
+    [message] = telegram.wait_messages(chat)
+    attempts = telegram.fake.calls_to("sendMessage", chat)
+    assert [c.status for c in attempts] == [429, 200]
+    assert attempts[1].at - attempts[0].at >= 1.0  # Telegram said "retry after 1"
+    assert "How to use me" in seen(message)
+
+
+def test_a_user_who_blocked_the_bot_is_marked_and_not_retried(telegram: Telegram):
+    chat = new_chat()
+    telegram.fake.block(chat)
+    telegram.say(chat, "hello")
+    telegram.fake.wait_for(lambda: telegram.paused_reason(chat) == BLOCKED)
+    assert [c.status for c in telegram.fake.calls_to("sendMessage", chat)] == [403]
+    telegram.fake.unblock(chat)
+    telegram.say(chat, "/menu")  # they unblocked the bot and wrote again
+    telegram.wait_messages(chat)
+    assert telegram.paused_reason(chat) is None
+
+
+def test_the_webhook_refuses_a_wrong_or_missing_secret(telegram: Telegram):
+    chat = new_chat()
+    update = text_update(telegram.fake.next_update_id(), chat, "/start")
+    url = f"{telegram.server.url}/telegram/webhook"
+    wrong = httpx.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"})
+    missing = httpx.post(url, json=update)
+    if telegram.mode == "polling":
+        assert (wrong.status_code, missing.status_code) == (404, 404)
+        return
+    assert (wrong.status_code, missing.status_code) == (403, 403)
+    [set_webhook] = telegram.fake.calls_to("setWebhook")
+    assert set_webhook.params["secret_token"] == SECRET
+    assert set_webhook.params["url"] == "https://bot.example.org/telegram/webhook"
+    bad = httpx.post(url, content=b"{not json", headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    assert bad.status_code == 400
+    telegram.say(chat, "/about")  # the same chat, properly delivered afterwards
+    messages = telegram.wait_messages(chat)
+    assert len(messages) == 1 and "How to use me" not in seen(messages[0])
+    with sqlite3.connect(telegram.db) as db:
+        sql = "SELECT 1 FROM telegram_updates WHERE update_id = ?"
+        stored = db.execute(sql, (update["update_id"],)).fetchall()
+    assert stored == []
+
+
+def test_one_flooding_chat_does_not_hold_up_another(telegram: Telegram):
+    if telegram.mode == "webhook":
+        pytest.skip("the webhook answers each request in turn; polling shows the concurrency")
+    # Runs with the polling server; its paced replies to the flooder drain while the webhook tests run.
+    flooder, other = new_chat(), new_chat()
+    for _ in range(25):
+        telegram.say(flooder, "/help")
+    telegram.say(other, "/about")
+    telegram.wait_messages(other)
+    assert len(telegram.fake.delivered(flooder)) < 10  # paced at one a second, not served ahead of others
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def test_long_text_is_split_between_paragraphs_never_mid_word():
+    paragraph = " ".join(["twitch"] * 150)  # ~1,050 characters
+    text = "\n\n".join(f"{i} {paragraph}" for i in range(12))
+    pieces = split_text(text)
+    assert len(pieces) > 1
+    assert all(len(to_html(p)) <= LIMIT for p in pieces)
+    assert all(p.split(" ", 1)[0].isdigit() for p in pieces)  # each piece starts a paragraph
+    assert "\n\n".join(pieces) == text
+    one_paragraph = " ".join(["spasm"] * 1500)
+    words = {w for p in split_text(one_paragraph) for w in p.split()}
+    assert words == {"spasm"}
+
+
+def test_markup_is_escaped_and_only_asterisk_pairs_become_bold():
+    assert to_html("*Call 112* now <b>& a*b*c 2 * 3") == "<b>Call 112</b> now &lt;b&gt;&amp; a*b*c 2 * 3"
+
+
+def test_payloads_over_64_bytes_are_carried_safely():
+    codec = CallbackCodec()
+    long_payload = "do:reminders:set:" + "x" * 80
+    reply = Reply("menu", "Pick one", (Button("Long", long_payload), Button("Menu", "menu")))
+    [message] = render([reply], codec)
+    assert message.keyboard is not None
+    data = [row[0].callback_data for row in message.keyboard.inline_keyboard]
+    assert all(len(str(d).encode()) <= DATA_LIMIT for d in data)
+    assert codec.decode(str(data[0])) == (long_payload, False)
+    assert codec.decode(str(data[1])) == ("menu", False)
+    assert CallbackCodec().decode(str(data[0]))[0] not in {long_payload, "menu"}  # unknown: treated as stale
+
+
+async def test_the_update_log_knows_an_update_it_has_seen(store: Storage):
+    updates = UpdateLog(store)
+    assert await updates.first_time(981) is True
+    assert await updates.first_time(981) is False
+    assert await updates.first_time(982) is True
+
+
+# -- the sender, as reminders use it ----------------------------------------------------------------
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def sender(fake: FakeTelegram, store: Storage) -> Any:
+    settings = load_settings(telegram_bot_token=fake.token, telegram_base_url=fake.base_url)
+    sender = TelegramSender(settings)
+    await sender.start(store)
+    yield sender
+    await sender.close()
+
+
+async def _user(store: Storage, chat: int, paused: str | None = None) -> None:
+    now = datetime.now(UTC)
+    await store.save_user(UserState("telegram", str(chat), now, now, paused_reason=paused))
+
+
+REMINDER = Reply("reminder", "Time for a glass of water.", (Button("Main menu", "menu"),))
+
+
+async def test_sender_paces_each_chat_to_one_message_a_second(fake: FakeTelegram, sender: TelegramSender):
+    first, second = new_chat(), new_chat()
+    results = await asyncio.gather(
+        sender.send(str(first), REMINDER), sender.send(str(first), REMINDER),
+        sender.send(str(second), REMINDER),
+    )
+    assert [r.outcome for r in results] == [Outcome.SENT] * 3
+    one, two = fake.calls_to("sendMessage", first)
+    assert two.at - one.at >= 1.0
+    [other] = fake.calls_to("sendMessage", second)
+    assert other.at < two.at  # the other chat did not wait behind the first
+
+
+async def test_sender_marks_a_blocked_user_and_does_not_try_again(
+    fake: FakeTelegram, sender: TelegramSender, store: Storage, engine: Engine
+):
+    chat = new_chat()
+    await _user(store, chat)
+    fake.block(chat)
+    assert (await sender.send(str(chat), REMINDER)).outcome == Outcome.BLOCKED
+    assert (await store.load_user("telegram", str(chat))).paused_reason == BLOCKED  # type: ignore[union-attr]
+    assert (await sender.send(str(chat), REMINDER)).outcome == Outcome.BLOCKED
+    assert len(fake.calls_to("sendMessage", chat)) == 1
+    fake.unblock(chat)
+    await engine.turn(Incoming("telegram", str(chat), text="hi again"))
+    assert (await sender.send(str(chat), REMINDER)).outcome == Outcome.SENT
+
+
+async def test_sender_waits_out_429_and_retries_server_errors(fake: FakeTelegram, sender: TelegramSender):
+    flooded, broken, down = new_chat(), new_chat(), new_chat()
+    fake.flood(flooded, retry_after=1)
+    fake.fail(broken, status=502, times=2)
+    fake.fail(down, status=500, times=100)
+    results = await asyncio.gather(*(sender.send(str(c), REMINDER) for c in (flooded, broken, down)))
+    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.SENT, Outcome.FAILED]
+    assert [c.status for c in fake.calls_to("sendMessage", broken)] == [502, 502, 200]
+    assert len(fake.calls_to("sendMessage", down)) == 4  # bounded, then given up
+
+
+async def test_sender_skips_a_user_who_paused_messages(
+    fake: FakeTelegram, sender: TelegramSender, store: Storage
+):
+    chat = new_chat()
+    await _user(store, chat, paused=STOPPED)
+    assert (await sender.send(str(chat), REMINDER)).outcome == Outcome.SKIPPED
+    assert (await sender.send("not-a-chat", REMINDER)).outcome == Outcome.FAILED
+    assert fake.calls_to("sendMessage") == []
+
