@@ -57,6 +57,59 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(_settings(), scheduler=not args.no_scheduler)
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the database's schema up to date (a Procfile's `release:` step); safe to run twice."""
+    return asyncio.run(_migrate(_settings().database_url))
+
+
+async def _migrate(url: str) -> int:
+    from datetime import UTC, datetime
+
+    from messenger_bot.storage import storage_for
+    from messenger_bot.storage.postgres import redacted
+
+    started = datetime.now(UTC).timestamp()
+    store = storage_for(url)
+    try:
+        await store.open()  # applies what is missing, under a lock on PostgreSQL
+    except Exception as error:  # refused, bad password, no such database: say so, no traceback
+        print(f"messenger-bot: cannot migrate {redacted(url)}: {error}", file=sys.stderr)
+        return 1
+    try:
+        rows = await store.fetch("SELECT version, applied_at FROM schema_migrations ORDER BY version")
+    finally:
+        await store.close()
+    new = [f"{row[0]:04d}" for row in rows if row[1] >= started]
+    print(f"{redacted(url)}: schema at migration {rows[-1][0]:04d}; applied now: {', '.join(new) or 'none'}")
+    return 0
+
+
+def cmd_copy_data(args: argparse.Namespace) -> int:
+    """Copy a SQLite database into PostgreSQL; exit 1 unless every table's counts match."""
+    from messenger_bot.storage.copy import CopyError, copy_data
+
+    try:
+        counts = asyncio.run(copy_data(args.source, args.target, batch_size=args.batch_size))
+    except CopyError as error:
+        print(f"messenger-bot copy-data: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # unreachable server, bad password, a row PostgreSQL refuses
+        print(f"messenger-bot copy-data: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    differ = [c.table for c in counts if not c.matches]
+    if differ:
+        print(f"counts differ for: {', '.join(differ)}", file=sys.stderr)
+        return 1
+    print(f"done: {len(counts)} table(s), counts match")
+    return 0
+
+
+def cmd_whatsapp_sync_templates(args: argparse.Namespace) -> int:
+    from messenger_bot.channels.whatsapp_templates import run_sync_templates
+
+    return run_sync_templates(_settings())
+
+
 def _settings() -> Settings:
     return load_settings()
 
@@ -77,6 +130,20 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-content", help="validate the content in flows/ (or DIR)")
     check.add_argument("dir", nargs="?", help="content directory (default: the configured one)")
     check.set_defaults(func=cmd_check_content)
+    from messenger_bot.reminders.cli import add_parser as add_reminders
+
+    add_reminders(sub)
+    migrate = sub.add_parser("migrate", help="apply the database migrations (DATABASE_URL), then exit")
+    migrate.set_defaults(func=cmd_migrate)
+    copy = sub.add_parser("copy-data", help="copy a SQLite database into PostgreSQL (safe to repeat)")
+    copy.add_argument("--from", dest="source", required=True, metavar="URL", help="sqlite:///path")
+    copy.add_argument("--to", dest="target", required=True, metavar="URL", help="postgresql://…")
+    copy.add_argument("--batch-size", type=int, default=1000, help="rows per committed batch")
+    copy.set_defaults(func=cmd_copy_data)
+    whatsapp = sub.add_parser("whatsapp", help="WhatsApp (Twilio) tasks")
+    whatsapp_sub = whatsapp.add_subparsers(dest="whatsapp_command", required=True)
+    sync = whatsapp_sub.add_parser("sync-templates", help="create tap-able menu templates (Content API)")
+    sync.set_defaults(func=cmd_whatsapp_sync_templates)
     return parser
 
 

@@ -12,6 +12,20 @@ from functools import lru_cache
 import phonenumbers
 
 _UNKNOWN = {None, "", "ZZ", "001"}
+#: The North American Numbering Plan (+1) spans ~25 regions; its area code alone names the region.
+NANP = 1
+
+
+_nanp_regions: dict[str, str | None] = {}
+
+
+def _nanp_region(parsed: phonenumbers.PhoneNumber) -> str | None:
+    """Testing a +1 number against every NANP region is the slow part of parsing; an area
+    code belongs to one region, so the answer for the first number serves the whole code."""
+    area_code = str(parsed.national_number)[:3]
+    if area_code not in _nanp_regions:
+        _nanp_regions[area_code] = phonenumbers.region_code_for_number(parsed)
+    return _nanp_regions[area_code]
 
 
 @lru_cache(maxsize=65_536)  # parsing costs more than the rest of a webhook; numbers repeat
@@ -32,6 +46,8 @@ def country_for_phone(number: str) -> str | None:
     regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(parsed.country_code or 0, ())
     if len(regions) == 1:  # most codes belong to one region: no need to test the number against each
         region: str | None = regions[0]
+    elif parsed.country_code == NANP:
+        region = _nanp_region(parsed)
     else:
         region = phonenumbers.region_code_for_number(parsed)
     if region in _UNKNOWN:

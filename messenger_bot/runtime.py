@@ -27,7 +27,9 @@ class Runtime:
 
 def features(content: Content, store: Storage, settings: Settings) -> list[Feature]:
     """The optional parts of the bot; each owns its buttons, words and questions."""
-    return []
+    from messenger_bot.reminders.feature import RemindersFeature
+
+    return [RemindersFeature(content, store)]
 
 
 async def open_runtime(settings: Settings) -> Runtime:

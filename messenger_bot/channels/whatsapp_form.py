@@ -53,8 +53,8 @@ def signed_url(request: Request, public_base_url: str | None) -> str:
     """The URL Twilio signed: the public base plus this path (and query), else the request's own URL."""
     if not public_base_url:
         return str(request.url)
-    query = request.url.query
-    return public_base_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return public_base_url.rstrip("/") + request.scope["path"] + (f"?{query}" if query else "")
 
 
 def signature_ok(validator: RequestValidator, url: str, form: FormFields, signature: str | None) -> bool:

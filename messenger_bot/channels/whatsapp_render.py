@@ -46,7 +46,7 @@ def render(replies: Sequence[Reply], templates: Mapping[str, str] | None = None)
     for i, reply in enumerate(replies):
         text = reply.text.strip()
         if i == menu_at:
-            sid = (templates or {}).get(template_key(reply.buttons))
+            sid = templates.get(template_key(reply.buttons)) if templates else None
             if sid and 0 < len(text) <= TEMPLATE_BODY_LIMIT:
                 parts.extend(Part(body=chunk) for chunk in split_message("\n\n".join(texts)))
                 parts.append(Part(content_sid=sid, variables={"1": text}))

@@ -28,6 +28,7 @@ from messenger_bot.content.schema import (
     Messages,
     Node,
 )
+from messenger_bot.reminders.texts import ReminderTexts
 from messenger_bot.triage import TriageRules
 
 #: Files of flows/ that hold data of one shape rather than nodes.
@@ -35,7 +36,10 @@ DATA_FILES: dict[str, type[BaseModel]] = {
     "messages.yaml": Messages,
     "emergency-numbers.yaml": EmergencyNumbers,
     "triage.yaml": TriageRules,
+    "reminders.yaml": ReminderTexts,
 }
+#: The data files `Content` has a field for; every other one is in `Content.extra` by file name.
+_CORE_FILES = frozenset({"messages.yaml", "emergency-numbers.yaml", "triage.yaml"})
 OPTIONAL_DATA_FILES: frozenset[str] = frozenset()
 
 
@@ -113,7 +117,7 @@ def load_content(directory: Path | str) -> Content:
         emergency=data["emergency-numbers.yaml"],
         triage=data["triage.yaml"],
         buttons=buttons,
-        extra={k: v for k, v in data.items() if k not in DATA_FILES},
+        extra={k: v for k, v in data.items() if k not in _CORE_FILES},
     )
 
 

@@ -100,7 +100,8 @@ _UPSERT_USER = (
     + ", ".join(f"{c} = excluded.{c}" for c in USER_COLUMNS[2:])
 )
 #: Tables holding a user's data, emptied by "delete my data". Features add theirs.
-USER_TABLES: list[str] = ["users"]
+USER_TABLES: list[str] = ["users", "reminder_subscriptions", "reminder_outbox", "water_log", "caffeine_log",
+                         "whatsapp_outbound"]
 
 
 class SQLStore:

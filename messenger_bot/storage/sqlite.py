@@ -4,10 +4,13 @@ WAL mode lets readers go on while a write commits; one connection serialises wri
 inside the process, which is what SQLite wants anyway. Outside an explicit
 transaction every statement commits on its own (autocommit).
 
-Plain SELECTs outside a transaction run on a second, read-only connection right on
-the event loop: in WAL mode a reader never waits for a writer, a point query takes
-~15 µs, and a trip to aiosqlite's thread costs ~100 µs of CPU (bench/engine.py shows
-the difference). Writes, and reads inside a transaction, keep to aiosqlite's thread.
+A single statement outside a transaction first runs on a second connection right on
+the event loop, and is never allowed to wait there (busy_timeout 0): in WAL mode a
+reader never waits for a writer, and an uncontended write commits in ~30 µs, while a
+trip to aiosqlite's thread costs ~100-200 µs of CPU (bench/engine.py, bench/*_webhook.py
+show the difference). When the file is locked (another process writing, or a
+transaction open here) the statement goes to aiosqlite's thread instead and waits
+there, so the event loop never blocks on a lock. Transactions always run on aiosqlite.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ class SQLiteStorage(SQLStore):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._db: aiosqlite.Connection | None = None
-        self._reader: sqlite3.Connection | None = None
+        self._fast: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
 
@@ -48,20 +51,33 @@ class SQLiteStorage(SQLStore):
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000", "foreign_keys=ON"):
             await self._db.execute(f"PRAGMA {pragma}")
         await self.migrate()
-        self._reader = sqlite3.connect(
-            f"file:{self.path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-        )
-        self._reader.execute("PRAGMA busy_timeout=1000")
+        self._fast = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        for pragma in ("synchronous=NORMAL", "busy_timeout=0", "foreign_keys=ON"):
+            self._fast.execute(f"PRAGMA {pragma}")
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        if self._fast is not None:
+            self._fast.close()
+            self._fast = None
         if self._db is not None:
             await self._db.close()
             self._db = None
 
+    def _try_fast(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor | None:
+        """The statement run at once on the loop, or None when it would have to wait."""
+        if self._fast is None or self._owner is not None:
+            return None
+        try:
+            return self._fast.execute(sql, params)
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                return None
+            raise
+
     async def execute(self, sql: str, *params: Any) -> int:
+        cursor = self._try_fast(sql, params)
+        if cursor is not None:
+            return cursor.rowcount
         async with self._turn():
             cursor = await self.db.execute(sql, params)
             return cursor.rowcount
@@ -71,11 +87,10 @@ class SQLiteStorage(SQLStore):
             await self.db.executemany(sql, rows)
 
     async def fetch(self, sql: str, *params: Any) -> list[Row]:
-        # One trip to aiosqlite's thread, not three (execute, fetchall, close): each trip
-        # costs more CPU than the query itself.
-        reader = self._reader
-        if reader is not None and self._owner is None and sql.lstrip()[:6].upper() == "SELECT":
-            return reader.execute(sql, params).fetchall()
+        cursor = self._try_fast(sql, params)
+        if cursor is not None:
+            return cursor.fetchall()
+        # One trip to aiosqlite's thread, not three (execute, fetchall, close).
         async with self._turn():
             return list(await self.db.execute_fetchall(sql, params))
 

@@ -1,0 +1,355 @@
+"""One dispatch pass: claim due reminders, write the outbox, send, record, advance.
+
+Delivery is at most once per due time. The outbox row (pending) is committed before the
+send, so a process killed mid-send leaves it pending; the next pass finds it, marks it
+"interrupted" and lists it (it may or may not have reached the user), and never sends
+that due time again. Every other due reminder is sent exactly once.
+
+Rows are claimed in batches with a lease (`claimed_until`), atomically: on SQLite one
+UPDATE … RETURNING inside BEGIN IMMEDIATE; on PostgreSQL with FOR UPDATE SKIP LOCKED,
+so several instances share the work. Memory is one batch, whatever the table's size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time as clock
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from messenger_bot.conversation import Reply
+from messenger_bot.delivery import Outcome, Sender, SendResult
+from messenger_bot.reminders.replies import reminder_for
+from messenger_bot.reminders.schedule import LATE_AFTER, in_window, local_day, next_due, schedule_of
+from messenger_bot.reminders.texts import ReminderTexts
+from messenger_bot.storage import Storage
+from messenger_bot.storage.base import dt
+
+log = logging.getLogger("messenger_bot.reminders")
+
+BATCH = 500
+#: How long a claim holds a row; a dispatcher killed mid-batch frees its rows after this.
+LEASE = timedelta(minutes=2)
+#: Sends in the air at once at most; each channel's Sender paces them to its provider's limits.
+CONCURRENCY = 200
+INTERRUPTED = "in flight when a dispatcher stopped: not sent again (it may or may not have arrived)"
+#: A failed send is tried again on later passes, this many times in all, then recorded failed.
+MAX_ATTEMPTS = 3
+RETRY_AFTER = timedelta(minutes=1)
+
+_CLAIM = (
+    "UPDATE reminder_subscriptions SET claimed_until = ? WHERE id IN ("
+    "SELECT id FROM reminder_subscriptions WHERE channel = ? AND active = 1 AND next_due_at <= ?"
+    " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY next_due_at LIMIT ?{lock})"
+    " RETURNING id, user_key, kind, spec, timezone, next_due_at, attempts"
+)
+_ADVANCE = (
+    "UPDATE reminder_subscriptions SET next_due_at = ?, claimed_until = NULL, attempts = 0, updated_at = ?"
+    " WHERE id = ?"
+)
+_RETRY = "UPDATE reminder_subscriptions SET claimed_until = ?, attempts = ?, updated_at = ? WHERE id = ?"
+_INSERT_OUTBOX = (
+    "INSERT INTO reminder_outbox (subscription_id, channel, user_key, kind, due_at, status, attempts, reason,"
+    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (subscription_id, due_at) DO NOTHING"
+)
+_UPDATE_OUTBOX = (
+    "UPDATE reminder_outbox SET status = ?, attempts = ?, provider_id = ?, reason = ?, updated_at = ?"
+    " WHERE subscription_id = ? AND due_at = ?"
+)
+_PAUSE_USER = (
+    "UPDATE reminder_subscriptions SET active = 0, paused_reason = ?, claimed_until = NULL, updated_at = ?"
+    " WHERE channel = ? AND user_key = ?"
+)
+
+
+@dataclass
+class Due:
+    """A claimed subscription at one due time."""
+
+    id: int
+    channel: str
+    user_key: str
+    kind: str
+    spec: str
+    zone: str
+    due_at: float
+    attempts: int
+
+    @property
+    def key(self) -> tuple[int, float]:
+        return self.id, self.due_at
+
+
+@dataclass
+class PassReport:
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    blocked: int = 0
+    #: Due while the user had paused everything (STOP): moved on, nothing sent or recorded.
+    paused: int = 0
+    #: (subscription id, due time) pending when an earlier process stopped: not sent again.
+    interrupted: list[tuple[int, datetime]] = field(default_factory=list)
+
+    def add(self, other: PassReport) -> None:
+        self.sent += other.sent
+        self.skipped += other.skipped
+        self.failed += other.failed
+        self.blocked += other.blocked
+        self.paused += other.paused
+        self.interrupted.extend(other.interrupted)
+
+    def summary(self) -> str:
+        return (
+            f"sent {self.sent}, skipped {self.skipped}, failed {self.failed}"
+            f" (blocked {self.blocked}, paused users {self.paused},"
+            f" in flight at an earlier stop {len(self.interrupted)})"
+        )
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Storage,
+        texts: ReminderTexts,
+        senders: Mapping[str, Sender],
+        batch: int = BATCH,
+        rates: Mapping[str, float] | None = None,
+    ) -> None:
+        self.store = store
+        self.texts = texts
+        self.senders = senders
+        self.batch = batch
+        #: Each channel's messages per second (its Sender enforces it); None: no limit known.
+        self.rates = dict(rates or {})
+
+    async def run_pass(self, now: datetime | None = None, max_batches: int | None = None) -> PassReport:
+        """Everything due at `now` (default: the clock), batch by batch, channel by channel."""
+        start, started = now or datetime.now(UTC), clock.monotonic()
+        report = PassReport()
+        batches = 0
+
+        def current() -> datetime:  # a simulated `now` moves on with real time
+            return start + timedelta(seconds=clock.monotonic() - started)
+
+        for channel, sender in self.senders.items():
+            size = self.batch_size(channel)
+            while True:
+                claimed = await self.claim(channel, current(), size)
+                if claimed:
+                    report.add(await self._dispatch(claimed, sender, current))
+                    batches += 1
+                if len(claimed) < size or (max_batches is not None and batches >= max_batches):
+                    break
+        return report
+
+    async def claim(self, channel: str, now: datetime, size: int | None = None) -> list[Due]:
+        lock = " FOR UPDATE SKIP LOCKED" if self.store.backend.startswith("postgres") else ""
+        stamp = now.timestamp()
+        async with self.store.transaction():
+            rows = await self.store.fetch(
+                _CLAIM.format(lock=lock),
+                stamp + LEASE.total_seconds(),
+                channel,
+                stamp,
+                stamp,
+                size or self.batch,
+            )
+        return [Due(int(r[0]), channel, r[1], r[2], r[3], r[4], float(r[5]), int(r[6])) for r in rows]
+
+    # -- one batch -------------------------------------------------------------
+
+    async def _dispatch(self, batch: list[Due], sender: Sender, current: Any) -> PassReport:
+        report = PassReport()
+        now = current()
+        paused = await self._paused_users(batch)
+        earlier = await self._outbox_rows(batch)
+        to_send: list[tuple[Due, str | None]] = []
+        outbox: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        advances: list[tuple[Any, ...]] = []
+        stamp = now.timestamp()
+        for due in batch:
+            status = earlier.get(due.key)
+            if due.user_key in paused:
+                report.paused += 1
+            elif status == "pending":
+                report.interrupted.append((due.id, dt(due.due_at)))  # type: ignore[arg-type]
+                updates.append(("interrupted", due.attempts, None, INTERRUPTED, stamp, *due.key))
+            elif status is not None and status != "failed":
+                pass  # recorded before the process stopped; only the advance was lost
+            elif (reason := self._skip_reason(due, now)) is not None:
+                report.skipped += 1
+                outbox.append(_outbox(due, "skipped", reason, stamp))
+                updates.append(("skipped", due.attempts, None, reason, stamp, *due.key))
+            else:
+                to_send.append((due, status))
+                continue
+            advances.append(self._advance(due, now))
+        async with self.store.transaction():
+            if outbox:
+                await self.store.executemany(_INSERT_OUTBOX, outbox)
+            if updates:
+                await self.store.executemany(_UPDATE_OUTBOX, updates)
+            if advances:
+                await self.store.executemany(_ADVANCE, advances)
+        size = self.in_flight(sender.channel)
+        for start in range(0, len(to_send), size):
+            await self._send_chunk(to_send[start : start + size], sender, current, report)
+        return report
+
+    async def _send_chunk(
+        self, chunk: list[tuple[Due, str | None]], sender: Sender, current: Any, report: PassReport
+    ) -> None:
+        """Pending rows are written just before their sends: a kill leaves at most one chunk in flight."""
+        now = current()
+        stamp = now.timestamp()
+        fresh = [_outbox(d, "pending", None, stamp) for d, status in chunk if status is None]
+        retried = [("pending", d.attempts + 1, None, None, stamp, *d.key) for d, status in chunk if status]
+        async with self.store.transaction():
+            if fresh:
+                await self.store.executemany(_INSERT_OUTBOX, fresh)
+            if retried:
+                await self.store.executemany(_UPDATE_OUTBOX, retried)
+        dues = [d for d, _ in chunk]
+        totals = await self._caffeine_totals(dues, now)
+        results = await asyncio.gather(*(self._send(sender, d, totals) for d in dues))
+        await self._record(dues, results, current(), report)
+
+    def in_flight(self, channel: str) -> int:
+        """Sends in the air at once: about two seconds' worth at the channel's rate."""
+        rate = self.rates.get(channel)
+        return CONCURRENCY if rate is None else max(1, min(CONCURRENCY, math.ceil(rate * 2)))
+
+    def batch_size(self, channel: str) -> int:
+        """A batch must be sent well inside its lease, or another instance could claim it too."""
+        rate = self.rates.get(channel)
+        if rate is None:
+            return self.batch
+        return max(1, min(self.batch, int(rate * LEASE.total_seconds() / 2)))
+
+    def _skip_reason(self, due: Due, now: datetime) -> str | None:
+        """Quiet hours hold for late sends too; over an hour late is skipped, not sent stale."""
+        if now.timestamp() - due.due_at > LATE_AFTER.total_seconds():
+            return "late: more than an hour past its time"
+        if not in_window(schedule_of(due.spec), due.zone, now):
+            return "quiet hours: outside the waking window"
+        return None
+
+    def _advance(self, due: Due, now: datetime) -> tuple[Any, ...]:
+        after = max(now, dt(due.due_at))  # type: ignore[type-var]
+        following = next_due(schedule_of(due.spec), due.zone, after)
+        return following.timestamp(), now.timestamp(), due.id
+
+    async def _send(self, sender: Sender, due: Due, totals: dict[tuple[str, str], int]) -> SendResult:
+        variant = due.id + int(due.due_at) // 60
+        total = totals.get((due.user_key, local_day(dt(due.due_at), due.zone)), 0)  # type: ignore[arg-type]
+        reply: Reply = reminder_for(self.texts, due.kind, variant, total)
+        try:
+            return await sender.send(due.user_key, reply, template=due.kind)
+        except Exception as error:  # a sender bug must not lose the batch's records
+            log.warning("reminder send raised %s for subscription %s", type(error).__name__, due.id)
+            return SendResult(Outcome.FAILED, detail=f"error: {type(error).__name__}")
+
+    async def _record(
+        self, sent: list[Due], results: list[SendResult], now: datetime, report: PassReport
+    ) -> None:
+        stamp = now.timestamp()
+        updates, advances, retries, pauses = [], [], [], []
+        for due, result in zip(sent, results, strict=True):
+            attempts = due.attempts + 1
+            status = result.outcome.value
+            if result.outcome is Outcome.SENT:
+                report.sent += 1
+            elif result.outcome is Outcome.SKIPPED:
+                report.skipped += 1
+            elif result.outcome is Outcome.BLOCKED:
+                report.blocked += 1
+                report.skipped += 1
+                status = "skipped"
+                pauses.append((result.detail or "blocked", stamp, due.channel, due.user_key))
+            elif attempts < MAX_ATTEMPTS:
+                report.failed += 1
+                retry_at = stamp + RETRY_AFTER.total_seconds() * attempts
+                retries.append((retry_at, attempts, stamp, due.id))
+            else:
+                report.failed += 1
+            reason = result.detail if result.outcome is not Outcome.SENT else None
+            updates.append((status, attempts, result.provider_id, reason, stamp, *due.key))
+            if result.outcome is not Outcome.FAILED or attempts >= MAX_ATTEMPTS:
+                advances.append(self._advance(due, now))
+        async with self.store.transaction():
+            await self.store.executemany(_UPDATE_OUTBOX, updates)
+            if advances:
+                await self.store.executemany(_ADVANCE, advances)
+            if retries:
+                await self.store.executemany(_RETRY, retries)
+            if pauses:
+                await self.store.executemany(_PAUSE_USER, pauses)
+
+    # -- batch look-ups ----------------------------------------------------------
+
+    async def _paused_users(self, batch: list[Due]) -> set[str]:
+        """Users who said STOP (or were paused by the engine) get nothing."""
+        keys = sorted({d.user_key for d in batch})
+        rows = await self.store.fetch(
+            f"SELECT user_key FROM users WHERE channel = ? AND paused_reason IS NOT NULL"
+            f" AND user_key IN ({', '.join('?' * len(keys))})",
+            batch[0].channel,
+            *keys,
+        )
+        return {r[0] for r in rows}
+
+    async def _outbox_rows(self, batch: list[Due]) -> dict[tuple[int, float], str]:
+        """Outbox rows already written for these due times: a retry, or a process that stopped."""
+        ids = [d.id for d in batch]
+        rows = await self.store.fetch(
+            f"SELECT subscription_id, due_at, status FROM reminder_outbox WHERE due_at >= ?"
+            f" AND subscription_id IN ({', '.join('?' * len(ids))})",
+            min(d.due_at for d in batch),
+            *ids,
+        )
+        return {(int(r[0]), float(r[1])): r[2] for r in rows}
+
+    async def _caffeine_totals(self, batch: list[Due], now: datetime) -> dict[tuple[str, str], int]:
+        """Today's caffeine per user, for the check-in's running total."""
+        keys = sorted({d.user_key for d in batch if d.kind == "caffeine"})
+        if not keys:
+            return {}
+        since = (now - timedelta(days=2)).timestamp()
+        rows = await self.store.fetch(
+            f"SELECT user_key, day, SUM(mg) FROM caffeine_log WHERE channel = ? AND logged_at >= ?"
+            f" AND user_key IN ({', '.join('?' * len(keys))}) GROUP BY user_key, day",
+            batch[0].channel,
+            since,
+            *keys,
+        )
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
+
+def _outbox(due: Due, status: str, reason: str | None, stamp: float) -> tuple[Any, ...]:
+    return (
+        due.id,
+        due.channel,
+        due.user_key,
+        due.kind,
+        due.due_at,
+        status,
+        due.attempts,
+        reason,
+        stamp,
+        stamp,
+    )
+
+
+def rates_for(settings: Any) -> dict[str, float]:
+    """Each channel's configured send rate (messages per second), as its Sender enforces it."""
+    return {
+        "telegram": float(getattr(settings, "telegram_mps", 30.0)),
+        "whatsapp": float(settings.whatsapp_mps),
+    }

@@ -1,0 +1,83 @@
+"""The reminder tick inside `serve`: one APScheduler interval job, no per-user jobs.
+
+The schedule of every reminder lives in the database; this job only runs a dispatch
+pass every few seconds. `max_instances=1` and `coalesce=True` mean a slow pass is never
+overlapped by the next tick, and ticks missed meanwhile collapse into one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from messenger_bot.delivery import Sender, senders_for
+from messenger_bot.reminders.dispatcher import Dispatcher, rates_for
+from messenger_bot.reminders.replies import texts_of
+from messenger_bot.runtime import Runtime
+from messenger_bot.settings import Settings
+
+log = logging.getLogger("messenger_bot.reminders")
+
+TICK_SECONDS = 5
+#: How long stop() waits for a pass in progress to record its outcomes.
+STOP_GRACE = 30.0
+
+
+class ReminderScheduler:
+    """A `Background` of web/app.py: started inside the running loop, stopped before the store closes."""
+
+    def __init__(self, settings: Settings, tick_seconds: float = TICK_SECONDS) -> None:
+        self.settings = settings
+        self.tick_seconds = tick_seconds
+        self.scheduler: AsyncIOScheduler | None = None
+        self.senders: dict[str, Sender] = {}
+        self.dispatcher: Dispatcher | None = None
+        self._pass: asyncio.Lock = asyncio.Lock()
+
+    async def start(self, runtime: Runtime) -> None:
+        self.senders = senders_for(self.settings)
+        for sender in self.senders.values():
+            await sender.start(runtime.store)
+        self.dispatcher = Dispatcher(
+            runtime.store, texts_of(runtime.content), self.senders, rates=rates_for(self.settings)
+        )
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=self.tick_seconds,
+            id="reminders-dispatch",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=60,
+            next_run_time=datetime.now(UTC),
+        )
+        self.scheduler.start()
+        log.info("reminder scheduler started: channels %s", ", ".join(self.senders) or "none")
+
+    async def tick(self) -> None:
+        if self.dispatcher is None or not self.senders:
+            return
+        async with self._pass:
+            try:
+                report = await self.dispatcher.run_pass()
+            except Exception:
+                log.exception("reminder dispatch pass failed; the next tick tries again")
+                return
+        if report.sent or report.skipped or report.failed or report.interrupted:
+            log.info("reminders: %s", report.summary())
+
+    async def stop(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        try:
+            async with asyncio.timeout(STOP_GRACE), self._pass:
+                pass  # a pass in progress finishes recording before the store closes
+        except TimeoutError:
+            log.warning("reminder pass still running at shutdown; its in-flight rows are listed next time")
+        for sender in self.senders.values():
+            await sender.close()
+        self.senders = {}

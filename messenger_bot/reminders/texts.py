@@ -1,0 +1,147 @@
+"""The shape of flows/reminders.yaml: every sentence and label the reminders say.
+
+Validated with the rest of the content at start, so a label too long for WhatsApp or a
+placeholder spelt wrong stops the bot before a user sees it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from messenger_bot.content.schema import LABEL_LIMIT, TEXT_LIMIT
+
+Label = Annotated[str, Field(min_length=1, max_length=LABEL_LIMIT)]
+Sentence = Annotated[str, Field(min_length=1, max_length=TEXT_LIMIT)]
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_CHECKIN = frozenset({"total", "limit"})
+
+#: The placeholders each sentence may use; a sentence not named here may use none.
+PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "saved": frozenset({"what", "next", "zone", "note"}),
+    "done": frozenset({"count"}),
+    "snoozed": frozenset({"time"}),
+    "snooze_quiet": frozenset({"time"}),
+    "tz_confirm_phone": frozenset({"zone", "time"}),
+    "tz_confirm_offset": frozenset({"offset", "zone", "time"}),
+    "tz_confirm_named": frozenset({"zone", "time"}),
+    "list_line": frozenset({"what", "next", "zone"}),
+    "list_line_paused": frozenset({"what", "reason"}),
+    "logged": frozenset({"drink", "mg", "total", "limit"}),
+    "tally": frozenset({"total", "limit"}),
+    "caffeine_when": frozenset({"limit"}),
+    "paused": frozenset({"what"}),
+    "resumed": frozenset({"what", "next"}),
+    "stopped_one": frozenset({"what"}),
+    "no_sender_note": frozenset({"channels"}),
+    "every_hours": frozenset({"hours", "start", "end"}),
+    "every_hour": frozenset({"start", "end"}),
+    "at_times": frozenset({"times"}),
+    "daily_at": frozenset({"time"}),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Drink(_Strict):
+    label: Label
+    mg: int = Field(gt=0, le=1000)
+    #: Shown beside the amount: where the number comes from, or that it is an estimate.
+    note: str = ""
+
+
+class ReminderButtons(_Strict):
+    done: Label
+    snooze: Label
+    stop_water: Label
+    log_drink: Label
+    tally: Label
+    stop_caffeine: Label
+    my_reminders: Label
+    every_1: Label
+    every_2: Label
+    every_3: Label
+    fixed_times: Label
+    times_morning: Label
+    times_spread: Label
+    start_at: Label
+    end_at: Label
+    checkin_at: Label
+    tz_yes: Label
+    tz_other: Label
+    tz_utc: Label
+    pause: Label
+    resume: Label
+    change: Label
+    stop: Label
+    stop_all: Label
+    water_setup: Label
+    caffeine_setup: Label
+
+
+class ReminderTexts(_Strict):
+    """flows/reminders.yaml. `water` and `checkin_intro` are lists so the wording varies."""
+
+    water: tuple[Sentence, ...] = Field(min_length=3)
+    checkin: tuple[Sentence, ...] = Field(min_length=2)
+    limit_mg: int = Field(gt=0)
+    drinks: dict[str, Drink]
+    sentences: dict[str, Sentence]
+    buttons: ReminderButtons
+
+    @model_validator(mode="after")
+    def _check(self) -> ReminderTexts:
+        problems = []
+        missing = sorted((set(PLACEHOLDERS) | REQUIRED_SENTENCES) - set(self.sentences))
+        if missing:
+            problems.append(f"sentences: missing {', '.join(missing)}")
+        allowed = [(k, t, PLACEHOLDERS.get(k, frozenset())) for k, t in self.sentences.items()]
+        allowed += [("checkin", t, _CHECKIN) for t in self.checkin]
+        for key, text, names in allowed:
+            bad = set(_PLACEHOLDER.findall(text)) - names
+            if bad:
+                problems.append(f"sentence '{key}': unknown placeholder(s) {', '.join(sorted(bad))}")
+        for text in self.water:
+            if _PLACEHOLDER.search(text):
+                problems.append(f"water reminder {text[:30]!r}…: takes no placeholders")
+        if set(self.drinks) != set(DRINKS):
+            problems.append(f"drinks: must be exactly {', '.join(DRINKS)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def say(self, key: str, **values: object) -> str:
+        """A sentence with its placeholders filled (plain replace: user text never reaches format())."""
+        text = self.sentences[key].strip()
+        for name, value in values.items():
+            text = text.replace("{" + name + "}", str(value))
+        return text
+
+
+DRINKS = ("coffee", "tea", "soda", "energy")
+REQUIRED_SENTENCES = frozenset(
+    {
+        "water_how_often",
+        "water_start",
+        "water_end",
+        "water_times",
+        "water_times_bad",
+        "caffeine_when",
+        "caffeine_time_bad",
+        "tz_ask",
+        "tz_bad",
+        "tz_dst_caveat",
+        "list_empty",
+        "list_head",
+        "stopped_all",
+        "log_which",
+        "near_limit",
+        "over_limit",
+        "snooze_none",
+        "nothing_to_change",
+    }
+)
