@@ -31,3 +31,14 @@ class Throttle:
             return False
         await bucket.acquire()
         return True
+
+
+#: Sending evenly at exactly N a second still lets N + 1 land in some one-second window (the
+#: first and the last of a run one second apart), and network jitter bunches arrivals; pacing
+#: a little under the limit keeps every window within it.
+HEADROOM = 0.95
+
+
+def pace_interval(per_second: float) -> float:
+    """Seconds between two sends so that no one-second window ever holds more than the limit."""
+    return 1 / (per_second * HEADROOM)

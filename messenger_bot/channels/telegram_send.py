@@ -33,6 +33,7 @@ from messenger_bot.delivery import Outcome, SendResult
 from messenger_bot.engine import BLOCKED
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage
+from messenger_bot.throttle import pace_interval
 
 log = logging.getLogger("messenger_bot.telegram")
 
@@ -103,9 +104,11 @@ def limits_for(settings: Settings) -> Limits:
     key = hashlib.sha256(token.encode()).hexdigest()
     per_loop = _LIMITS.setdefault(asyncio.get_running_loop(), {})
     if key not in per_loop:
-        # One message per 1/mps seconds: an even pace never exceeds the rate in any one-second window.
+        # One message at a time, evenly paced a little under the rate (see pace_interval).
         limiter = AIORateLimiter(
-            overall_max_rate=1, overall_time_period=1 / settings.telegram_mps, max_retries=RETRY_AFTER_TRIES
+            overall_max_rate=1,
+            overall_time_period=pace_interval(settings.telegram_mps),
+            max_retries=RETRY_AFTER_TRIES,
         )
         per_loop[key] = Limits(limiter, ChatPacer())
     return per_loop[key]

@@ -21,6 +21,7 @@ from messenger_bot.conversation import Reply
 from messenger_bot.delivery import Outcome, SendResult
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage
+from messenger_bot.throttle import pace_interval
 
 #: WhatsApp's customer-service window, less a margin for the message to reach Twilio and WhatsApp.
 WINDOW = timedelta(hours=24) - timedelta(minutes=10)
@@ -40,7 +41,7 @@ class WhatsAppSender:
     def __init__(self, settings: Settings, wait: wait_base = DEFAULT_WAIT) -> None:
         self.settings = settings
         self.wait = wait
-        self.limiter = AsyncLimiter(1, 1 / settings.whatsapp_mps)
+        self.limiter = AsyncLimiter(1, pace_interval(settings.whatsapp_mps))
         self._store: WhatsAppStore | None = None
         self._api: TwilioMessages | None = None
 
