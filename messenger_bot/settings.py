@@ -47,11 +47,18 @@ class Settings(BaseSettings):
     #: Content SIDs of approved templates, by kind of message, for sends outside the 24-hour window.
     whatsapp_template_water: str | None = None
     whatsapp_template_caffeine: str | None = None
+    #: How many processes send for this bot at once (serve instances; a send-due job that overlaps
+    #: them counts too). Provider limits belong to the bot, so each paces to its share of the *_MPS.
+    sending_instances: int = Field(1, ge=1, le=1000)
 
     #: Web chat flood control, in messages per minute: from one browser, and from one IP address
     #: (several people behind one office or home router share an address, so it is higher).
     webchat_rate: float = Field(30.0, gt=0)
     webchat_ip_rate: float = Field(300.0, gt=0)
+
+    def share(self, bot_rate: float) -> float:
+        """This process's part of a rate that holds for the whole bot (see SENDING_INSTANCES)."""
+        return bot_rate / self.sending_instances
 
     @field_validator("database_url")
     @classmethod

@@ -105,7 +105,12 @@ class WhatsAppChannel:
         if not await store.first_delivery(form["MessageSid"], now):
             return _twiml([])
         await self._maybe_prune(now)
-        replies = await runtime.engine.turn(incoming)
+        try:
+            replies = await runtime.engine.turn(incoming)
+        except Exception:
+            # Nothing is lost: the 5xx makes Twilio retry, and the retry must not look like a duplicate.
+            await store.release(form["MessageSid"])
+            raise
         return self._answer(request, incoming.user_key, replies)
 
     async def status(self, request: Request) -> Response:

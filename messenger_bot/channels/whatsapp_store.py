@@ -47,6 +47,10 @@ class WhatsAppStore:
         )
         return count > 0
 
+    async def release(self, message_sid: str) -> None:
+        """Forget a MessageSid whose answer failed, so Twilio's retry of it is answered."""
+        await self.store.execute("DELETE FROM whatsapp_inbound WHERE message_sid = ?", message_sid)
+
     async def forget_old_inbound(self, now: datetime) -> int:
         return await self.store.execute(
             "DELETE FROM whatsapp_inbound WHERE received_at < ?", ts(now - INBOUND_KEEP)
