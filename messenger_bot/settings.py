@@ -6,6 +6,7 @@ logging them shows `**********`, never the value.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -57,8 +58,13 @@ class Settings(BaseSettings):
     webchat_ip_rate: float = Field(300.0, gt=0)
 
     def share(self, bot_rate: float) -> float:
-        """This process's part of a rate that holds for the whole bot (see SENDING_INSTANCES)."""
-        return bot_rate / self.sending_instances
+        """This process's part of a rate that holds for the whole bot (see SENDING_INSTANCES).
+
+        Whole messages when it is at least one a second: evenly paced, an instance then puts at most
+        its share into any one-second window, so the instances together never exceed the bot's rate.
+        """
+        part = bot_rate / self.sending_instances
+        return float(math.floor(part)) if part >= 1 else part
 
     @field_validator("database_url")
     @classmethod

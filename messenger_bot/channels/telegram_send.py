@@ -107,7 +107,7 @@ def limits_for(settings: Settings) -> Limits:
         # One message at a time, evenly paced a little under the rate (see pace_interval).
         limiter = AIORateLimiter(
             overall_max_rate=1,
-            overall_time_period=pace_interval(settings.telegram_mps),
+            overall_time_period=pace_interval(settings.share(settings.telegram_mps)),
             max_retries=RETRY_AFTER_TRIES,
         )
         per_loop[key] = Limits(limiter, ChatPacer())

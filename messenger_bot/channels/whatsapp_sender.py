@@ -41,7 +41,7 @@ class WhatsAppSender:
     def __init__(self, settings: Settings, wait: wait_base = DEFAULT_WAIT) -> None:
         self.settings = settings
         self.wait = wait
-        self.limiter = AsyncLimiter(1, pace_interval(settings.whatsapp_mps))
+        self.limiter = AsyncLimiter(1, pace_interval(settings.share(settings.whatsapp_mps)))
         self._store: WhatsAppStore | None = None
         self._api: TwilioMessages | None = None
 

@@ -348,8 +348,8 @@ def _outbox(due: Due, status: str, reason: str | None, stamp: float) -> tuple[An
 
 
 def rates_for(settings: Any) -> dict[str, float]:
-    """Each channel's configured send rate (messages per second), as its Sender enforces it."""
+    """Each channel's send rate in this process (its share of the bot's), as its Sender enforces it."""
     return {
-        "telegram": float(getattr(settings, "telegram_mps", 30.0)),
-        "whatsapp": float(settings.whatsapp_mps),
+        "telegram": settings.share(float(getattr(settings, "telegram_mps", 30.0))),
+        "whatsapp": settings.share(float(settings.whatsapp_mps)),
     }
