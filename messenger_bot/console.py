@@ -26,6 +26,8 @@ def parse_line(line: str, channel: str, user: str) -> Incoming | dict[str, Any]:
         data = json.loads(stripped)
     except json.JSONDecodeError as error:
         return {"error": f"not valid JSON: {error.msg} at column {error.colno}"}
+    except RecursionError:
+        return {"error": "not valid JSON: nested too deeply"}
     if not isinstance(data, dict):
         return {"error": 'expected an object like {"text": "..."} or {"button": "..."}'}
     text, button = data.get("text"), data.get("button")

@@ -149,6 +149,8 @@ class TelegramChannel:
         self._runtime: Runtime | None = None
         self._outbox: Outbox | None = None
         self._updates: UpdateLog | None = None
+        #: Webhook updates that failed because the database is down: answered 503, so Telegram retries.
+        self._retry: set[int] = set()
 
     def routes(self) -> list[BaseRoute]:
         return [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])]
@@ -231,6 +233,10 @@ class TelegramChannel:
         # Answered before returning, so Telegram's connection limit paces us; a redelivery
         # after a timeout is caught by the update log.
         await self.app.process_update(update)
+        if update.update_id in self._retry:  # the database is down: Telegram delivers it again later
+            self._retry.discard(update.update_id)
+            return JSONResponse({"error": "temporarily unavailable"}, status_code=503,
+                                headers={"retry-after": "5"})
         return Response(status_code=200)
 
     def _poll_error(self, error: TelegramError) -> None:
@@ -329,9 +335,16 @@ class TelegramChannel:
         what = self._redact(f"{type(error).__name__}: {error}")
         log.error("telegram: update %s failed: %s", update_id, what)
         log.debug("telegram: failure details", exc_info=error)
+        if self.by_webhook and isinstance(update, Update) and await self._database_down(error):
+            self._retry.add(update.update_id)  # no apology: the webhook answers 503 and Telegram retries
+            raise ApplicationHandlerStop
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is not None and self._outbox is not None:
             await self._outbox.deliver(chat.id, [Rendered(APOLOGY, APOLOGY)])
+
+    async def _database_down(self, error: BaseException | None) -> bool:
+        return (not isinstance(error, TelegramError) and self._runtime is not None
+                and not await self._runtime.store.ping())
 
     def _redact(self, text: str) -> str:
         token = self.settings.telegram_bot_token

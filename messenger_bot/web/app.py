@@ -8,10 +8,12 @@ settings at all only the web chat (and the reminder scheduler) run.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Protocol
 
+import asyncpg
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -25,6 +27,10 @@ from messenger_bot.settings import Settings
 from messenger_bot.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
 
 log = logging.getLogger("messenger_bot.web")
+#: What a store raises when its database is gone or busy (OSError covers refused and reset connections).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    OSError, sqlite3.OperationalError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+)
 
 
 class Channel(Protocol):
@@ -101,7 +107,8 @@ def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
         routes.extend(channel.routes())
         limits.update(channel.body_limits)
     middleware = [Middleware(RequestIdMiddleware), Middleware(BodyLimitMiddleware, limits=limits)]
-    handlers = {HTTPException: _http_error, Exception: _server_error}
+    handlers = {HTTPException: _http_error, **dict.fromkeys(DATABASE_ERRORS, _database_error),
+                Exception: _server_error}
     return Starlette(
         routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers=handlers  # type: ignore[arg-type]
     )
@@ -124,6 +131,17 @@ async def healthz(request: Request) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """503 while the database is unreachable or busy (Twilio and Telegram retry later); else a 500."""
+    runtime: Runtime | None = getattr(request.app.state, "runtime", None)
+    busy = isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+    if busy or runtime is None or not await runtime.store.ping():
+        log.warning("database unavailable on %s: %s", request.url.path, type(exc).__name__)
+        return JSONResponse({"error": "temporarily unavailable; please try again shortly"}, status_code=503,
+                            headers={"retry-after": "5"})
+    return await _server_error(request, exc)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

@@ -65,7 +65,7 @@ def parse_message(body: bytes) -> ChatMessage:
     """`{"user": KEY, "text": "..."}` or `{"user": KEY, "button": "<payload>"}`, or BadRequest."""
     try:
         data: Any = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # RecursionError: nested too deep
         raise BadRequest("the body must be JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")

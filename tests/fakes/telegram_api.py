@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +34,8 @@ class Call:
     status: int = 200
     #: The id of the message sent or edited (what a later tap refers to).
     message_id: int | None = None
+    #: A chaos fault given instead of the answer ("timeout", "malformed", ...): the message did not go.
+    fault: str | None = None
 
     @property
     def chat_id(self) -> int | None:
@@ -59,6 +62,34 @@ class _Failure:
     times: int | None = None  # None: every time
 
 
+#: Chaos faults: 429 (retry_after 1), 500, no answer in time, 403 (blocked), a 200 whose body is not JSON.
+FAULTS = ("429", "500", "timeout", "403", "malformed")
+
+
+@dataclass
+class Chaos:
+    """Random faults on sends, decided per (chat, attempt) from the seed, so the run repeats
+    whatever order concurrent sends arrive in; never more than `max_in_a_row` for one chat."""
+
+    seed: int
+    rate: float
+    faults: tuple[str, ...] = FAULTS
+    max_in_a_row: int = 2
+    #: How long a "timeout" holds the request before dropping it (the client's timeout must be shorter).
+    hang: float = 1.0
+    attempts: dict[Any, int] = field(default_factory=dict)
+    in_a_row: dict[Any, int] = field(default_factory=dict)
+
+    def pick(self, key: Any) -> str | None:
+        n = self.attempts[key] = self.attempts.get(key, 0) + 1
+        roll = random.Random(f"{self.seed}:{key}:{n}")
+        fault = roll.choice(self.faults) if roll.random() < self.rate else None
+        if fault is not None and self.in_a_row.get(key, 0) >= self.max_in_a_row:
+            fault = None
+        self.in_a_row[key] = self.in_a_row.get(key, 0) + 1 if fault else 0
+        return fault
+
+
 @dataclass
 class FakeTelegram:
     """Start with `with FakeTelegram() as fake:`; point the bot at `fake.base_url`."""
@@ -70,6 +101,7 @@ class FakeTelegram:
         self.port = 0
         self._lock = threading.Lock()
         self._failures: dict[int, _Failure] = {}
+        self._chaos: Chaos | None = None
         self._updates: list[dict[str, Any]] = []
         self._next_message_id = 1000
         self._next_update_id = 1
@@ -129,6 +161,14 @@ class FakeTelegram:
     def fail(self, chat_id: int, status: int = 500, times: int = 1) -> None:
         self._failures[chat_id] = _Failure(status, "Internal Server Error", None, times)
 
+    def chaos(self, seed: int, rate: float = 0.3, **options: Any) -> Chaos:
+        """From now on, sends fail at random (see `Chaos`); `calm()` ends it."""
+        self._chaos = Chaos(seed, rate, **options)
+        return self._chaos
+
+    def calm(self) -> None:
+        self._chaos = None
+
     def calls_to(self, method: str, chat_id: int | None = None) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method and (chat_id is None or c.chat_id == chat_id)]
@@ -136,7 +176,8 @@ class FakeTelegram:
     def delivered(self, chat_id: int) -> list[Call]:
         """What the user sees arrive: messages sent or edited successfully, in order."""
         with self._lock:
-            return [c for c in self.calls if c.method in SENDING and c.chat_id == chat_id and c.status == 200]
+            return [c for c in self.calls if c.method in SENDING and c.chat_id == chat_id and c.status == 200
+                    and c.fault is None]
 
     def wait_for(self, check: Callable[[], Any], timeout: float = 15.0) -> Any:
         deadline = time.monotonic() + timeout
@@ -178,8 +219,13 @@ class FakeTelegram:
         failure = self._failure_for(method, call.chat_id)
         if failure is not None:
             call.status = failure.status
+        chaos = self._chaos
+        if failure is None and chaos is not None and method in SENDING and call.chat_id is not None:
+            call.fault = chaos.pick(call.chat_id)
         with self._lock:
             self.calls.append(call)
+        if call.fault is not None:
+            return await self._fault(call, chaos)  # type: ignore[arg-type]
         if failure is not None:
             return _error(failure.status, failure.description, failure.retry_after)
         if method == "getUpdates":
@@ -188,6 +234,20 @@ class FakeTelegram:
         if isinstance(result, dict):
             call.message_id = result.get("message_id")
         return _ok(result)
+
+    async def _fault(self, call: Call, chaos: Chaos) -> web.Response:
+        if call.fault == "timeout":
+            call.status = 0
+            await asyncio.sleep(chaos.hang)  # the client has given up by now; the message never went
+            return _error(504, "Gateway Timeout")
+        if call.fault == "malformed":
+            return web.Response(status=200, text='{"ok": true, "res', content_type="application/json")
+        call.status = int(call.fault or 500)
+        if call.status == 429:
+            return _error(429, "Too Many Requests: retry after 1", 1)
+        if call.status == 403:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        return _error(call.status, "Internal Server Error")
 
     def _failure_for(self, method: str, chat_id: int | None) -> _Failure | None:
         failure = self._failures.get(chat_id) if chat_id is not None and method in SENDING else None

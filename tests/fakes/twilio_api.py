@@ -4,6 +4,8 @@ It speaks just enough of the real API for the twilio library to be pointed at it
 `TWILIO_API_BASE_URL`): `POST /2010-04-01/Accounts/{sid}/Messages.json` (form body, Basic
 auth, 201 with a message sid) and `POST /v1/Content` (JSON body, 201 with a content sid).
 It runs in a thread, so both a `serve` subprocess and in-process async code can use it.
+In chaos mode (`fake.chaos(seed)`) message creates fail at random: 429, 500, a timeout, 403,
+a 400 opt-out (21610) or a 201 whose body is not JSON.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.fakes.telegram_api import Chaos
+
+#: Chaos faults for Twilio: the Telegram ones, and an opt-out (400, error 21610).
+FAULTS = ("429", "500", "timeout", "403", "malformed", "opted-out")
+
 
 @dataclass
 class Recorded:
@@ -30,6 +37,8 @@ class Recorded:
     json: dict[str, Any] | None
     username: str | None
     status: int
+    #: A chaos fault given instead of success: the message was not created.
+    fault: str | None = None
 
 
 @dataclass
@@ -48,6 +57,7 @@ class _State:
     failures: list[Failure] = field(default_factory=list)
     #: Failures by recipient ("whatsapp:+…"), given every time that recipient is sent to.
     by_recipient: dict[str, Failure] = field(default_factory=dict)
+    chaos: Chaos | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -82,6 +92,20 @@ class FakeTwilio:
 
     def sent_to(self, to: str) -> list[Recorded]:
         return [m for m in self.messages if m.form.get("To") == to]
+
+    def delivered(self, to: str) -> list[Recorded]:
+        """Messages created for the recipient: what reaches their phone."""
+        return [m for m in self.sent_to(to) if m.status == 201 and m.fault is None]
+
+    def chaos(self, seed: int, rate: float = 0.3, **options: Any) -> Chaos:
+        """From now on message creates fail at random, per recipient (see telegram_api.Chaos)."""
+        with self.state.lock:
+            self.state.chaos = Chaos(seed, rate, **{"faults": FAULTS, **options})
+            return self.state.chaos
+
+    def calm(self) -> None:
+        with self.state.lock:
+            self.state.chaos = None
 
     def fail_next(self, status: int, code: int | None = None, times: int = 1) -> None:
         """The next `times` message creates answer `status` with Twilio error `code`."""
@@ -130,8 +154,13 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 failure = state.by_recipient.get(form.get("To", ""))
                 if failure is None and state.failures:
                     failure = state.failures.pop(0)
+                fault = state.chaos.pick(form.get("To")) if failure is None and state.chaos else None
                 status = failure.status if failure else 201
-                state.messages.append(Recorded(self.path, form, None, username, status))
+                record = Recorded(self.path, form, None, username, status, fault)
+                state.messages.append(record)
+            if fault is not None:
+                self._fault(record, state.chaos.hang if state.chaos else 1.0)
+                return
             if failure is not None:
                 self._answer(failure.status, _error(failure))
                 return
@@ -141,6 +170,27 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 "body": form.get("Body", ""), "account_sid": username, "num_segments": "1",
                 "error_code": None, "error_message": None,
             })
+
+        def _fault(self, record: Recorded, hang: float) -> None:
+            fault = record.fault
+            if fault == "timeout":
+                record.status = 0
+                time.sleep(hang)  # the client has given up by now
+                self.close_connection = True
+                return
+            if fault == "malformed":
+                record.status = 201
+                data = b'{"sid": "SM'
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            failure = {"429": Failure(429, 20429), "403": Failure(403, 20003),
+                       "opted-out": Failure(400, 21610)}.get(str(fault), Failure(500, 20500))
+            record.status = failure.status
+            self._answer(failure.status, _error(failure))
 
         def _content(self, raw: str, username: str | None) -> None:
             try:

@@ -1,0 +1,518 @@
+"""Faults: providers misbehaving, the database locked or gone, `serve` killed. After each, every due
+reminder is sent once (or listed as in flight), every webhook is answered once, and nothing 5xx but
+the outage itself.
+
+Most tests run the app in process (httpx.ASGITransport, the real lifespan) against the fake Bot API
+and Twilio servers on loopback, for speed; the kill test runs the real `serve`. The issue's
+30-second database outage is shortened here to about two seconds: what matters is that requests made
+during it get a clean 503 at once, and that everything works again when the server is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import signal
+import sqlite3
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from telegram.request import HTTPXRequest
+from tenacity import wait_none
+from twilio.request_validator import RequestValidator
+
+from messenger_bot.channels import whatsapp_twilio
+from messenger_bot.channels.telegram_send import TelegramSender
+from messenger_bot.channels.whatsapp_sender import WhatsAppSender
+from messenger_bot.content import Content
+from messenger_bot.delivery import Sender
+from messenger_bot.engine import BLOCKED
+from messenger_bot.reminders import store as subs
+from messenger_bot.reminders.dispatcher import MAX_ATTEMPTS, Dispatcher, PassReport
+from messenger_bot.reminders.replies import texts_of
+from messenger_bot.settings import Settings, load_settings
+from messenger_bot.storage import SQLiteStorage, Storage, UserState
+from messenger_bot.web.app import create_app
+from tests.fakes.telegram_api import FakeTelegram, text_update
+from tests.fakes.twilio_api import FakeTwilio
+from tests.support.postgres import TcpRelay, fresh_schema, with_search_path
+from tests.support.server import ServeProcess
+from tests.test_reminders_e2e import EIGHT, HOURLY
+from tests.test_telegram import SECRET
+from tests.test_whatsapp import ACCOUNT, PUBLIC, SANDBOX, TOKEN
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_URL = "https://bot.example.org/telegram/webhook"
+#: Client timeouts in these tests; a chaos "timeout" holds the request longer than this.
+CLIENT_TIMEOUT = 0.3
+HANG = 0.8
+_chats = itertools.count(900_000)
+_numbers = itertools.count(447700800100)
+_sids = itertools.count(1)
+
+
+# -- the world around the bot -----------------------------------------------------------------
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    with FakeTwilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both providers' clients give up after CLIENT_TIMEOUT, so a chaos timeout costs under a second."""
+    original = HTTPXRequest.__init__
+
+    def init(self: HTTPXRequest, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **{**kwargs, "read_timeout": CLIENT_TIMEOUT})
+
+    monkeypatch.setattr(HTTPXRequest, "__init__", init)
+    monkeypatch.setattr(whatsapp_twilio, "REQUEST_TIMEOUT", CLIENT_TIMEOUT)
+
+
+def settings_for(database_url: str, telegram: FakeTelegram, twilio: FakeTwilio, **extra: Any) -> Settings:
+    """Every channel on, by webhook; rates high so only the faults under test slow anything."""
+    return load_settings(
+        database_url=database_url, telegram_bot_token=telegram.token, telegram_base_url=telegram.base_url,
+        telegram_webhook_url=WEBHOOK_URL, telegram_webhook_secret=SECRET, telegram_mps=1000,
+        twilio_account_sid=ACCOUNT, twilio_auth_token=TOKEN, twilio_whatsapp_from=SANDBOX,
+        twilio_api_base_url=twilio.base_url, public_base_url=PUBLIC, whatsapp_mps=400,
+        whatsapp_interactive=False, webchat_rate=10_000, webchat_ip_rate=10_000, **extra,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+    app = create_app(settings, scheduler=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://bot.test", timeout=30) as c,
+    ):
+        yield app, c
+
+
+def new_chat() -> int:
+    return next(_chats)
+
+
+def new_number() -> str:
+    return f"whatsapp:+{next(_numbers)}"
+
+
+def whatsapp_fields(user: str, body: str) -> dict[str, str]:
+    return {"MessageSid": f"SM{next(_sids):032d}", "AccountSid": ACCOUNT, "From": user, "To": SANDBOX,
+            "Body": body, "NumMedia": "0"}
+
+
+def whatsapp_headers(path: str, fields: dict[str, str]) -> dict[str, str]:
+    return {"X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(PUBLIC + path, fields)}
+
+
+def twiml_messages(response: httpx.Response) -> list[str]:
+    assert response.headers["content-type"].startswith("application/xml"), response.text
+    return [m.text or "" for m in ET.fromstring(response.text).iter("Message")]
+
+
+async def post_update(client: httpx.AsyncClient, update: dict[str, Any]) -> httpx.Response:
+    return await client.post("/telegram/webhook", json=update, headers={SECRET_HEADER: SECRET})
+
+
+async def post_whatsapp(client: httpx.AsyncClient, fields: dict[str, str]) -> httpx.Response:
+    return await client.post("/whatsapp/webhook", data=fields,
+                             headers=whatsapp_headers("/whatsapp/webhook", fields))
+
+
+async def subscribe(store: Storage, users: list[str], channel: str) -> None:
+    """Hourly water reminders, 08:00-20:00 London time, first due at EIGHT; WhatsApp users wrote just now
+    (inside the 24-hour window), so their reminders go as text."""
+    for user in users:
+        await subs.save(store, channel, user, "water", HOURLY, "Europe/London", EIGHT - timedelta(hours=12))
+        if channel == "whatsapp":
+            now = datetime.now(UTC)
+            await store.save_user(UserState(channel, user, now, now, last_inbound_at=now))
+
+
+async def outcomes(store: Storage, due: datetime = EIGHT) -> dict[str, tuple[str, int]]:
+    rows = await store.fetch(
+        "SELECT user_key, status, attempts FROM reminder_outbox WHERE due_at = ?", due.timestamp()
+    )
+    return {r[0]: (r[1], int(r[2])) for r in rows}
+
+
+async def dispatch_until_settled(dispatcher: Dispatcher, start: datetime) -> PassReport:
+    """Passes at the due time, then as the retry back-off (1, then 2 minutes) comes round."""
+    total = PassReport()
+    for minutes in (0, 1.5, 4, 8):
+        total.add(await dispatcher.run_pass(now=start + timedelta(minutes=minutes, seconds=5)))
+    return total
+
+
+# -- providers answering 429, 500, timeouts, 403 and malformed JSON --------------------------------
+
+
+@pytest.mark.usefixtures("short_timeouts")
+async def test_reminders_under_provider_chaos_end_as_the_outcomes_say_and_none_twice(
+    tmp_path: Path, content: Content, telegram: FakeTelegram, twilio: FakeTwilio
+) -> None:
+    store = SQLiteStorage(tmp_path / "bot.sqlite3")
+    await store.open()
+    settings = settings_for(f"sqlite:///{tmp_path}/bot.sqlite3", telegram, twilio)
+    chats, numbers = [str(new_chat()) for _ in range(30)], [new_number() for _ in range(30)]
+    await subscribe(store, chats, "telegram")
+    await subscribe(store, numbers, "whatsapp")
+    senders: dict[str, Sender] = {"telegram": TelegramSender(settings),
+                                  "whatsapp": WhatsAppSender(settings, wait=wait_none())}
+    for sender in senders.values():
+        await sender.start(store)
+    telegram.chaos(seed=8, rate=0.45, hang=HANG)
+    twilio.chaos(seed=8, rate=0.45, hang=HANG)
+    try:
+        report = await dispatch_until_settled(Dispatcher(store, texts_of(content), senders), EIGHT)
+        ends = await outcomes(store)
+        inactive = await store.fetch("SELECT user_key FROM reminder_subscriptions WHERE active = 0")
+        paused = {r[0] for r in inactive}
+    finally:
+        for sender in senders.values():
+            await sender.close()
+        await store.close()
+
+    faults = {c.fault for c in telegram.calls if c.fault} | {m.fault for m in twilio.messages if m.fault}
+    assert faults >= {"429", "500", "timeout", "403", "malformed", "opted-out"}, "every fault was met"
+    assert set(ends) == set(chats) | set(numbers), "every due reminder has an outcome"
+    for user, (status, attempts) in ends.items():
+        if user.startswith("whatsapp:"):
+            delivered = len(twilio.delivered(user))
+            refused = {m.fault for m in twilio.sent_to(user)}
+        else:
+            delivered = len(telegram.delivered(int(user)))
+            refused = {c.fault for c in telegram.calls_to("sendMessage", int(user))}
+        assert delivered <= 1, f"{user} got the 08:00 reminder {delivered} times"
+        assert (status == "sent") == (delivered == 1), (user, status, refused)
+        if status == "skipped":  # blocked the bot or opted out: paused, not retried forever
+            assert refused & {"403", "opted-out"} and user in paused, (user, refused)
+        if status == "failed":
+            assert attempts == MAX_ATTEMPTS, (user, attempts)
+    counted = report.sent + report.skipped + report.failed
+    assert report.sent == sum(s == "sent" for s, _ in ends.values()) > len(ends) // 2
+    assert counted >= len(ends) and not report.interrupted
+
+
+@pytest.mark.usefixtures("short_timeouts")
+async def test_webhook_replies_under_provider_chaos_answered_once_and_never_a_5xx(
+    tmp_path: Path, telegram: FakeTelegram, twilio: FakeTwilio
+) -> None:
+    settings = settings_for(f"sqlite:///{tmp_path}/bot.sqlite3", telegram, twilio)
+    chats = [new_chat() for _ in range(24)]
+    texts = itertools.cycle(["/start", "what causes it?", "/help"])
+    updates = [text_update(telegram.next_update_id(), chat, next(texts)) for chat in chats]
+    users = [new_number() for _ in range(8)]
+    posts = [whatsapp_fields(user, "can coffee cause it?") for user in users]
+    async with running(settings) as (app, client):
+        telegram.chaos(seed=3, rate=0.5, hang=HANG)
+        twilio.chaos(seed=3, rate=0.5, hang=HANG)
+        # Each update and each Twilio post arrives twice (a retry after a slow answer), concurrently.
+        first = await asyncio.gather(*(post_update(client, u) for u in updates),
+                                     *(post_whatsapp(client, f) for f in posts))
+        again = await asyncio.gather(*(post_update(client, u) for u in updates),
+                                     *(post_whatsapp(client, f) for f in posts))
+        telegram.calm()
+        store = app.state.runtime.store
+        paused = {r[0] for r in await store.fetch(
+            "SELECT user_key FROM users WHERE channel = 'telegram' AND paused_reason = ?", BLOCKED)}
+    assert [r.status_code for r in first + again] == [200] * len(first + again)
+    assert all(twiml_messages(r) for r in first[len(updates):]), "every WhatsApp message answered"
+    assert all(twiml_messages(r) == [] for r in again[len(updates):]), "a retried Twilio post: not again"
+    assert {c.fault for c in telegram.calls if c.fault} >= {"429", "500", "timeout", "403", "malformed"}
+    for chat in chats:
+        tries = telegram.calls_to("sendMessage", chat)
+        delivered = telegram.delivered(chat)
+        assert len(delivered) <= 1, f"chat {chat}: answered {len(delivered)} times"
+        if not delivered:  # only a refusal that retrying cannot cure leaves a chat unanswered
+            assert {c.fault for c in tries} & {"403", "malformed"}, [c.fault for c in tries]
+        if "403" in {c.fault for c in tries} and not delivered:
+            assert str(chat) in paused, "a chat that blocked the bot is marked"
+
+
+# -- SQLite busy: another connection holds the write lock --------------------------------------------
+
+
+@pytest.mark.usefixtures("short_timeouts")
+async def test_while_another_connection_holds_the_write_lock_requests_wait_then_succeed(
+    tmp_path: Path, content: Content, telegram: FakeTelegram, twilio: FakeTwilio
+) -> None:
+    path = tmp_path / "bot.sqlite3"
+    settings = settings_for(f"sqlite:///{path}", telegram, twilio)
+    chats, numbers = [new_chat() for _ in range(5)], [new_number() for _ in range(5)]
+    due = [str(new_chat()) for _ in range(10)]
+    async with running(settings) as (app, client):
+        store = app.state.runtime.store
+        await subscribe(store, due, "telegram")
+        sender = TelegramSender(settings)
+        await sender.start(store)
+        dispatcher = Dispatcher(store, texts_of(content), {"telegram": sender})
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("UPDATE users SET last_seen = last_seen")  # a writer mid-transaction
+        work = [
+            *(post_update(client, text_update(telegram.next_update_id(), c, "/start")) for c in chats),
+            *(post_whatsapp(client, whatsapp_fields(n, "hello")) for n in numbers),
+            *(client.post("/api/chat", json={"user": f"locked-web-{i:04d}", "text": "menu"})
+              for i in range(5)),
+        ]
+        tasks = [asyncio.ensure_future(w) for w in work]
+        passing = asyncio.ensure_future(dispatcher.run_pass(now=EIGHT + timedelta(seconds=5)))
+        await asyncio.sleep(2.0)  # the lock is held this long
+        health = await client.get("/healthz")
+        still_waiting = [not t.done() for t in [*tasks, passing]]
+        holder.execute("COMMIT")
+        holder.close()
+        responses = await asyncio.gather(*tasks)
+        report = await passing
+        await sender.close()
+        ends = await outcomes(store)
+    assert health.status_code == 200, "reads go on during another writer's lock: the database is up"
+    assert all(still_waiting), "writes waited for the lock rather than failing"
+    assert [r.status_code for r in responses] == [200] * len(responses)
+    assert all(twiml_messages(r) for r in responses[5:10])
+    assert all(r.json()["replies"] for r in responses[10:])
+    assert all(len(telegram.delivered(c)) == 1 for c in chats)
+    assert report.sent == len(due) and set(ends) == set(due)
+    assert all(len(telegram.delivered(int(c))) == 1 for c in due)
+
+
+# -- the database unreachable, then back --------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("short_timeouts")
+async def test_postgres_gone_then_back_healthz_tells_webhooks_get_503_and_nothing_is_lost(
+    content: Content, telegram: FakeTelegram, twilio: FakeTwilio
+) -> None:
+    async with fresh_schema() as (url, schema):
+        parts = urlsplit(url)
+        relay = TcpRelay(parts.hostname or "127.0.0.1", parts.port or 5432)
+        await relay.start()
+        relayed = parts._replace(netloc=f"{parts.username}@127.0.0.1:{relay.port}").geturl()
+        settings = settings_for(with_search_path(relayed, schema), telegram, twilio)
+        due = [str(new_chat()) for _ in range(6)]
+        try:
+            async with running(settings) as (app, client):
+                store = app.state.runtime.store
+                await subscribe(store, due, "telegram")
+                sender = TelegramSender(settings)
+                await sender.start(store)
+                dispatcher = Dispatcher(store, texts_of(content), {"telegram": sender})
+                assert (await client.get("/healthz")).status_code == 200
+
+                await relay.cut()
+                during, held, ended = await _outage(client, telegram, dispatcher, seconds=2.0)
+                await relay.start()  # same port: the server is back
+
+                assert await _eventually_healthy(client)
+                after = [await post_update(client, u) for u in held["updates"]]
+                after += [await post_whatsapp(client, f) for f in held["posts"]]
+                web = await client.post("/api/chat", json={"user": "outage-web-01", "text": "menu"})
+                report = await dispatcher.run_pass(now=EIGHT + timedelta(minutes=1))
+                await sender.close()
+                ends = await outcomes(store)
+        finally:
+            await relay.cut()
+    health = [r for kind, r in during if kind == "health"]
+    assert health and all(r.status_code == 503 and r.json()["database"] == "unreachable" for r in health)
+    for kind, response in during:
+        assert response.status_code == 503, (kind, response.status_code, response.text)
+        assert "Traceback" not in response.text
+    assert ended, "the dispatch pass during the outage failed cleanly (the scheduler's next tick retries)"
+    assert [r.status_code for r in after] == [200] * len(after), [r.text for r in after]
+    assert all(twiml_messages(r) for r in after[len(held["updates"]):])
+    for update in held["updates"]:
+        assert len(telegram.delivered(update["message"]["chat"]["id"])) == 1, "answered once, after"
+    assert web.status_code == 200
+    assert report.sent == len(due) and {s for s, _ in ends.values()} == {"sent"}
+    assert all(len(telegram.delivered(int(c))) == 1 for c in due)
+
+
+async def _outage(
+    client: httpx.AsyncClient, telegram: FakeTelegram, dispatcher: Dispatcher, seconds: float
+) -> tuple[list[tuple[str, httpx.Response]], dict[str, list[Any]], bool]:
+    """Requests through the outage: health checks, webhooks (kept to be retried), the web chat, a pass."""
+    during: list[tuple[str, httpx.Response]] = []
+    held: dict[str, list[Any]] = {"updates": [], "posts": []}
+    ended = False
+    try:
+        await dispatcher.run_pass(now=EIGHT + timedelta(seconds=5))
+    except Exception:
+        ended = True
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        update = text_update(telegram.next_update_id(), new_chat(), "what causes it?")
+        fields = whatsapp_fields(new_number(), "hello")
+        held["updates"].append(update)
+        held["posts"].append(fields)
+        during += [
+            ("health", await client.get("/healthz")),
+            ("telegram", await post_update(client, update)),
+            ("whatsapp", await post_whatsapp(client, fields)),
+            ("web", await client.post("/api/chat", json={"user": "outage-web-01", "text": "menu"})),
+        ]
+        await asyncio.sleep(0.25)
+    return during, held, ended
+
+
+async def _eventually_healthy(client: httpx.AsyncClient, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (await client.get("/healthz")).status_code == 200:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+# -- `serve` killed with SIGKILL during traffic and dispatch -------------------------------------------
+
+
+def due_now(db: Path, chats: list[str]) -> None:
+    """Hourly reminders due a second ago, in a zone where it is about noon (inside the waking window)."""
+    now = datetime.now(UTC)
+    offset = 12 - now.hour
+    zone = f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+    async def save() -> None:
+        store = SQLiteStorage(db)
+        await store.open()
+        try:
+            for chat in chats:
+                await subs.save(store, "telegram", chat, "water", HOURLY, zone, now)
+            await store.execute("UPDATE reminder_subscriptions SET next_due_at = ?", now.timestamp() - 1)
+        finally:
+            await store.close()
+
+    asyncio.run(save())
+
+
+class Traffic:
+    """Telegram updates and Twilio posts from a thread, each to its own chat or number, until stopped."""
+
+    def __init__(self, url: str, telegram: FakeTelegram) -> None:
+        self.url, self.telegram = url, telegram
+        self.sent: list[tuple[str, Any]] = []
+        self.answers: dict[int, list[str] | None] = {}  # index in `sent` -> TwiML messages, None: no answer
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=10) as http:
+            while not self._stop.is_set():
+                update = text_update(self.telegram.next_update_id(), new_chat(), "/help")
+                self.sent.append(("telegram", update))
+                with contextlib.suppress(httpx.HTTPError):
+                    self.post(http, "telegram", update)
+                fields = whatsapp_fields(new_number(), "hello")
+                self.sent.append(("whatsapp", fields))
+                self.answers[len(self.sent) - 1] = None
+                with contextlib.suppress(httpx.HTTPError):
+                    self.answers[len(self.sent) - 1] = self.post(http, "whatsapp", fields)
+
+    def post(self, http: httpx.Client, kind: str, body: Any) -> list[str]:
+        if kind == "telegram":
+            response = http.post(f"{self.url}/telegram/webhook", json=body, headers={SECRET_HEADER: SECRET})
+            assert response.status_code == 200, response.text
+            return []
+        response = http.post(f"{self.url}/whatsapp/webhook", data=body,
+                             headers=whatsapp_headers("/whatsapp/webhook", body))
+        assert response.status_code == 200, response.text
+        return twiml_messages(response)
+
+
+def test_serve_killed_mid_traffic_and_dispatch_then_restarted_loses_and_doubles_nothing(
+    bot_env: dict[str, str], telegram: FakeTelegram, twilio: FakeTwilio
+) -> None:
+    db = Path(bot_env["DATABASE_URL"].removeprefix("sqlite:///"))
+    env = {
+        **bot_env, "TELEGRAM_BOT_TOKEN": telegram.token, "TELEGRAM_BASE_URL": telegram.base_url,
+        "TELEGRAM_WEBHOOK_URL": WEBHOOK_URL, "TELEGRAM_WEBHOOK_SECRET": SECRET, "TELEGRAM_MPS": "10",
+        "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_WHATSAPP_FROM": SANDBOX,
+        "TWILIO_API_BASE_URL": twilio.base_url, "PUBLIC_BASE_URL": PUBLIC,
+    }
+    reminded = [str(new_chat()) for _ in range(40)]
+    due_now(db, reminded)  # the first tick picks them up: 10 a second, so ~4 s of sending
+    first = ServeProcess(env)
+    first.wait_healthy()
+    with Traffic(first.url, telegram) as traffic:
+        telegram.wait_for(lambda: sum(len(telegram.delivered(int(c))) for c in reminded) >= 8, timeout=30)
+        os.kill(first.proc.pid, signal.SIGKILL)
+        first.proc.wait(timeout=10)
+    before = {int(c) for c in reminded if telegram.delivered(int(c))}
+    assert 0 < len(before) < len(reminded), "killed in the middle of the dispatch"
+    # The killed process's claim holds its rows for a 2-minute lease (so no other instance sends them
+    # meanwhile); rather than wait, the test lets that time pass in the database.
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE reminder_subscriptions SET claimed_until = ? WHERE claimed_until IS NOT NULL",
+                    (time.time() - 1,))
+    with ServeProcess(env) as second, httpx.Client(timeout=10) as http:
+        traffic.url = second.url  # Telegram and Twilio retry at the same public address
+        retried = {i: traffic.post(http, kind, body) for i, (kind, body) in enumerate(traffic.sent)}
+        settled = _wait_settled(db, len(reminded))
+        second.stop()
+        output = first.read_output() + second.read_output()
+    assert settled, "every due reminder has an outcome after the restart"
+    with sqlite3.connect(db) as con:
+        statuses = dict(con.execute("SELECT user_key, status FROM reminder_outbox").fetchall())
+        seen_updates = {r[0] for r in con.execute("SELECT update_id FROM telegram_updates")}
+        seen_sids = {r[0] for r in con.execute("SELECT message_sid FROM whatsapp_inbound")}
+    for chat in reminded:
+        delivered = len(telegram.delivered(int(chat)))
+        assert delivered <= 1, f"chat {chat} got the reminder {delivered} times"
+        assert delivered == 1 or statuses[chat] == "interrupted", (chat, statuses[chat])
+        if delivered and int(chat) not in before:  # sent after the restart, and recorded so
+            assert statuses[chat] == "sent", (chat, statuses[chat])
+    for i, (kind, body) in enumerate(traffic.sent):
+        if kind == "telegram":
+            chat = body["message"]["chat"]["id"]
+            answers = len(telegram.delivered(chat))
+            assert answers <= 1, f"update {body['update_id']} answered {answers} times"
+            assert answers == 1 or body["update_id"] in seen_updates  # else in flight at the kill
+        else:
+            answers = int(bool(traffic.answers.get(i))) + int(bool(retried[i]))
+            assert answers <= 1, f"Twilio post {i} answered {answers} times"
+            assert answers == 1 or body["MessageSid"] in seen_sids
+    assert "Traceback" not in output and TOKEN not in output and telegram.token not in output
+
+
+def _wait_settled(db: Path, count: int, timeout: float = 30.0) -> bool:
+    """True once every reminder has a final outbox row (nothing pending), as the restarted scheduler
+    writes them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sqlite3.connect(db) as con:
+            rows = con.execute("SELECT status FROM reminder_outbox").fetchall()
+        if len(rows) == count and all(r[0] != "pending" for r in rows):
+            return True
+        time.sleep(0.2)
+    return False
