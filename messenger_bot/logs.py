@@ -52,3 +52,6 @@ def configure(level: str = "INFO", json_lines: bool | None = None) -> None:
     # httpx logs every request URL at INFO, and a Telegram URL contains the bot token.
     for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "aiosqlite", "twilio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # A long reminder pass makes APScheduler warn at every tick it skips (max_instances=1 is the
+    # point); the dispatcher logs what each pass did, so only its errors are worth a line.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

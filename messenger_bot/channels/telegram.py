@@ -341,6 +341,7 @@ class TelegramChannel:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is not None and self._outbox is not None:
             await self._outbox.deliver(chat.id, [Rendered(APOLOGY, APOLOGY)])
+        raise ApplicationHandlerStop  # one apology per update: later handler groups must not run too
 
     async def _database_down(self, error: BaseException | None) -> bool:
         return (not isinstance(error, TelegramError) and self._runtime is not None

@@ -71,13 +71,16 @@ class ReminderScheduler:
             log.info("reminders: %s", report.summary())
 
     async def stop(self) -> None:
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        running = self.scheduler is not None and self.scheduler.running
+        if running:
+            self.scheduler.pause()  # no new tick; shutting down now would cancel the pass in progress
         try:
             async with asyncio.timeout(STOP_GRACE), self._pass:
                 pass  # a pass in progress finishes recording before the store closes
         except TimeoutError:
             log.warning("reminder pass still running at shutdown; its in-flight rows are listed next time")
+        if running:
+            self.scheduler.shutdown(wait=False)
         for sender in self.senders.values():
             await sender.close()
         self.senders = {}
