@@ -140,3 +140,14 @@ async def test_state_survives_a_restart_of_the_store(engine: Engine, store, cont
     replies = await again.turn(say("1", user="r1"))
     assert replies[0].kind != "command", "the notice is not shown twice"
     assert replies[-1].kind in {"topic", "menu"}
+
+
+async def test_my_data_counts_every_other_record_kept_about_the_user(engine: Engine) -> None:
+    await engine.turn(say("menu", user="d3"))
+    sql = "INSERT INTO water_log (channel, user_key, day, glasses) VALUES (?, ?, ?, ?)"
+    await engine.store.execute(sql, "console", "d3", "2026-11-28", 3)
+    shown = await engine.turn(say("my data", user="d3"))
+    assert "water log: 1" in shown[0].text
+    await engine.turn(say("delete my data", user="d3"))
+    await engine.turn(say("yes", user="d3"))
+    assert set((await engine.store.user_row_counts("console", "d3")).values()) == {0}

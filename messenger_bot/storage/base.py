@@ -89,6 +89,8 @@ class Storage(Protocol):
 
     async def delete_user(self, channel: str, user_key: str) -> bool: ...
 
+    async def user_row_counts(self, channel: str, user_key: str) -> dict[str, int]: ...
+
 
 USER_COLUMNS = (
     "channel", "user_key", "first_seen", "last_seen", "last_inbound_at", "notice_seen", "last_menu",
@@ -146,6 +148,16 @@ class SQLStore:
                     f"DELETE FROM {table} WHERE channel = ? AND user_key = ?", channel, user_key
                 )
         return count > 0
+
+    async def user_row_counts(self, channel: str, user_key: str) -> dict[str, int]:
+        """How many rows each table besides `users` holds for a user, so "my data" hides nothing."""
+        counts = {}
+        for table in USER_TABLES[1:]:
+            rows = await self.fetch(
+                f"SELECT COUNT(*) FROM {table} WHERE channel = ? AND user_key = ?", channel, user_key
+            )
+            counts[table] = int(rows[0][0])
+        return counts
 
     async def users(self) -> AsyncIterator[UserState]:
         for row in await self.fetch(f"SELECT {', '.join(USER_COLUMNS)} FROM users"):
