@@ -116,7 +116,6 @@ class Messages(_Strict):
     too_long: str
     alert: AlertTexts
     menu_button: str = Field(max_length=LABEL_LIMIT)
-    back_button: str = Field(max_length=LABEL_LIMIT)
     yes_delete_button: str = Field(max_length=LABEL_LIMIT)
     keep_button: str = Field(max_length=LABEL_LIMIT)
 
