@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from messenger_bot.content import Button
+from messenger_bot.emergency import country_for_phone
 
 ReplyKind = Literal["alert", "topic", "menu", "reminder", "command", "fallback"]
 
@@ -27,12 +28,20 @@ class Incoming:
     text: str | None = None
     button: str | None = None
     country: str | None = None
+    phone: str | None = None
     non_text: bool = False
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def numbered(self) -> bool:
         return self.channel in NUMBERED_CHANNELS
+
+    def region(self) -> str | None:
+        """The user's country: as the channel gave it, else worked out from their phone number.
+        Only asked for when needed (a new user, an alert): it costs more than the rest of a turn."""
+        if self.country or not self.phone:
+            return self.country
+        return country_for_phone(self.phone)
 
 
 @dataclass(frozen=True)

@@ -123,8 +123,8 @@ class Engine:
         user.last_inbound_at = now
         if user.paused_reason == BLOCKED:  # they wrote to us, so they unblocked the bot
             user.paused_reason = None
-        if incoming.country:
-            user.country = incoming.country
+        if incoming.country or (user.country is None and incoming.phone):
+            user.country = incoming.region()
         return user
 
     def _remember(self, user: UserState, replies: list[Reply]) -> None:
@@ -163,7 +163,7 @@ class Engine:
     def _alert(self, incoming: Incoming, user: UserState) -> Reply | None:
         if not incoming.text or self.triage.check(incoming.text) is None:
             return None
-        return self.alert_reply(incoming.country or user.country)
+        return self.alert_reply(user.country or incoming.region())
 
     async def _pending(self, turn: Turn, text: str) -> list[Reply] | None:
         pending = turn.user.pending

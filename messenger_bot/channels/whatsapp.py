@@ -160,7 +160,7 @@ class WhatsAppChannel:
         log.debug("whatsapp user %s throttled", masked(incoming.user_key))
         if not incoming.text or runtime.engine.triage.check(incoming.text) is None:
             return _twiml([])
-        alert = runtime.engine.alert_reply(incoming.country)
+        alert = runtime.engine.alert_reply(incoming.region())
         bodies = [p.body or "" for p in render([Reply(alert.kind, alert.text)])]
         return _twiml(bodies, self._status_callback(request))
 

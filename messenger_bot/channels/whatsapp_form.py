@@ -16,7 +16,6 @@ from starlette.requests import Request
 from twilio.request_validator import RequestValidator
 
 from messenger_bot.conversation import Incoming
-from messenger_bot.emergency import country_for_phone
 
 CHANNEL = "whatsapp"
 MAX_FIELDS = 200
@@ -88,7 +87,7 @@ def incoming_from(form: FormFields, now: datetime) -> Incoming:
     text = body if body.strip() and button is None else None  # a tap's Body is only the button's label
     return Incoming(
         channel=CHANNEL, user_key=user_key, text=text, button=button,
-        country=country_for_phone(user_key), non_text=non_text, received_at=now,
+        phone=user_key, non_text=non_text, received_at=now,
     )
 
 
