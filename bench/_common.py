@@ -7,6 +7,7 @@ build requests the way the providers sign them, and read what a process costs fr
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import subprocess
@@ -84,3 +85,44 @@ def percentile(ordered: Sequence[float], q: float) -> float:
         return float("nan")
     rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
     return ordered[rank - 1]
+
+
+def raw_post(path: str, body: bytes, headers: Mapping[str, str]) -> bytes:
+    """A whole HTTP/1.1 POST, built before the clock starts so the client costs next to nothing."""
+    lines = [f"POST {path} HTTP/1.1", "Host: bench", f"Content-Length: {len(body)}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def raw_load(
+    port: int, requests: Sequence[bytes], seconds: float, connections: int
+) -> tuple[float, int, int]:
+    """Requests answered per second over at most `seconds` (or until `requests` run out), on
+    keep-alive connections from plain sockets: an httpx client caps a bare endpoint far below
+    what the server can do, and then the ratio measures the client. Returns (rate, 200s, others)."""
+    queue = iter(requests)
+    ok = other = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal ok, other
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for raw in queue:
+                if time.perf_counter() > deadline:
+                    return
+                writer.write(raw)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                await reader.readexactly(length)
+                if head.startswith(b"HTTP/1.1 200"):
+                    ok += 1
+                else:
+                    other += 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return (ok + other) / (time.perf_counter() - started), ok, other

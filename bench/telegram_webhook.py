@@ -30,9 +30,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _common import TELEGRAM_SECRET_HEADER, raw_load, raw_post  # noqa: E402  (bench/ is on sys.path)
+
 SECRET = "bench-secret"
-#: Connections dropped under load, by URL (each request was retried once; printed with the figures).
-DROPPED: dict[str, int] = {}
 QUESTIONS = [
     "can coffee make my lip twitch?", "why is my lip twitching", "is it serious?", "what helps at home",
 ]
@@ -82,26 +82,17 @@ def update(update_id: int) -> dict[str, object]:
     }
 
 
-async def measure(url: str, first_id: int, count: int, concurrency: int) -> float:
+def requests_for(path: str, first_id: int, count: int) -> list[bytes]:
+    headers = {"Content-Type": "application/json", TELEGRAM_SECRET_HEADER: SECRET}
+    return [raw_post(path, json.dumps(update(first_id + i)).encode(), headers) for i in range(count)]
+
+
+async def measure(port: int, path: str, first_id: int, count: int, concurrency: int) -> float:
     """Requests per second for `count` posts with `concurrency` in flight; every answer must be 200."""
-    bodies = iter(json.dumps(update(first_id + i)).encode() for i in range(count))
-    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-
-        async def worker() -> None:
-            for body in bodies:
-                try:
-                    response = await client.post(url, content=body, headers=headers)
-                except httpx.TransportError:  # a connection dropped on a busy machine: count, retry once
-                    DROPPED[url] = DROPPED.get(url, 0) + 1
-                    response = await client.post(url, content=body, headers=headers)
-                if response.status_code != 200:
-                    raise SystemExit(f"{url} answered {response.status_code}: {response.text[:200]}")
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return count / (time.perf_counter() - started)
+    rate, _, other = await raw_load(port, requests_for(path, first_id, count), 600, concurrency)
+    if other:
+        raise SystemExit(f"{path}: {other} answers were not 200")
+    return rate
 
 
 def main() -> int:
@@ -140,7 +131,7 @@ def main() -> int:
         server = subprocess.Popen([sys.executable, script, "--serve", str(port)], env=env)
         try:
             _wait_healthy(f"http://127.0.0.1:{port}/healthz")
-            rates = asyncio.run(_rounds(f"http://127.0.0.1:{port}", args))
+            rates = asyncio.run(_rounds(port, args))
         finally:
             server.terminate()
             server.wait(30)
@@ -150,21 +141,19 @@ def main() -> int:
           f"--concurrency {args.concurrency} --rounds {args.rounds}")
     print(f"bare endpoint (parse JSON only):   {bare:8.0f} requests/s  rounds {_fmt(rates['bare'])}")
     print(f"telegram webhook (full, replies):  {webhook:8.0f} updates/s   rounds {_fmt(rates['webhook'])}")
-    if DROPPED:
-        print(f"connections dropped and retried: {DROPPED}")
     print(f"ratio webhook/bare: {webhook / bare:.2f} (target >= 0.50)")
     return 0
 
 
-async def _rounds(base: str, args: argparse.Namespace) -> dict[str, list[float]]:
+async def _rounds(port: int, args: argparse.Namespace) -> dict[str, list[float]]:
     rates: dict[str, list[float]] = {"bare": [], "webhook": []}
     next_id = 1
-    await measure(f"{base}/bench/bare", next_id, 200, args.concurrency)  # warm-up
-    await measure(f"{base}/telegram/webhook", next_id, 200, args.concurrency)
+    await measure(port, "/bench/bare", next_id, 200, args.concurrency)  # warm-up
+    await measure(port, "/telegram/webhook", next_id, 200, args.concurrency)
     next_id += 200
     for _ in range(args.rounds):
         for name, path in (("bare", "/bench/bare"), ("webhook", "/telegram/webhook")):
-            rates[name].append(await measure(base + path, next_id, args.requests, args.concurrency))
+            rates[name].append(await measure(port, path, next_id, args.requests, args.concurrency))
         next_id += args.requests
     return rates
 

@@ -29,6 +29,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _common import raw_load  # noqa: E402  (bench/ is the script's own folder on sys.path)
+
 TOKEN = "bench-auth-token"
 ACCOUNT = "AC" + "0" * 32
 USERS = 5_000
@@ -76,37 +78,6 @@ def requests_for(path: str, base: str, count: int, offset: int) -> list[bytes]:
     return out
 
 
-async def load(port: int, requests: list[bytes], seconds: float, connections: int) -> tuple[float, int, int]:
-    """Requests answered per second over `seconds`, and counts of 200s and of anything else."""
-    queue = iter(requests)
-    ok = other = 0
-    deadline = time.perf_counter() + seconds
-
-    async def worker() -> None:
-        nonlocal ok, other
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            for raw in queue:
-                if time.perf_counter() > deadline:
-                    return
-                writer.write(raw)
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length:"))
-                await reader.readexactly(length)
-                if head.startswith(b"HTTP/1.1 200"):
-                    ok += 1
-                else:
-                    other += 1
-        finally:
-            writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
-    elapsed = time.perf_counter() - started
-    return (ok + other) / elapsed, ok, other
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each measured phase")
@@ -147,15 +118,15 @@ Result = tuple[float, int, int]
 
 def measure(port: int, base: str, args: argparse.Namespace) -> tuple[list[Result], list[Result]]:
     budget = int(args.seconds * 6000)  # more requests than any phase can use
-    asyncio.run(load(port, requests_for("/whatsapp/webhook", base, 500, 10_000_000), 1.0, args.connections))
+    warm_up = requests_for("/whatsapp/webhook", base, 500, 10_000_000)
+    asyncio.run(raw_load(port, warm_up, 1.0, args.connections))
     bare: list[Result] = []
     hook: list[Result] = []
     for round_ in range(args.rounds):
         offset = round_ * budget
-        bare.append(asyncio.run(load(port, requests_for("/bench/bare", base, budget, offset), args.seconds,
-                                     args.connections)))
-        hook.append(asyncio.run(load(port, requests_for("/whatsapp/webhook", base, budget, offset),
-                                     args.seconds, args.connections)))
+        for results, path in ((bare, "/bench/bare"), (hook, "/whatsapp/webhook")):
+            requests = requests_for(path, base, budget, offset)
+            results.append(asyncio.run(raw_load(port, requests, args.seconds, args.connections)))
     return bare, hook
 
 
