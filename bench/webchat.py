@@ -2,8 +2,9 @@
 
 One uvicorn server (a subprocess, so the load generator does not share its CPU) serves
 the real app, and beside it `POST /bench/bare`, which only parses the same JSON body
-and answers. The same concurrent httpx load hits each in turn; the figures are requests
-per second and their ratio (issue 3's target: the chat keeps at least half the bare rate).
+and answers. The same load (pre-built requests on keep-alive sockets) hits each in turn;
+the figures are requests per second and their ratio (issue 3's target: the chat keeps at
+least half the bare rate).
 
 The chat requests come from many browser keys, and the server runs with the flood
 limits raised (WEBCHAT_RATE, WEBCHAT_IP_RATE), since all load comes from one address.
@@ -22,10 +23,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
+from _common import cpu_seconds, raw_load, raw_post, wait_healthy  # bench/ is on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 MESSAGES = [
@@ -60,66 +60,31 @@ def run_server(port: int, database_url: str) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
 
 
-async def load(url: str, seconds: float, concurrency: int) -> tuple[int, int]:
-    """Requests completed (and how many were not 200) by `concurrency` clients in `seconds`."""
-    done = errors = 0
+def requests_for(path: str, seconds: float) -> list[bytes]:
+    """More raw posts than a run of `seconds` can use, each from one of USERS browsers."""
     bodies = itertools.cycle(
         json.dumps({"user": f"bench-user-{n % USERS:05d}", **message}).encode()
         for n, message in enumerate(itertools.islice(itertools.cycle(MESSAGES), USERS * len(MESSAGES)))
     )
-    deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-
-        async def worker() -> None:
-            nonlocal done, errors
-            while time.perf_counter() < deadline:
-                response = await client.post(
-                    url, content=next(bodies), headers={"content-type": "application/json"}
-                )
-                done += 1
-                errors += response.status_code != 200
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return done, errors
+    headers = {"Content-Type": "application/json"}
+    return [raw_post(path, next(bodies), headers) for _ in range(int(seconds * 6000))]
 
 
-def wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("the server did not become healthy")
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system) a process has used so far; None where /proc is missing."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def measure(base: str, server_pid: int, args: argparse.Namespace) -> None:
+def measure(port: int, server_pid: int, args: argparse.Namespace) -> None:
     """Rates, and the server's CPU per request, which a busy machine or a slow client skews less."""
     rates: dict[str, list[float]] = {"bare": [], "chat": []}
     costs: dict[str, list[float]] = {"bare": [], "chat": []}
     paths = {"bare": "/bench/bare", "chat": "/api/chat"}
     for path in paths.values():
-        asyncio.run(load(base + path, 1.0, args.concurrency))  # warm up
+        asyncio.run(raw_load(port, requests_for(path, 1.0), 1.0, args.concurrency))  # warm up
     for round_no in range(1, args.rounds + 1):
         # Alternate the order, so a machine that speeds up or slows down favours neither.
         order = list(paths.items()) if round_no % 2 else list(paths.items())[::-1]
         for name, path in order:
-            cpu_before, started = cpu_seconds(server_pid), time.perf_counter()
-            done, errors = asyncio.run(load(base + path, args.seconds, args.concurrency))
-            rate = done / (time.perf_counter() - started)
+            requests = requests_for(path, args.seconds)
+            cpu_before = cpu_seconds(server_pid)
+            rate, ok, errors = asyncio.run(raw_load(port, requests, args.seconds, args.concurrency))
+            done = ok + errors
             rates[name].append(rate)
             cpu_after = cpu_seconds(server_pid)
             cost = ""
@@ -140,7 +105,7 @@ def measure(base: str, server_pid: int, args: argparse.Namespace) -> None:
             f" bare / chat = {bare_cost / chat_cost:.2f} (the rate ratio a CPU-bound server would show)"
         )
     print(
-        f"\nload: {args.concurrency} concurrent httpx clients, {args.seconds:g} s per run,"
+        f"\nload: {args.concurrency} keep-alive sockets of pre-built requests, {args.seconds:g} s per run,"
         f" {USERS} browser keys, one uvicorn worker, SQLite; {os.cpu_count()} CPUs"
     )
     print(
@@ -168,9 +133,8 @@ def main() -> None:
             [sys.executable, __file__, "--serve", str(port), f"sqlite:///{tmp}/bench.sqlite3"], cwd=ROOT
         )
         try:
-            base = f"http://127.0.0.1:{port}"
-            wait_healthy(base, proc)
-            measure(base, proc.pid, args)
+            wait_healthy(f"http://127.0.0.1:{port}", proc)
+            measure(port, proc.pid, args)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
