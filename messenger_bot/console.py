@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from typing import Any, TextIO
 
@@ -15,6 +16,8 @@ from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.engine import Engine
 
 PROMPT = "> "
+#: *bold* as WhatsApp writes it; a terminal shows the words without the stars.
+_BOLD = re.compile(r"\*(\S(?:[^*\n]*\S)?)\*")
 
 
 def parse_line(line: str, channel: str, user: str) -> Incoming | dict[str, Any]:
@@ -42,8 +45,8 @@ def render_plain(replies: list[Reply]) -> str:
     """Replies as a terminal shows them: text, then numbered buttons of the last reply."""
     out = []
     for reply in replies:
-        marker = "[!] " if reply.kind == "alert" else ""
-        out.append(marker + reply.text)
+        marker = "[!] EMERGENCY: " if reply.kind == "alert" else ""
+        out.append(marker + _BOLD.sub(r"\1", reply.text))
     last = next((r for r in reversed(replies) if r.buttons), None)
     if last:
         out.append("\n".join(f"  {i}. {b.label}" for i, b in enumerate(last.buttons, 1)))

@@ -63,3 +63,15 @@ def test_channel_option_and_python_dash_m_are_the_same_program(bot_env: dict[str
     )
     assert run.returncode == 0, run.stderr
     assert '"kind": "menu"' in run.stdout
+
+
+def test_interactive_chat_numbers_the_buttons_and_marks_an_alert(bot_env: dict[str, str]) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "messenger_bot", "chat", "--user", "term"],
+        input="2\nmy face is drooping and I can't speak\n", capture_output=True, text=True, env=bot_env,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "  1. " in run.stdout and "(type a number, or a question)" in run.stdout
+    assert "[!] EMERGENCY: These signs" in run.stdout
+    assert "*These signs" not in run.stdout, "bold markers are for WhatsApp, not a terminal"
