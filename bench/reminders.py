@@ -57,8 +57,10 @@ CLAIMS = 7
 _LENGTH = re.compile(rb"(?i)content-length:\s*(\d+)")
 
 
-class _Sink(asyncio.Protocol):
-    count = 0
+class HttpSink(asyncio.Protocol):
+    """The cheapest HTTP/1.1 server that can stand for a provider: it frames each POST on a
+    keep-alive connection and answers 200 with what `answer` returns, so the dispatcher is
+    what a benchmark measures."""
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
@@ -71,11 +73,22 @@ class _Sink(asyncio.Protocol):
             length = int(found.group(1)) if found else 0
             if len(self.buffer) < end + 4 + length:
                 return
+            head, body = self.buffer[:end], self.buffer[end + 4 : end + 4 + length]
             self.buffer = self.buffer[end + 4 + length :]
-            _Sink.count += 1
-            body = b'{"ok":true,"id":%d}' % _Sink.count
-            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-            self.transport.write(head % len(body) + body)
+            reply = self.answer(head.split(b" ", 2)[1], body)
+            status = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+            self.transport.write(status % len(reply) + reply)
+
+    def answer(self, path: bytes, body: bytes) -> bytes:
+        raise NotImplementedError
+
+
+class _Sink(HttpSink):
+    count = 0
+
+    def answer(self, path: bytes, body: bytes) -> bytes:
+        _Sink.count += 1
+        return b'{"ok":true,"id":%d}' % _Sink.count
 
 
 def serve_sink() -> None:

@@ -29,7 +29,7 @@ import asyncpg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.reminders import INSERT, NOW, HttpSender, rows  # noqa: E402
+from bench.reminders import INSERT, NOW, HttpSender, HttpSink, rows  # noqa: E402
 from messenger_bot.content import load_content  # noqa: E402
 from messenger_bot.reminders.dispatcher import Dispatcher  # noqa: E402
 from messenger_bot.reminders.replies import texts_of  # noqa: E402
@@ -42,31 +42,15 @@ START_DELAY = 4.0
 
 # -- the fake provider: keep-alive HTTP/1.1, counting messages per chat ----------------------------
 
-_LENGTH = re.compile(rb"(?i)content-length:\s*(\d+)")
 _CHAT = re.compile(rb'"chat_id":\s*"([^"]+)"')
 
 
-class _CountingSink(asyncio.Protocol):
+class _CountingSink(HttpSink):
     """POST /send: one message (counted by its chat_id); POST /stats: the counts; POST /reset."""
 
     per_chat: ClassVar[Counter[bytes]] = Counter()
 
-    def connection_made(self, transport: Any) -> None:
-        self.transport = transport
-        self.buffer = b""
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
-            found = _LENGTH.search(self.buffer[:end])
-            length = int(found.group(1)) if found else 0
-            if len(self.buffer) < end + 4 + length:
-                return
-            head, body = self.buffer[:end], self.buffer[end + 4 : end + 4 + length]
-            self.buffer = self.buffer[end + 4 + length :]
-            self._answer(self._handle(head.split(b" ", 2)[1], body))
-
-    def _handle(self, path: bytes, body: bytes) -> bytes:
+    def answer(self, path: bytes, body: bytes) -> bytes:
         counts = _CountingSink.per_chat
         if path == b"/stats":
             total = sum(counts.values())
@@ -78,10 +62,6 @@ class _CountingSink(asyncio.Protocol):
         chat = _CHAT.search(body)
         counts[chat.group(1) if chat else b"?"] += 1
         return b'{"ok":true,"id":%d}' % sum(counts.values())
-
-    def _answer(self, body: bytes) -> None:
-        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-        self.transport.write(head % len(body) + body)
 
 
 def serve_sink() -> None:
