@@ -516,3 +516,36 @@ def _wait_settled(db: Path, count: int, timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+async def test_a_whatsapp_turn_that_fails_is_answered_when_twilio_retries(
+    tmp_path: Path, telegram: FakeTelegram, twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The MessageSid is recorded before the turn; a turn that raises must not leave it looking
+    answered, or Twilio's retry of that message would be dropped as a duplicate."""
+    settings = settings_for(f"sqlite:///{tmp_path}/bot.sqlite3", telegram, twilio)
+    async with running(settings) as (app, _):
+        # As uvicorn does, answer 500 rather than raise into the caller.
+        transport = httpx.ASGITransport(app, raise_app_exceptions=False)
+        client = httpx.AsyncClient(transport=transport, base_url="http://bot.test")
+        engine = app.state.runtime.engine
+        real_turn = engine.turn
+
+        async def broken_once(incoming: Any) -> Any:
+            monkeypatch.setattr(engine, "turn", real_turn)
+            raise RuntimeError("a bug in a turn")
+
+        monkeypatch.setattr(engine, "turn", broken_once)
+        fields = whatsapp_fields(new_number(), "is it serious?")
+        path = "/whatsapp/webhook"
+
+        async def deliver() -> httpx.Response:
+            return await client.post(path, data=fields, headers=whatsapp_headers(path, fields))
+
+        failed = await deliver()
+        assert failed.status_code >= 500 and "Traceback" not in failed.text
+        retried = await deliver()
+        assert retried.status_code == 200
+        assert twiml_messages(retried), "Twilio's retry gets the answer"
+        assert twiml_messages(await deliver()) == [], "and a third delivery is a duplicate"
+        await client.aclose()
