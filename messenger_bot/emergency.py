@@ -57,7 +57,7 @@ def _nanp_region(digits: str) -> str | None:
     return region
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=4096)  # +1 numbers are cached by area code instead
 def _region_by_parsing(number: str) -> str | None:
     try:
         return phonenumbers.region_code_for_number(phonenumbers.parse(number, None))

@@ -1,7 +1,9 @@
 """Per-key flood control: one client that floods is slowed, everyone else is not.
 
 Each key (a web chat client, a phone number, a chat id) gets its own aiolimiter
-bucket; buckets of quiet keys are dropped so memory stays bounded.
+bucket. A bucket that has refilled is the same as a new one, so it is forgotten: memory
+follows the keys active in the last refill period, not every key ever seen (and never
+more than `max_keys`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class Throttle:
 
     async def allow(self, key: str) -> bool:
         """True and one unit spent when the key has capacity; False at once when it has not."""
+        self._forget_refilled()
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = AsyncLimiter(self.rate, self.per_seconds)
@@ -31,6 +34,19 @@ class Throttle:
             return False
         await bucket.acquire()
         return True
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def _forget_refilled(self, most: int = 2) -> None:
+        """Drop up to `most` of the least recently used buckets that are full again: amortised O(1)."""
+        for _ in range(most):
+            if not self._buckets:
+                return
+            key, bucket = next(iter(self._buckets.items()))
+            if not bucket.has_capacity(self.rate):
+                return
+            del self._buckets[key]
 
 
 #: Sending evenly at exactly N a second still lets N + 1 land in some one-second window (the
