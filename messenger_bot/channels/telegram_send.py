@@ -50,21 +50,21 @@ class ChatPacer:
     """At most one message per `interval` to each chat, measured from the end of the last.
 
     Chats are kept in least-recently-used order and forgotten once their interval has
-    passed and more than `max_chats` are known, so memory stays bounded.
+    passed (a chat whose pace has run out is like a new one), so memory follows the chats
+    of the last second or so: the overall limit keeps that to a few dozen.
     """
 
-    def __init__(self, interval: float = CHAT_INTERVAL, max_chats: int = 10_000) -> None:
+    def __init__(self, interval: float = CHAT_INTERVAL) -> None:
         self.interval = interval
-        self.max_chats = max_chats
         self._chats: OrderedDict[int, _Pace] = OrderedDict()
 
     @asynccontextmanager
     async def slot(self, chat_id: int) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
+        self._forget(loop.time())
         pace = self._chats.get(chat_id)
         if pace is None:
             pace = self._chats[chat_id] = _Pace(asyncio.Lock())
-            self._forget(loop.time())
         self._chats.move_to_end(chat_id)
         async with pace.lock:
             delay = pace.next_at - loop.time()
@@ -76,7 +76,8 @@ class ChatPacer:
                 pace.next_at = loop.time() + self.interval
 
     def _forget(self, now: float) -> None:
-        while len(self._chats) > self.max_chats:
+        """Oldest first, until a chat still sending or still waiting out its interval."""
+        while self._chats:
             chat_id, pace = next(iter(self._chats.items()))
             if pace.lock.locked() or pace.next_at > now:
                 return
