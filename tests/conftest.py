@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,8 @@ from messenger_bot.content import Content, load_content
 from messenger_bot.engine import Engine
 from messenger_bot.storage import SQLiteStorage, Storage
 from messenger_bot.storage.postgres import PostgresStorage
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.twilio_api import FakeTwilio
 from tests.support.postgres import fresh_schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +47,20 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 @pytest.fixture
 def engine(content: Content, store: Storage) -> Engine:
     return Engine(content, store)
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    """A fake Telegram Bot API on loopback (test_telegram.py has its own, a running bot)."""
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    """A fake Twilio REST API on loopback."""
+    with FakeTwilio() as fake:
+        yield fake
 
 
 @pytest.fixture

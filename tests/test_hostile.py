@@ -70,18 +70,6 @@ content_types = st.sampled_from([
 
 
 @pytest.fixture
-def telegram() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as fake:
-        yield fake
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def bot(
     tmp_path: Path, telegram: FakeTelegram, twilio: FakeTwilio, caplog: pytest.LogCaptureFixture
 ) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:

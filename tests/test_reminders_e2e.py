@@ -9,11 +9,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from messenger_bot.reminders import store as db
 from messenger_bot.reminders.schedule import Schedule
@@ -25,12 +22,6 @@ from tests.support.chat import ChatProcess
 ACCOUNT, TOKEN, SANDBOX = "AC" + "0" * 32, "twilio-test-token", "whatsapp:+14155238886"
 EIGHT = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)  # 08:00 in London (BST)
 HOURLY = Schedule(1, "08:00", "20:00")
-
-
-@pytest.fixture
-def telegram() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as fake:
-        yield fake
 
 
 def telegram_env(bot_env: dict[str, str], fake: FakeTelegram, **extra: str) -> dict[str, str]:
