@@ -25,8 +25,12 @@ def read_tsv(path: Path) -> list[tuple[str, str]]:
 
 
 def eval_files(name: str) -> list[Path]:
-    """The shared dev set (../shared/eval) and ours; a missing one fails its test, never skips."""
-    return [SHARED_EVAL / f"{name}-dev.tsv", OUR_EVAL / f"{name}-more.tsv"]
+    """Every tests/eval/<name>-*.tsv, and the shared dev set until it is copied there too;
+    a missing one fails its test, never skips."""
+    ours = sorted(OUR_EVAL.glob(f"{name}-*.tsv"))
+    if not any(p.name == f"{name}-dev.tsv" for p in ours):
+        ours.insert(0, SHARED_EVAL / f"{name}-dev.tsv")
+    return ours
 
 
 @pytest.mark.parametrize("path", eval_files("triage"), ids=lambda p: p.name)
