@@ -18,6 +18,7 @@ from messenger_bot.content import Button, Content
 from messenger_bot.content.schema import ROOT
 from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.faq import FaqMatcher
+from messenger_bot.faq.smalltalk import SmallTalk
 from messenger_bot.storage import Storage, UserState
 from messenger_bot.text import normalise, words
 from messenger_bot.triage import Triage
@@ -87,7 +88,8 @@ class Engine:
         self.content = content
         self.store = store
         self.messages = content.messages
-        self.faq = FaqMatcher(content.topics)
+        self.faq = FaqMatcher(content.topics, content.extra["faq.yaml"])
+        self.small_talk = SmallTalk(content.extra["smalltalk.yaml"])
         self.triage = Triage(content.triage)
         self.features: dict[str, Feature] = {f.name: f for f in features}
         self.commands = dict(COMMANDS)
@@ -154,11 +156,11 @@ class Engine:
         picked = self._numbered_choice(turn, text)
         if picked is not None:
             return await self.on_payload(turn, picked)
-        if after_alert:
-            return [self.node_reply(turn, ROOT)]
+        if after_alert:  # the alert's own buttons are the next steps
+            return []
         if len(text) > LONG_MESSAGE:
             return [Reply("fallback", self.messages.too_long, self.main_buttons())]
-        return self._faq(turn, text[:FAQ_WINDOW])
+        return self._small_talk(turn, text) or self._faq(turn, text[:FAQ_WINDOW])
 
     def _alert(self, incoming: Incoming, user: UserState) -> Reply | None:
         if not incoming.text or self.triage.check(incoming.text) is None:
@@ -187,6 +189,18 @@ class Engine:
         index = int(match.group(1)) - 1
         menu = turn.user.last_menu
         return menu[index] if 0 <= index < len(menu) else ROOT
+
+    def _small_talk(self, turn: Turn, text: str) -> list[Reply] | None:
+        """A greeting gets the menu, thanks and goodbyes a short word, fear a calm topic."""
+        found = self.small_talk.intent(text)
+        if found is None:
+            return None
+        intent = found[1]
+        if intent.node is not None:
+            return [self.node_reply(turn, intent.node)]
+        if intent.menu:
+            return [Reply("menu", intent.text or "", self.main_buttons())]
+        return [Reply("command", intent.text or "", (self.menu_button,))]
 
     def _faq(self, turn: Turn, text: str) -> list[Reply]:
         matches = self.faq.match(text)

@@ -7,7 +7,7 @@ mistake into a one-line message naming the file and the node, before the bot sta
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -30,6 +30,8 @@ TEXT_LIMIT = 1000
 LABEL_LIMIT = 20
 #: Telegram callback data, in UTF-8 bytes.
 PAYLOAD_LIMIT = 64
+#: An example question is one short message, not a paragraph.
+EXAMPLE_LIMIT = 200
 
 NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 ACTION = re.compile(r"^[a-z][a-z0-9-]*(:[a-z0-9._-]+)*$")
@@ -71,6 +73,8 @@ class Node(_Strict):
     title: str = Field(min_length=1)
     text: str = Field(min_length=1)
     keywords: tuple[str, ...] = ()
+    #: Questions as people type them; the FAQ learns from them (partial matches count).
+    examples: tuple[Annotated[str, Field(min_length=3, max_length=EXAMPLE_LIMIT)], ...] = ()
     buttons: tuple[ButtonSpec, ...] = ()
 
     @field_validator("id")

@@ -1,0 +1,61 @@
+"""Small talk: a message that is only a greeting, thanks, goodbye or a feeling.
+
+Only a whole message counts: "hi" is a greeting, "hi, can coffee cause this?" is a
+question for the FAQ, and "I'm scared it's ALS" is about ALS. Around a phrasing, the
+content's filler words may come and go ("hi *bot*", "I'm *so* scared"); stretched
+letters and small typos are forgiven ("hellooo", "hiya", "thnks").
+"""
+
+from __future__ import annotations
+
+import re
+
+from rapidfuzz import fuzz
+
+from messenger_bot.faq.rules import Intent, SmallTalkRules
+from messenger_bot.text import normalise, words
+
+#: How close a message must be to a phrasing, once both are squeezed (rapidfuzz ratio).
+SIMILARITY = 88
+#: Shorter squeezed phrasings must match exactly ("yo" is not "so").
+EXACT_UP_TO = 3
+#: Small talk is short; a longer message is a question, whatever it starts with.
+MAX_WORDS = 8
+_DOUBLES = re.compile(r"(.)\1+")
+
+
+class SmallTalk:
+    """Built once from flows/smalltalk.yaml; `intent` is cheap for any message."""
+
+    def __init__(self, rules: SmallTalkRules) -> None:
+        self._fillers = frozenset(w for f in rules.fillers for w in words(normalise(f)))
+        self._phrasings: dict[str, tuple[str, Intent]] = {}
+        for name, intent in rules.intents.items():
+            for phrasing in intent.phrasings:
+                self._phrasings.setdefault(self._squeeze(phrasing), (name, intent))
+        self._by_length = sorted(self._phrasings, key=len)
+
+    def intent(self, text: str) -> tuple[str, Intent] | None:
+        """The small-talk intent a whole message is, with its name; None for anything else."""
+        tokens = words(normalise(text))
+        if not tokens or len(tokens) > MAX_WORDS:
+            return None
+        key = self._squeeze(" ".join(tokens))
+        if not key:
+            return None
+        if key in self._phrasings:
+            return self._phrasings[key]
+        if len(key) <= EXACT_UP_TO:
+            return None
+        best, score = None, 0.0
+        for phrasing in self._by_length:
+            if len(phrasing) > EXACT_UP_TO and abs(len(phrasing) - len(key)) <= 3:
+                similarity = fuzz.ratio(key, phrasing)
+                if similarity > score:
+                    best, score = phrasing, similarity
+        return self._phrasings[best] if best is not None and score >= SIMILARITY else None
+
+    def _squeeze(self, text: str) -> str:
+        """Drop fillers, apostrophes and doubled letters: "I'm sooo scared" -> "im scared"."""
+        kept = [w for w in words(normalise(text)) if w not in self._fillers]
+        return _DOUBLES.sub(r"\1", " ".join(kept).replace("'", ""))
