@@ -70,7 +70,7 @@ async def test_back_returns_to_the_page_before(engine: Engine) -> None:
     assert replies[-1].topic == "causes"
 
 
-async def test_a_warning_sign_raises_the_alert_and_its_next_steps_are_the_last_buttons(engine: Engine) -> None:
+async def test_after_an_alert_its_own_buttons_are_the_next_steps(engine: Engine) -> None:
     await engine.turn(say("hello"))
     replies = await engine.turn(say("my face is drooping on one side and I can't speak"))
     assert kinds(replies) == ["alert"]
