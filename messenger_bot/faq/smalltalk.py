@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from messenger_bot.faq.rules import Intent, SmallTalkRules
 from messenger_bot.text import normalise, words
@@ -33,7 +33,7 @@ class SmallTalk:
         for name, intent in rules.intents.items():
             for phrasing in intent.phrasings:
                 self._phrasings.setdefault(self._squeeze(phrasing), (name, intent))
-        self._by_length = sorted(self._phrasings, key=len)
+        self._fuzzy = [p for p in self._phrasings if len(p) > EXACT_UP_TO]
 
     def intent(self, text: str) -> tuple[str, Intent] | None:
         """The small-talk intent a whole message is, with its name; None for anything else."""
@@ -47,13 +47,8 @@ class SmallTalk:
             return self._phrasings[key]
         if len(key) <= EXACT_UP_TO:
             return None
-        best, score = None, 0.0
-        for phrasing in self._by_length:
-            if len(phrasing) > EXACT_UP_TO and abs(len(phrasing) - len(key)) <= 3:
-                similarity = fuzz.ratio(key, phrasing)
-                if similarity > score:
-                    best, score = phrasing, similarity
-        return self._phrasings[best] if best is not None and score >= SIMILARITY else None
+        hit = process.extractOne(key, self._fuzzy, scorer=fuzz.ratio, score_cutoff=SIMILARITY)
+        return self._phrasings[hit[0]] if hit else None
 
     def _squeeze(self, text: str) -> str:
         """Drop fillers, apostrophes and doubled letters: "I'm sooo scared" -> "im scared"."""
