@@ -33,6 +33,7 @@ PERSISTENCE = [
 ABOUT_SIGNS = [
     "how can I tell a stroke from Bell's palsy?", "what are the signs of a stroke",
     "how would I know if it was a stroke", "what does a mini stroke look like",
+    "when should I call an ambulance",
 ]
 
 

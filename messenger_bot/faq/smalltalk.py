@@ -19,6 +19,9 @@ from messenger_bot.text import normalise, words
 SIMILARITY = 88
 #: Shorter squeezed phrasings must match exactly ("yo" is not "so").
 EXACT_UP_TO = 3
+#: A typo changes a phrasing's length by a letter or two; more is another sentence
+#: ("when should I call an ambulance" is a question, "should I call an ambulance" is fear).
+LENGTH_SLACK = 3
 #: Small talk is short; a longer message is a question, whatever it starts with.
 MAX_WORDS = 8
 _DOUBLES = re.compile(r"(.)\1+")
@@ -47,8 +50,9 @@ class SmallTalk:
             return self._phrasings[key]
         if len(key) <= EXACT_UP_TO:
             return None
-        hit = process.extractOne(key, self._fuzzy, scorer=fuzz.ratio, score_cutoff=SIMILARITY)
-        return self._phrasings[hit[0]] if hit else None
+        hits = process.extract(key, self._fuzzy, scorer=fuzz.ratio, score_cutoff=SIMILARITY, limit=5)
+        close = [phrasing for phrasing, _, _ in hits if abs(len(phrasing) - len(key)) <= LENGTH_SLACK]
+        return self._phrasings[close[0]] if close else None
 
     def _squeeze(self, text: str) -> str:
         """Drop fillers, apostrophes and doubled letters: "I'm sooo scared" -> "im scared"."""
