@@ -20,8 +20,11 @@ from tests.support.chat import ChatProcess
 
 GREETINGS = [
     "hi", "hello", "hey there", "good morning", "hiya", "yo", "hellooo", "hi bot", "Hey!!", "Good evening :)",
+    "hi, how are you?", "hello, anyone there?", "helo",
 ]
-THANKS_AND_GOODBYES = ["thanks", "thank you so much!", "thx", "cheers", "bye", "good night", "ok thanks"]
+THANKS_AND_GOODBYES = [
+    "thanks", "thank you so much!", "thx", "thnks", "cheers", "bye", "good night", "ok thanks", "thanks, bye",
+]
 DISTRESS = [
     "am I dying", "I'm scared", "im so worried", "help me", "should I go to A&E",
     "should I go to the ER", "is this an emergency", "I’m really frightened",
@@ -64,9 +67,18 @@ def test_a_greeting_gets_a_welcome_and_the_main_menu(chat: ChatProcess, content:
     assert replies[0]["text"] != content.messages.fallback.strip()
 
 
-def test_a_greeting_in_front_of_a_question_answers_the_question(chat: ChatProcess) -> None:
-    replies = answer(chat, "hi, can coffee cause this?")
-    assert [(r["kind"], r["topic"]) for r in replies] == [("topic", "caffeine")]
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [("hi, can coffee cause this?", "caffeine"), ("hi there, my lip keeps twitching", None),
+     ("who are you", "about")],
+)
+def test_a_question_that_starts_like_small_talk_is_answered_as_a_question(
+    chat: ChatProcess, text: str, topic: str | None
+) -> None:
+    replies = answer(chat, text)
+    assert [r["kind"] for r in replies] != ["menu"]
+    if topic:
+        assert [(r["kind"], r["topic"]) for r in replies] == [("topic", topic)]
 
 
 @pytest.mark.parametrize("text", THANKS_AND_GOODBYES)

@@ -15,15 +15,16 @@ from rapidfuzz import fuzz, process
 from messenger_bot.faq.rules import Intent, SmallTalkRules
 from messenger_bot.text import normalise, words
 
-#: How close a message must be to a phrasing, once both are squeezed (rapidfuzz ratio).
-SIMILARITY = 88
-#: Shorter squeezed phrasings must match exactly ("yo" is not "so").
+#: How close a message must be to a phrasing, once both are squeezed (rapidfuzz ratio)...
+SIMILARITY = 80
+#: ...and word for word: the same number of words, each this close.
+WORD_SIMILARITY = 80
+#: Words this short must match exactly ("who" is not "how", "yo" is not "so").
 EXACT_UP_TO = 3
-#: A typo changes a phrasing's length by a letter or two; more is another sentence
-#: ("when should I call an ambulance" is a question, "should I call an ambulance" is fear).
-LENGTH_SLACK = 3
 #: Small talk is short; a longer message is a question, whatever it starts with.
 MAX_WORDS = 8
+#: A chained message starts with a phrasing of at most this many words ("good morning").
+HEAD_WORDS = 3
 _DOUBLES = re.compile(r"(.)\1+")
 
 
@@ -39,10 +40,22 @@ class SmallTalk:
         self._fuzzy = [p for p in self._phrasings if len(p) > EXACT_UP_TO]
 
     def intent(self, text: str) -> tuple[str, Intent] | None:
-        """The small-talk intent a whole message is, with its name; None for anything else."""
+        """The small-talk intent a whole message is, with its name; None for anything else.
+
+        A message may chain two ("hi, how are you", "thanks, bye"): the last one answers.
+        """
         tokens = words(normalise(text))
         if not tokens or len(tokens) > MAX_WORDS:
             return None
+        found = self._whole(tokens)
+        for cut in range(1, min(HEAD_WORDS, len(tokens) - 1) + 1):
+            if found is not None:
+                break
+            if self._squeeze(" ".join(tokens[:cut])) in self._phrasings:
+                found = self._whole(tokens[cut:])
+        return found
+
+    def _whole(self, tokens: list[str]) -> tuple[str, Intent] | None:
         key = self._squeeze(" ".join(tokens))
         if not key:
             return None
@@ -51,10 +64,23 @@ class SmallTalk:
         if len(key) <= EXACT_UP_TO:
             return None
         hits = process.extract(key, self._fuzzy, scorer=fuzz.ratio, score_cutoff=SIMILARITY, limit=5)
-        close = [phrasing for phrasing, _, _ in hits if abs(len(phrasing) - len(key)) <= LENGTH_SLACK]
+        close = [phrasing for phrasing, _, _ in hits if _same_words(key, phrasing)]
         return self._phrasings[close[0]] if close else None
 
     def _squeeze(self, text: str) -> str:
         """Drop fillers, apostrophes and doubled letters: "I'm sooo scared" -> "im scared"."""
         kept = [w for w in words(normalise(text)) if w not in self._fillers]
         return _DOUBLES.sub(r"\1", " ".join(kept).replace("'", ""))
+
+
+def _same_words(typed: str, phrasing: str) -> bool:
+    """A typo per word, not another sentence: "thnks" is "thanks", "who are you" is not
+    "how are you", and "when should I call an ambulance" is a question, not "should I call..."."""
+    mine, theirs = typed.split(), phrasing.split()
+    if len(mine) != len(theirs):
+        return False
+    return all(a == b or _close(a, b) for a, b in zip(mine, theirs, strict=True))
+
+
+def _close(a: str, b: str) -> bool:
+    return min(len(a), len(b)) > EXACT_UP_TO and fuzz.ratio(a, b) >= WORD_SIMILARITY
