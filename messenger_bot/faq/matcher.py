@@ -88,7 +88,28 @@ class FaqMatcher:
         count = max(len(topics), 1)
         self._weight = {w: math.log(1 + count / len(t)) for w, t in topics_of.items()}
         self._vocabulary = list(self._by_word)
+        self._known = frozenset(self._vocabulary)
+        self._by_word = self._lead_words()
         self._similar = lru_cache(maxsize=8192)(self._similar_uncached)
+
+    def _lead_words(self) -> dict[str, list[int]]:
+        """Each phrase under only the words without which it cannot score, so a message
+        full of words every topic shares ("lip", "twitch") looks at few phrases.
+
+        A keyword needs all its words: its rarest one is enough. An example needs
+        EXAMPLE_COVERAGE of its weight, so one of its found words weighs at least that share
+        of the mean: only those words lead to it. Both are exact, never an approximation."""
+        leads: dict[str, list[int]] = defaultdict(list)
+        for index, phrase in enumerate(self._phrases):
+            weights = {w: self._weight[w] for w in phrase.words}
+            if phrase.example:
+                floor = EXAMPLE_COVERAGE * sum(weights.values()) / len(weights)
+                chosen = [w for w, weight in weights.items() if weight >= floor]
+            else:
+                chosen = [max(weights, key=lambda w: (weights[w], w))]
+            for word in chosen:
+                leads[word].append(index)
+        return leads
 
     def match(self, text: str, limit: int = 3) -> list[Match]:
         """The best topics for a message, best first, with a score (0 when nothing fits)."""
@@ -98,7 +119,7 @@ class FaqMatcher:
                 if similarity > found.get(word, 0.0):
                     found[word] = similarity
         scores: dict[str, list[float]] = defaultdict(list)
-        for index in {i for word in found for i in self._by_word[word]}:
+        for index in {i for word in found for i in self._by_word.get(word, ())}:
             phrase = self._phrases[index]
             scorer = self._example_score if phrase.example else self._keyword_score
             score = scorer(phrase, found)
@@ -139,7 +160,7 @@ class FaqMatcher:
         return tuple(w for w in self._tokeniser.tokens(text) if w not in STOPWORDS)
 
     def _similar_uncached(self, token: str) -> tuple[tuple[str, float], ...]:
-        if token in self._by_word:
+        if token in self._known:
             return ((token, 100.0),)
         if len(token) <= EXACT_UP_TO:
             return ()

@@ -37,7 +37,10 @@ class SmallTalk:
         for name, intent in rules.intents.items():
             for phrasing in intent.phrasings:
                 self._phrasings.setdefault(self._squeeze(phrasing), (name, intent))
-        self._fuzzy = [p for p in self._phrasings if len(p) > EXACT_UP_TO]
+        self._fuzzy: dict[int, list[str]] = {}
+        for phrasing in self._phrasings:
+            if len(phrasing) > EXACT_UP_TO:
+                self._fuzzy.setdefault(len(phrasing.split()), []).append(phrasing)
 
     def intent(self, text: str) -> tuple[str, Intent] | None:
         """The small-talk intent a whole message is, with its name; None for anything else.
@@ -63,7 +66,8 @@ class SmallTalk:
             return self._phrasings[key]
         if len(key) <= EXACT_UP_TO:
             return None
-        hits = process.extract(key, self._fuzzy, scorer=fuzz.ratio, score_cutoff=SIMILARITY, limit=5)
+        same_length = self._fuzzy.get(len(key.split()), [])
+        hits = process.extract(key, same_length, scorer=fuzz.ratio, score_cutoff=SIMILARITY, limit=5)
         close = [phrasing for phrasing, _, _ in hits if _same_words(key, phrasing)]
         return self._phrasings[close[0]] if close else None
 
