@@ -139,6 +139,7 @@ class Engine:
     async def _answer(self, turn: Turn, after_alert: bool) -> list[Reply]:
         incoming = turn.incoming
         if incoming.button is not None:
+            turn.user.pending = None  # a tap leaves any open question (its handler may ask anew)
             return await self.on_payload(turn, incoming.button)
         if incoming.non_text and not (incoming.text or "").strip():
             return [Reply("fallback", self.messages.text_only, self.main_buttons())]
@@ -147,13 +148,15 @@ class Engine:
         if command is None and text.strip() in self.commands:
             command = self.commands[text.strip()]
         if command is not None:
+            turn.user.pending = None
             return await self.on_payload(turn, ACTION_PREFIX + command)
+        picked = self._numbered_choice(turn, text)  # before the question: "1" is its option 1, not 01:00
+        if picked is not None:
+            turn.user.pending = None
+            return await self.on_payload(turn, picked)
         pending = await self._pending(turn, text)
         if pending is not None:
             return pending
-        picked = self._numbered_choice(turn, text)
-        if picked is not None:
-            return await self.on_payload(turn, picked)
         if after_alert:
             return [self.node_reply(turn, ROOT)]
         if len(text) > LONG_MESSAGE:
@@ -181,12 +184,16 @@ class Engine:
         return await feature.on_pending(turn, text)
 
     def _numbered_choice(self, turn: Turn, text: str) -> str | None:
+        """A bare number on a numbered channel is that button of the last reply. Out of range, it
+        is the menu, unless a question is open: then the question's step re-asks it."""
         match = _NUMBER.match(text)
         if not match or not turn.incoming.numbered or not turn.user.last_menu:
             return None
         index = int(match.group(1)) - 1
         menu = turn.user.last_menu
-        return menu[index] if 0 <= index < len(menu) else ROOT
+        if 0 <= index < len(menu):
+            return menu[index]
+        return None if turn.user.pending else ROOT
 
     def _faq(self, turn: Turn, text: str) -> list[Reply]:
         matches = self.faq.match(text)
