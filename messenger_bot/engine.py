@@ -159,6 +159,9 @@ class Engine:
             return pending
         if after_alert:
             return [self.node_reply(turn, ROOT)]
+        typed = await self._feature_text(turn, text)
+        if typed is not None:
+            return typed
         if len(text) > LONG_MESSAGE:
             return [Reply("fallback", self.messages.too_long, self.main_buttons())]
         return self._faq(turn, text[:FAQ_WINDOW])
@@ -182,6 +185,15 @@ class Engine:
             return None
         turn.user.pending = pending
         return await feature.on_pending(turn, text)
+
+    async def _feature_text(self, turn: Turn, text: str) -> list[Reply] | None:
+        """A feature's own words at any time ("pause water"), before the FAQ guesses at them."""
+        for feature in self.features.values():
+            on_text = getattr(feature, "on_text", None)
+            replies = await on_text(turn, text) if on_text is not None else None
+            if replies is not None:
+                return replies
+        return None
 
     def _numbered_choice(self, turn: Turn, text: str) -> str | None:
         """A bare number on a numbered channel is that button of the last reply. Out of range, it
