@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ def user_zone(env: dict[str, str]) -> str | None:
 
 
 def test_whatsapp_number_answers_the_zone_question_as_its_option(bot_env: dict[str, str]) -> None:
-    """"1" after "Is that right? 1. Yes" is Yes: never the clock time 01:00 (an offset like UTC+7)."""
+    """ "1" after "Is that right? 1. Yes" is Yes: never the clock time 01:00 (an offset like UTC+7)."""
     with ChatProcess(bot_env, "--channel", "whatsapp", "--user", LONDON_MOBILE) as chat:
         ask = last(chat.send({"button": "do:reminders:water"}))
         assert "Europe/London" in ask["text"] and labels(ask)[0] == "Yes, that's right"
@@ -61,3 +62,166 @@ def test_whatsapp_number_answers_the_zone_question_as_its_option(bot_env: dict[s
         "Europe/London",
         1,
     )
+
+
+def test_whatsapp_number_outside_the_list_is_asked_again_never_read_as_a_time(
+    bot_env: dict[str, str],
+) -> None:
+    with ChatProcess(bot_env, "--channel", "whatsapp", "--user", LONDON_MOBILE) as chat:
+        ask = last(chat.send({"button": "do:reminders:caffeine"}))
+        again = last(chat.send("9"))
+        assert "numbers in the list" in again["text"] and again["buttons"] == ask["buttons"]
+        assert user_zone(bot_env) is None  # "9" did not become 09:00 and a UTC offset
+        when = last(chat.send("yep"))
+        assert "When should I check in?" in when["text"] and user_zone(bot_env) == "Europe/London"
+        again = last(chat.send("20"))
+        assert "numbers in the list" in again["text"] and again["buttons"] == when["buttons"]
+        saved = last(chat.send("8pm"))
+        assert "daily at 20:00" in saved["text"]
+    assert subscriptions(bot_env)["caffeine"][0] == {"times": ["20:00"]}
+
+
+# -- typed set-up ----------------------------------------------------------------------------
+
+
+def set_up_water(chat: ChatProcess, *answers: str) -> dict[str, Any]:
+    """Start the water set-up again (the zone is known) and type each answer; the last reply."""
+    reply = last(chat.send("/water"))
+    assert "How often" in reply["text"]
+    for answer in answers:
+        reply = last(chat.send(answer))
+    return reply
+
+
+def test_typed_intervals_and_waking_hours(bot_env: dict[str, str]) -> None:
+    cases = [
+        (("every 2 hours", "from 7 to 23"), {"every_hours": 2, "start": "07:00", "end": "23:00"}),
+        (("every 90 minutes", "7am-11pm"), {"every_minutes": 90, "start": "07:00", "end": "23:00"}),
+        (("hourly", "8 till 10pm"), {"every_hours": 1, "start": "08:00", "end": "22:00"}),
+        (
+            ("every hour and a half", "between 9 and 21"),
+            {"every_minutes": 90, "start": "09:00", "end": "21:00"},
+        ),
+        (("every 3 hours", "6:30", "10"), {"every_hours": 3, "start": "06:30", "end": "22:00"}),
+        (("every 2 hours from 5 to 13",), {"every_hours": 2, "start": "05:00", "end": "13:00"}),
+    ]
+    with ChatProcess(bot_env, "--channel", "telegram", "--user", "801") as chat:
+        chat.send("/water")
+        often = last(chat.send("I'm in London"))
+        assert "How often" in often["text"] and user_zone(bot_env) == "Europe/London"
+        for answers, spec in cases:
+            saved = set_up_water(chat, *answers)
+            assert saved["text"].startswith("Done!"), answers
+            assert f"{spec['start']}–{spec['end']}" in saved["text"]
+            assert subscriptions(bot_env)["water"] == (spec, "Europe/London", 1), answers
+
+
+def test_typed_fixed_times_and_an_evening_check_in(bot_env: dict[str, str]) -> None:
+    with ChatProcess(bot_env, "--channel", "telegram", "--user", "802") as chat:
+        chat.send("/water")
+        chat.send("Europe/Madrid")
+        saved = set_up_water(chat, "fixed times", "9am, noon and half past 6pm")
+        assert "09:00, 12:00, 18:30" in saved["text"]
+        assert subscriptions(bot_env)["water"][:2] == (
+            {"times": ["09:00", "12:00", "18:30"]},
+            "Europe/Madrid",
+        )
+        chat.send("/caffeine")
+        which = last(chat.send("in the evening"))
+        assert "What time in the evening?" in which["text"]
+        assert labels(which)[:4] == ["At 18:00", "At 19:00", "At 20:00", "At 21:00"]
+        saved = last(chat.send("half past 8"))  # in the evening: 20:30
+        assert "daily at 20:30" in saved["text"]
+
+
+def test_typed_check_in_times(bot_env: dict[str, str]) -> None:
+    cases = [
+        ("9am", "09:00"),
+        ("9", "09:00"),
+        ("21:30", "21:30"),
+        ("half past 8", "08:30"),
+        ("noon", "12:00"),
+    ]
+    with ChatProcess(bot_env, "--channel", "telegram", "--user", "803") as chat:
+        chat.send("/caffeine")
+        chat.send("UTC+2")
+        assert user_zone(bot_env) == "Etc/GMT-2"
+        for typed, clock in cases:
+            assert "When should I check in?" in last(chat.send("/caffeine"))["text"]
+            saved = last(chat.send(typed))
+            assert f"daily at {clock}" in saved["text"], typed
+            assert subscriptions(bot_env)["caffeine"][0] == {"times": [clock]}, typed
+
+
+def test_typed_zone_from_the_time_where_the_user_is(bot_env: dict[str, str]) -> None:
+    """ "It's 3pm here": the offset is worked out from the clock, so the test types the time at UTC+2."""
+    here = (datetime.now(UTC) + timedelta(hours=2)).strftime("%H:%M")
+    with ChatProcess(bot_env, "--channel", "telegram", "--user", "804") as chat:
+        chat.send("/water")
+        replies = chat.send(f"it's {here} here")["replies"]
+        assert "UTC+2" in replies[0]["text"] and "How often" in replies[-1]["text"]
+    assert user_zone(bot_env) == "Etc/GMT-2"
+
+
+def test_whatsapp_no_then_a_city(bot_env: dict[str, str]) -> None:
+    with ChatProcess(bot_env, "--channel", "whatsapp", "--user", LONDON_MOBILE) as chat:
+        chat.send({"button": "do:reminders:water"})
+        ask = last(chat.send("nah"))
+        assert "what time is it for you" in ask["text"].lower() and labels(ask)[0] == "Use UTC"
+        often = last(chat.send("I live in Lisbon"))
+        assert "How often" in often["text"]
+    assert user_zone(bot_env) == "Europe/Lisbon"
+
+
+def test_an_unknown_answer_is_asked_again_with_its_buttons(bot_env: dict[str, str]) -> None:
+    with ChatProcess(bot_env, "--channel", "telegram", "--user", "805") as chat:
+        chat.send("/water")
+        often = last(chat.send("UTC"))
+        again = last(chat.send("purple"))
+        assert again["text"].startswith("Sorry") and again["buttons"] == often["buttons"]
+        too_often = last(chat.send("every 5 minutes"))
+        assert "every 30 minutes" in too_often["text"] and too_often["buttons"] == often["buttons"]
+        start = last(chat.send("every 2 hours"))
+        backwards = last(chat.send("from 22 to 7"))
+        assert "after its start" in backwards["text"] and backwards["buttons"] == start["buttons"]
+        answer = last(chat.send("can coffee make my lip twitch?"))
+        assert answer["kind"] == "topic"  # a question goes to the FAQ, not into the set-up
+    assert "water" not in subscriptions(bot_env)
+
+
+# -- at any time of day ---------------------------------------------------------------------
+
+
+def test_pause_resume_stop_and_drinks_typed_at_any_time(bot_env: dict[str, str]) -> None:
+    with ChatProcess(bot_env, "--channel", "telegram", "--user", "806") as chat:
+        for payload in (
+            "do:reminders:water",
+            "do:reminders:tz:water:Europe/London",
+            "do:reminders:water:save:2:8:20",
+            "do:reminders:caffeine:at:2000",
+        ):
+            chat.send({"button": payload})
+        assert chat.send("menu")["replies"][-1]["kind"] == "menu"  # no question open any more
+        paused = last(chat.send("pause water"))
+        assert paused["text"].startswith("Paused: Water")
+        assert {k: v[2] for k, v in subscriptions(bot_env).items()} == {"water": 0, "caffeine": 1}
+        assert "Back on: Water" in last(chat.send("resume water"))["text"]
+        chat.send("pause")
+        assert {k: v[2] for k, v in subscriptions(bot_env).items()} == {"water": 0, "caffeine": 0}
+        chat.send("resume")
+        assert {k: v[2] for k, v in subscriptions(bot_env).items()} == {"water": 1, "caffeine": 1}
+        chat.send("pause caffeine")
+        assert subscriptions(bot_env)["caffeine"][2] == 0
+        assert last(chat.send("stop water reminders"))["text"].startswith("Stopped: Water")
+        assert "water" not in subscriptions(bot_env)
+        log = last(chat.send("log a drink"))
+        assert "Coffee (cup)" in labels(log)
+        assert "160 of 400 mg" in last(chat.send("I had 2 coffees"))["text"]
+        both = last(chat.send("had an espresso and a coke"))
+        assert "1 cup of coffee, 1 can of soda" in both["text"] and "280 of 400 mg" in both["text"]
+        assert "1 glass" in last(chat.send("I drank a glass of water"))["text"]
+        question = last(chat.send("how much caffeine is in a coffee?"))
+        assert question["kind"] == "topic"
+        assert "280 of 400 mg" in last(chat.send({"button": "do:reminders:tally"}))["text"]
+        general = chat.send("can you remind me to drink water")["replies"][-1]
+        assert general["kind"] == "topic" and general["topic"] == "reminders"

@@ -26,12 +26,10 @@ from messenger_bot.reminders.schedule import (
     local_day,
     local_text,
     next_due,
-    offset_from_local_time,
     offset_text,
     parse_clock,
     parse_times,
     snooze_until,
-    zone_for_offset,
     zone_named,
     zones_for_phone,
 )
@@ -158,7 +156,9 @@ class RemindersFeature:
         if sub_kind == "caffeine":
             return say("daily_at", time=schedule.times[0])
         if schedule.every_minutes:
-            return say("every_minutes", minutes=schedule.every_minutes, start=schedule.start, end=schedule.end)
+            return say(
+                "every_minutes", minutes=schedule.every_minutes, start=schedule.start, end=schedule.end
+            )
         if schedule.every_hours == 1:
             return say("every_hour", start=schedule.start, end=schedule.end)
         if schedule.every_hours:
@@ -194,7 +194,9 @@ class RemindersFeature:
         if parts[0] == "save" and len(parts) == 4 and every:
             start, end = _at(parts[2]), _at(parts[3])
             if start and end and start < end:
-                return await self._save(turn, "water", Schedule.every(every, clock_text(start), clock_text(end)))
+                return await self._save(
+                    turn, "water", Schedule.every(every, clock_text(start), clock_text(end))
+                )
         if parts[0] == "times":
             return await self._ask(turn, {"step": "water_times"})
         if parts[0] == "at" and len(parts) == 2 and _TIMES_PAYLOAD.match(parts[1]):
@@ -231,13 +233,18 @@ class RemindersFeature:
             return self._part_question(pending)
         if step == "start":
             token = _every_token(int(pending["every"]))
-            hours = [button(b.start_at.replace("{time}", f"{h}:00"), f"water:from:{token}:{h}") for h in START_HOURS]
+            hours = [
+                button(b.start_at.replace("{time}", f"{h}:00"), f"water:from:{token}:{h}")
+                for h in START_HOURS
+            ]
             return say("water_start"), tuple(hours)
         if step == "end":
             token, start = _every_token(int(pending["every"])), parse_clock(str(pending["start"]))
             at = _at_token(start)  # type: ignore[arg-type]
             later = [h for h in END_HOURS if time(h) > start] or [23]  # type: ignore[operator]
-            ends = [button(b.end_at.replace("{time}", f"{h}:00"), f"water:save:{token}:{at}:{h}") for h in later]
+            ends = [
+                button(b.end_at.replace("{time}", f"{h}:00"), f"water:save:{token}:{at}:{h}") for h in later
+            ]
             return say("water_end"), tuple(ends)
         if step == "water_times":
             presets = (b.times_morning, b.times_spread)
@@ -246,7 +253,9 @@ class RemindersFeature:
             )
         if step == "caffeine_time":
             label = b.checkin_at
-            hours = [button(label.replace("{time}", f"{h}:00"), f"caffeine:at:{h:02d}00") for h in CHECKIN_HOURS]
+            hours = [
+                button(label.replace("{time}", f"{h}:00"), f"caffeine:at:{h:02d}00") for h in CHECKIN_HOURS
+            ]
             return say("caffeine_when", limit=self.texts.limit_mg), tuple(hours)
         often = (
             button(b.every_1, "water:every:1"),
@@ -257,7 +266,7 @@ class RemindersFeature:
         return say("water_how_often"), often
 
     def _part_question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
-        """"In the evening": which hour of it? One button per hour of that part of the day."""
+        """ "In the evening": which hour of it? One button per hour of that part of the day."""
         part = self.texts.understand.parts_of_day[str(pending["part"])]
         kind = "caffeine" if pending["step"] == "caffeine_time" else "water"
         label = self.texts.buttons.checkin_at
@@ -305,7 +314,9 @@ class RemindersFeature:
         end = clock[0] if clock[1] else evening(clock[0], None)
         return await self._window(turn, pending, every, start, end)
 
-    async def _window(self, turn: Turn, pending: dict[str, Any], every: int, start: time, end: time) -> list[Reply]:
+    async def _window(
+        self, turn: Turn, pending: dict[str, Any], every: int, start: time, end: time
+    ) -> list[Reply]:
         if not start < end:
             return await self._ask(turn, pending, self.texts.say("end_before_start"))
         return await self._save(turn, "water", Schedule.every(every, clock_text(start), clock_text(end)))
@@ -314,7 +325,7 @@ class RemindersFeature:
         part = self.read.part_of_day(text)
         if part is not None:
             return await self._ask(turn, {"step": "water_times", "part": part})
-        times = self.read.times(text)
+        times = self.read.times(text, pm=self._later_in_day(pending))
         if times is None:
             return None
         if len(times) > MAX_TIMES:
@@ -325,12 +336,17 @@ class RemindersFeature:
         part = self.read.part_of_day(text)
         if part is not None:
             return await self._ask(turn, {"step": "caffeine_time", "part": part})
-        times = self.read.times(text)
+        times = self.read.times(text, pm=self._later_in_day(pending))
         if times is None:
             return None
         if len(times) != 1:
             return await self._ask(turn, pending, self.texts.say("caffeine_one_time"))
         return await self._save(turn, "caffeine", Schedule(times=_texts(times)))
+
+    def _later_in_day(self, pending: dict[str, Any]) -> bool:
+        """Asked which hour of the afternoon or evening, so "8" means 20:00."""
+        part = self.texts.understand.parts_of_day.get(str(pending.get("part")))
+        return part is not None and min(part.hours) >= 12
 
     async def _save(self, turn: Turn, kind: str, schedule: Schedule) -> list[Reply]:
         zone = self._zone(turn)
@@ -394,7 +410,9 @@ class RemindersFeature:
         zone, offset = found
         local = local_text(turn.now, zone, turn.now)
         if offset is None:
-            return await self._zone_set(turn, zone, self.texts.say("tz_confirm_named", zone=zone, time=local), then)
+            return await self._zone_set(
+                turn, zone, self.texts.say("tz_confirm_named", zone=zone, time=local), then
+            )
         intro = self.texts.say("tz_confirm_offset", offset=offset_text(offset), zone=zone, time=local)
         return await self._zone_set(turn, zone, intro + " " + self.texts.say("tz_dst_caveat"), then)
 
@@ -488,7 +506,7 @@ class RemindersFeature:
     # -- typed at any time of day ------------------------------------------------------
 
     async def _typed_command(self, turn: Turn, verb: str, kinds: tuple[str, ...]) -> list[Reply]:
-        """"pause" (every reminder), "pause water", "resume", "stop caffeine"."""
+        """ "pause" (every reminder), "pause water", "resume", "stop caffeine"."""
         user = turn.user
         subs = await db.subscriptions(self.store, user.channel, user.user_key)
         chosen = [s for s in subs if not kinds or s.kind in kinds]
@@ -514,7 +532,7 @@ class RemindersFeature:
         return self._reply(turn, "\n".join(lines), (button(self.texts.buttons.my_reminders, "list"),))
 
     async def _log_report(self, turn: Turn, report: Report) -> list[Reply]:
-        """"I had 2 coffees and a glass of water": the tally and today's glasses, in one answer."""
+        """ "I had 2 coffees and a glass of water": the tally and today's glasses, in one answer."""
         texts, user, lines = self.texts, turn.user, []
         glasses = report.counts.get("water", 0)
         for _ in range(glasses):
@@ -532,7 +550,9 @@ class RemindersFeature:
                     self.store, user.channel, user.user_key, self._zone(turn), drink, info.mg, turn.now
                 )
             mg += info.mg * n
-        items = ", ".join(f"{n} {texts.drinks[d].one if n == 1 else texts.drinks[d].many}" for d, n in drinks.items())
+        items = ", ".join(
+            f"{n} {texts.drinks[d].one if n == 1 else texts.drinks[d].many}" for d, n in drinks.items()
+        )
         lines.append(texts.say("logged_many", items=items, mg=mg, total=total, limit=texts.limit_mg))
         text = "\n\n".join(lines) + self._warning(total)
         return self._reply(turn, text, (*drink_buttons(texts), button(texts.buttons.tally, "tally")))

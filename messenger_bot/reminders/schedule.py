@@ -87,7 +87,8 @@ class Schedule:
         for clock in self.clocks():
             hours.setdefault(clock.minute, []).append(clock.hour)
         crons = [
-            CronTrigger(hour=",".join(map(str, hs)), minute=minute, timezone=tz) for minute, hs in hours.items()
+            CronTrigger(hour=",".join(map(str, hs)), minute=minute, timezone=tz)
+            for minute, hs in hours.items()
         ]
         return crons[0] if len(crons) == 1 else OrTrigger(crons)
 

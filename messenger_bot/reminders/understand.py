@@ -28,7 +28,9 @@ from messenger_bot.text import normalise
 SHORTEST, LONGEST = 30, 6 * 60
 MAX_COUNT = 20
 _CLOCK = r"(?P<{p}h>\d{{1,2}})(?:\s*[:.h]\s*(?P<{p}m>\d{{2}}))?\s*(?P<{p}x>am|pm)?"
-_INTERVAL = re.compile(r"(?:every\s*)?(?P<n>\d+(?:\.\d+)?)?\s*(?P<unit>\bh|\bm)\b(?:\s*(?P<extra>\d{1,2})\s*m?\b)?")
+_INTERVAL = re.compile(
+    r"(?:every\s*)?(?P<n>\d+(?:\.\d+)?)?\s*(?P<unit>\bh|\bm)\b(?:\s*(?P<extra>\d{1,2})\s*m?\b)?"
+)
 _WINDOW = re.compile(
     rf"(?:\bfrom\s*{_CLOCK.format(p='a')}\s*(?:-|\bto\b|\band\b)|{_CLOCK.format(p='b')}\s*(?:-|\bto\b))"
     rf"\s*{_CLOCK.format(p='c')}"
@@ -126,15 +128,16 @@ class Reader:
         match = _ONE_CLOCK.fullmatch(self.canonical(text))
         return _one_clock(match) if match else None
 
-    def times(self, text: str) -> tuple[time, ...] | None:
-        """Several times ('9, 1pm and half past 6'); None when anything else is in the text."""
+    def times(self, text: str, pm: bool = False) -> tuple[time, ...] | None:
+        """Several times ('9, 1pm and half past 6'); None when anything else is in the text.
+        `pm`: asked about the afternoon or evening, '8' without am/pm is 20:00."""
         canonical = self.canonical(text)
         found = list(_ONE_CLOCK.finditer(canonical))
         rest = _ONE_CLOCK.sub(" ", canonical)
         clocks = [_one_clock(m) for m in found]
         if not found or not _LIST_REST.match(rest) or None in clocks:
             return None
-        return tuple(sorted({c[0] for c in clocks if c}))
+        return tuple(sorted({evening(c[0], None) if pm and not c[1] else c[0] for c in clocks if c}))
 
     def zone(self, text: str, now: datetime) -> tuple[str, int | None] | None:
         """A zone and, when it came from the user's clock or an offset, its UTC offset in minutes."""
