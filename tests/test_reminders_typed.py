@@ -9,7 +9,14 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
+
+from messenger_bot.content import Content
+from messenger_bot.reminders.replies import texts_of
+from messenger_bot.reminders.schedule import Schedule, clock_text, next_due
+from messenger_bot.reminders.understand import Reader
 from tests.support.chat import ChatProcess
 
 LONDON_MOBILE = "whatsapp:+447911123456"
@@ -225,3 +232,139 @@ def test_pause_resume_stop_and_drinks_typed_at_any_time(bot_env: dict[str, str])
         assert "280 of 400 mg" in last(chat.send({"button": "do:reminders:tally"}))["text"]
         general = chat.send("can you remind me to drink water")["replies"][-1]
         assert general["kind"] == "topic" and general["topic"] == "reminders"
+
+
+# -- how phrasings are read (the same reader the conversation uses) --------------------------
+
+
+@pytest.fixture(scope="module")
+def reader(content: Content) -> Reader:
+    return Reader(texts_of(content))
+
+
+@pytest.mark.parametrize(
+    ("typed", "minutes"),
+    [
+        ("every 2 hours", 120),
+        ("every 90 minutes", 90),
+        ("hourly", 60),
+        ("every hour and a half", 90),
+        ("every half hour", 30),
+        ("every two hours", 120),
+        ("2h", 120),
+        ("every 1h30", 90),
+        ("every 2 and a half hours", 150),
+        ("From 7 to 23", None),
+    ],
+)
+def test_intervals(reader: Reader, typed: str, minutes: int | None) -> None:
+    assert reader.interval(typed) == minutes
+
+
+@pytest.mark.parametrize(
+    ("typed", "window"),
+    [
+        ("from 7 to 23", ("07:00", "23:00")),
+        ("7am-11pm", ("07:00", "23:00")),
+        ("7am – 11pm", ("07:00", "23:00")),
+        ("8 till 10pm", ("08:00", "22:00")),
+        ("between 9 and 21", ("09:00", "21:00")),
+        ("9 to 5", ("09:00", "17:00")),
+        ("6:30 until 22:15", ("06:30", "22:15")),
+        ("9, 13 and 18", None),
+    ],
+)
+def test_waking_hours(reader: Reader, typed: str, window: tuple[str, str] | None) -> None:
+    read = reader.window(typed)
+    assert (read and (clock_text(read.start), clock_text(read.end))) == window
+
+
+@pytest.mark.parametrize(
+    ("typed", "clock"),
+    [
+        ("9am", "09:00"),
+        ("9", "09:00"),
+        ("21:30", "21:30"),
+        ("half past 8", "08:30"),
+        ("half past 8 in the evening", "20:30"),
+        ("quarter to 9", "08:45"),
+        ("noon", "12:00"),
+        ("midnight", "00:00"),
+        ("8.30 p.m.", "20:30"),
+        ("at 7 o'clock", "07:00"),
+        ("25:00", None),
+        ("soon", None),
+    ],
+)
+def test_times_of_day(reader: Reader, typed: str, clock: str | None) -> None:
+    read = reader.clock(typed)
+    assert (read and clock_text(read[0])) == clock
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("I'm in London", "Europe/London"),
+        ("i live in new york", "America/New_York"),
+        ("Europe/Madrid", "Europe/Madrid"),
+        ("I'm in the UK", "Europe/London"),
+        ("UTC+2", "Etc/GMT-2"),
+        ("gmt -5", "Etc/GMT+5"),
+        ("UTC+5:30", "Asia/Kolkata"),
+        ("it's 2pm here", "Etc/GMT-2"),  # at noon UTC
+        ("somewhere nice", None),
+    ],
+)
+def test_time_zones(reader: Reader, typed: str, zone: str | None) -> None:
+    read = reader.zone(typed, datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
+    assert (read and read[0]) == zone
+
+
+@pytest.mark.parametrize(
+    ("typed", "counts"),
+    [
+        ("I had 2 coffees", {"coffee": 2}),
+        ("had an espresso and a coke", {"coffee": 1, "soda": 1}),
+        ("I drank a glass of water", {"water": 1}),
+        (
+            "just had a double espresso, a red bull and 2 glasses of water today",
+            {"coffee": 1, "energy": 1, "water": 2},
+        ),
+        ("i've had three cups of tea", {"tea": 3}),
+        ("I had too much coffee", None),  # a sentence about coffee, not a list of drinks
+        ("had coffee?", None),
+        ("how much caffeine is in a coffee", None),
+        ("I had 500 coffees", None),
+    ],
+)
+def test_drink_reports(reader: Reader, typed: str, counts: dict[str, int] | None) -> None:
+    read = reader.report(typed)
+    assert (read and read.counts) == counts
+
+
+@pytest.mark.parametrize(
+    ("typed", "command"),
+    [
+        ("pause", ("pause", ())),
+        ("Pause water", ("pause", ("water",))),
+        ("pause my caffeine reminders please", ("pause", ("caffeine",))),
+        ("resume water", ("resume", ("water",))),
+        ("stop check-ins", ("stop", ("caffeine",))),
+        ("stop", None),  # the engine's STOP
+        ("pause for thought", None),
+    ],
+)
+def test_reminder_commands(reader: Reader, typed: str, command: tuple[str, tuple[str, ...]] | None) -> None:
+    assert reader.command(typed) == command
+
+
+def test_every_90_minutes_fires_on_the_half_hours_in_the_users_zone() -> None:
+    schedule = Schedule.every(90, "07:00", "23:00")
+    at, seen = datetime(2026, 3, 28, 23, 0, tzinfo=UTC), []
+    for _ in range(12):  # across the night the clocks go forward in London
+        at = next_due(schedule, "Europe/London", at)
+        seen.append(at.astimezone(ZoneInfo("Europe/London")).strftime("%d %H:%M"))
+    assert seen == [
+        "29 07:00", "29 08:30", "29 10:00", "29 11:30", "29 13:00", "29 14:30",
+        "29 16:00", "29 17:30", "29 19:00", "29 20:30", "29 22:00", "30 07:00",
+    ]  # fmt: skip

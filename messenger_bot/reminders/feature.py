@@ -266,7 +266,7 @@ class RemindersFeature:
         return say("water_how_often"), often
 
     def _part_question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
-        """ "In the evening": which hour of it? One button per hour of that part of the day."""
+        """Asked "in the evening": which hour of it? One button per hour of that part of the day."""
         part = self.texts.understand.parts_of_day[str(pending["part"])]
         kind = "caffeine" if pending["step"] == "caffeine_time" else "water"
         label = self.texts.buttons.checkin_at
@@ -506,7 +506,7 @@ class RemindersFeature:
     # -- typed at any time of day ------------------------------------------------------
 
     async def _typed_command(self, turn: Turn, verb: str, kinds: tuple[str, ...]) -> list[Reply]:
-        """ "pause" (every reminder), "pause water", "resume", "stop caffeine"."""
+        """Typed "pause" (every reminder), "pause water", "resume", "stop caffeine"."""
         user = turn.user
         subs = await db.subscriptions(self.store, user.channel, user.user_key)
         chosen = [s for s in subs if not kinds or s.kind in kinds]
@@ -532,30 +532,43 @@ class RemindersFeature:
         return self._reply(turn, "\n".join(lines), (button(self.texts.buttons.my_reminders, "list"),))
 
     async def _log_report(self, turn: Turn, report: Report) -> list[Reply]:
-        """ "I had 2 coffees and a glass of water": the tally and today's glasses, in one answer."""
-        texts, user, lines = self.texts, turn.user, []
-        glasses = report.counts.get("water", 0)
+        """A drink report ("I had 2 coffees and a glass of water"): tally and glasses in one answer."""
+        texts, user, zone = self.texts, turn.user, self._zone(turn)
+        lines, glasses = [], report.counts.get("water", 0)
         for _ in range(glasses):
-            count = await db.add_glass(self.store, user.channel, user.user_key, self._zone(turn), turn.now)
+            await db.add_glass(self.store, user.channel, user.user_key, zone, turn.now)
         if glasses:
-            lines.append(texts.say("done", count=count))
+            day = local_day(turn.now, zone)
+            lines.append(
+                texts.say("done", count=await db.glasses(self.store, user.channel, user.user_key, day))
+            )
         drinks = {d: n for d, n in report.counts.items() if d != "water"}
         if not drinks:
             return self._reply(turn, "\n\n".join(lines), (button(texts.buttons.my_reminders, "list"),))
-        total, mg = 0, 0
-        for drink, n in drinks.items():
-            info = texts.drinks[drink]
-            for _ in range(n):
-                total = await db.log_drink(
-                    self.store, user.channel, user.user_key, self._zone(turn), drink, info.mg, turn.now
-                )
-            mg += info.mg * n
+        total = await self._log_drinks(turn, drinks)
         items = ", ".join(
             f"{n} {texts.drinks[d].one if n == 1 else texts.drinks[d].many}" for d, n in drinks.items()
         )
+        mg = sum(texts.drinks[d].mg * n for d, n in drinks.items())
         lines.append(texts.say("logged_many", items=items, mg=mg, total=total, limit=texts.limit_mg))
         text = "\n\n".join(lines) + self._warning(total)
         return self._reply(turn, text, (*drink_buttons(texts), button(texts.buttons.tally, "tally")))
+
+    async def _log_drinks(self, turn: Turn, drinks: dict[str, int]) -> int:
+        """One caffeine_log row per drink (as a tapped button logs it); today's total after them."""
+        user, total = turn.user, 0
+        for drink, n in drinks.items():
+            for _ in range(n):
+                total = await db.log_drink(
+                    self.store,
+                    user.channel,
+                    user.user_key,
+                    self._zone(turn),
+                    drink,
+                    self.texts.drinks[drink].mg,
+                    turn.now,
+                )
+        return total
 
     # -- buttons on a reminder -----------------------------------------------------
 

@@ -70,6 +70,7 @@ class Reader:
         self.no = _phrases(words.no)
         self.fixed = _phrases(words.fixed_times)
         self.parts = {w: part for part, p in words.parts_of_day.items() for w in _phrases(p.words)}
+        self._part_words = _alternation(self.parts)
         self._zone_fillers = _alternation(dict.fromkeys(_phrases(words.zone_fillers), ""))
         command: dict[str, Any] = dict.fromkeys(_phrases(words.command_fillers))
         command |= {k: ("kind", kind) for kind, ws in words.kinds.items() for k in _phrases(ws)}
@@ -101,7 +102,14 @@ class Reader:
         return _bare(text) in vocabulary
 
     def part_of_day(self, text: str) -> str | None:
-        return self.parts.get(_bare(text))
+        """'In the evening', or a short sentence naming one part of the day and no time."""
+        bare = _bare(text)
+        if bare in self.parts:
+            return self.parts[bare]
+        if any(ch.isdigit() for ch in bare) or len(bare.split()) > 8:
+            return None
+        named = {self.parts[m.group(0)] for m in self._part_words.finditer(bare)}
+        return named.pop() if len(named) == 1 else None
 
     def interval(self, text: str) -> int | None:
         """Minutes between reminders ('every 2 hours', 'hourly', 'every 90 minutes')."""
