@@ -70,7 +70,11 @@ Handler = Callable[[Turn, str], Awaitable[list[Reply]]]
 
 
 class Feature(Protocol):
-    """A part of the bot that owns its buttons ("do:<name>:…"), words and questions."""
+    """A part of the bot that owns its buttons ("do:<name>:…"), words and questions.
+
+    It may also have `async on_text(turn, text) -> list[Reply] | None`: its own typed words at
+    any time (no question open), tried after a bare number and before the FAQ.
+    """
 
     name: str
     commands: Mapping[str, str]
@@ -159,11 +163,11 @@ class Engine:
             return pending
         if after_alert:
             return [self.node_reply(turn, ROOT)]
+        if len(text) > LONG_MESSAGE:
+            return [Reply("fallback", self.messages.too_long, self.main_buttons())]
         typed = await self._feature_text(turn, text)
         if typed is not None:
             return typed
-        if len(text) > LONG_MESSAGE:
-            return [Reply("fallback", self.messages.too_long, self.main_buttons())]
         return self._faq(turn, text[:FAQ_WINDOW])
 
     def _alert(self, incoming: Incoming, user: UserState) -> Reply | None:

@@ -47,6 +47,8 @@ _TIMES_PAYLOAD = re.compile(r"^\d{4}(-\d{4}){0,5}$")
 _EVERY = re.compile(r"^(\d{1,3})(m?)$")
 #: A time on a button: an hour ("8") or HHMM ("0830").
 _AT = re.compile(r"^(\d{1,2}|\d{4})$")
+#: Longer than this, a message is not an answer to a set-up question (the FAQ reads it).
+ANSWER_LENGTH = 200
 _BARE_NUMBER = re.compile(r"^\s*#?\d{1,3}\s*[.)]?\s*$")
 
 
@@ -99,7 +101,7 @@ class RemindersFeature:
         turn.user.pending = None
         step = str(pending.get("step"))
         answer = self._answers().get(step)
-        if answer is None:
+        if answer is None or len(text) > ANSWER_LENGTH:
             return None
         if turn.incoming.numbered and _BARE_NUMBER.match(text):
             return await self._ask(turn, pending, self.texts.say("pick_number"))  # never a clock time
