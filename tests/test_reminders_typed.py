@@ -190,7 +190,7 @@ def test_an_unknown_answer_is_asked_again_with_its_buttons(bot_env: dict[str, st
         assert "every 30 minutes" in too_often["text"] and too_often["buttons"] == often["buttons"]
         start = last(chat.send("every 2 hours"))
         backwards = last(chat.send("from 22 to 7"))
-        assert "after its start" in backwards["text"] and backwards["buttons"] == start["buttons"]
+        assert "after the start" in backwards["text"] and backwards["buttons"] == start["buttons"]
         answer = last(chat.send("can coffee make my lip twitch?"))
         assert answer["kind"] == "topic"  # a question goes to the FAQ, not into the set-up
     assert "water" not in subscriptions(bot_env)

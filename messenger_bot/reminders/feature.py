@@ -221,7 +221,8 @@ class RemindersFeature:
         """Ask a set-up question (again, after `sorry`) with its buttons, and wait for its answer."""
         step = pending["step"]
         if step == "tz":
-            return self._ask_zone(turn, str(pending.get("then", "water")), sorry, pending.get("zone"))
+            then = str(pending.get("then", "water"))
+            return self._ask_zone(turn, then, sorry, propose=bool(pending.get("zone")))
         if not turn.user.timezone:  # the zone was reset meanwhile ("delete my data" elsewhere)
             return self._ask_zone(turn, "caffeine" if step == "caffeine_time" else "water")
         text, buttons = self._question(pending)
@@ -372,12 +373,12 @@ class RemindersFeature:
 
     # -- time zone -------------------------------------------------------------
 
-    def _ask_zone(self, turn: Turn, then: str, sorry: str = "", proposed: object = None) -> list[Reply]:
-        """WhatsApp: propose the phone number's zone. Elsewhere: ask the time, or a city."""
+    def _ask_zone(self, turn: Turn, then: str, sorry: str = "", propose: bool = True) -> list[Reply]:
+        """WhatsApp: propose the phone number's zone (unless they said no). Else: ask the time, or a city."""
         turn.user.pending = {"feature": self.name, "step": "tz", "then": then}
         b = self.texts.buttons
         zones = _distinct(zones_for_phone(turn.user.user_key)) if turn.user.channel == "whatsapp" else []
-        if zones and proposed is not False:
+        if zones and propose:
             zone = zones[0]
             turn.user.pending["zone"] = zone
             now = local_text(turn.now, zone, turn.now)
@@ -390,7 +391,7 @@ class RemindersFeature:
         return self._reply(turn, f"{sorry}\n\n{text}" if sorry else text, tuple(buttons))
 
     async def _tz_ask(self, turn: Turn, then: str) -> list[Reply]:
-        return self._ask_zone(turn, _then(then), proposed=False)
+        return self._ask_zone(turn, _then(then), propose=False)
 
     async def _tz(self, turn: Turn, rest: str) -> list[Reply]:
         then, _, zone = rest.partition(":")
@@ -405,7 +406,7 @@ class RemindersFeature:
         if proposed and self.read.answer(text, self.read.yes):
             return await self._tz(turn, f"{then}:{proposed}")
         if self.read.answer(text, self.read.no):
-            return self._ask_zone(turn, then, proposed=False)
+            return self._ask_zone(turn, then, propose=False)
         found = self.read.zone(text, turn.now) if len(text) < 60 else None
         if found is None:
             return None
