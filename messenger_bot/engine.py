@@ -154,6 +154,8 @@ class Engine:
         if command is not None:
             turn.user.pending = None
             return await self.on_payload(turn, ACTION_PREFIX + command)
+        if after_alert:
+            turn.user.pending = None  # an emergency ends any set-up question: nothing asks over the alert
         picked = self._numbered_choice(turn, text)  # before the question: "1" is its option 1, not 01:00
         if picked is not None:
             turn.user.pending = None

@@ -368,3 +368,13 @@ def test_every_90_minutes_fires_on_the_half_hours_in_the_users_zone() -> None:
         "29 07:00", "29 08:30", "29 10:00", "29 11:30", "29 13:00", "29 14:30",
         "29 16:00", "29 17:30", "29 19:00", "29 20:30", "29 22:00", "30 07:00",
     ]  # fmt: skip
+
+
+def test_an_alert_in_the_middle_of_the_set_up_ends_the_question(bot_env: dict[str, str]) -> None:
+    with ChatProcess(bot_env, "--channel", "whatsapp", "--user", LONDON_MOBILE) as chat:
+        chat.send({"button": "do:reminders:water"})
+        replies = chat.send("face drooping")["replies"]
+        assert replies[0]["kind"] == "alert"
+        assert not any(r["kind"] == "reminder" for r in replies)  # no set-up question over the alert
+        assert last(chat.send("1"))["kind"] != "reminder"  # "1" is no longer "Yes, that's right"
+    assert user_zone(bot_env) is None
