@@ -6,18 +6,24 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from messenger_bot.content import Content
 from messenger_bot.reminders.replies import texts_of
 from messenger_bot.reminders.schedule import Schedule, clock_text, next_due
 from messenger_bot.reminders.understand import Reader
+from tests.fakes.twilio_api import FakeTwilio
 from tests.support.chat import ChatProcess
+from tests.support.server import ServeProcess
+from tests.test_whatsapp import PUBLIC, Bot, User
+from tests.test_whatsapp import bot_env as whatsapp_env
 
 LONDON_MOBILE = "whatsapp:+447911123456"
 
@@ -378,3 +384,24 @@ def test_an_alert_in_the_middle_of_the_set_up_ends_the_question(bot_env: dict[st
         assert not any(r["kind"] == "reminder" for r in replies)  # no set-up question over the alert
         assert last(chat.send("1"))["kind"] != "reminder"  # "1" is no longer "Yes, that's right"
     assert user_zone(bot_env) is None
+
+
+@pytest.fixture
+def whatsapp(tmp_path: Path) -> Iterator[Bot]:
+    """A real `serve` with WhatsApp on, behind PUBLIC (the URL Twilio signs), and a fake Twilio."""
+    with FakeTwilio() as fake:
+        env = whatsapp_env(tmp_path / "wa.sqlite3", fake, PUBLIC_BASE_URL=PUBLIC)
+        with ServeProcess(env, "--no-scheduler") as serve, httpx.Client(timeout=10) as http:
+            yield Bot(serve, PUBLIC, tmp_path / "wa.sqlite3", env, http)
+
+
+def test_on_whatsapp_itself_1_after_is_that_right_is_yes(whatsapp: Bot) -> None:
+    """The same through a real `serve`: signed Twilio posts, the numbered text a phone shows."""
+    bot = whatsapp
+    user = User(bot, "+447911123457")
+    ask = user.say("water reminders")
+    assert "Europe/London" in ask and "1. Yes, that's right" in ask
+    often = user.say("1")
+    assert "How often" in often and "2. Every 2 hours" in often
+    [(zone,)] = bot.query("SELECT timezone FROM users WHERE user_key = ?", user.key)
+    assert zone == "Europe/London"
