@@ -229,13 +229,18 @@ def test_pause_resume_stop_and_drinks_typed_at_any_time(bot_env: dict[str, str])
         assert "water" not in subscriptions(bot_env)
         log = last(chat.send("log a drink"))
         assert "Coffee (cup)" in labels(log)
-        assert "160 of 400 mg" in last(chat.send("I had 2 coffees"))["text"]
+        assert "Sorry" in last(chat.send("a whisky"))["text"]  # no caffeine amount: asked again
+        assert (
+            "80 of 400 mg" in last(chat.send("a tea and a coke"))["text"]
+        )  # the answer to "what did you have?"
+        assert "240 of 400 mg" in last(chat.send("I had 2 coffees"))["text"]
         both = last(chat.send("had an espresso and a coke"))
-        assert "1 cup of coffee, 1 can of soda" in both["text"] and "280 of 400 mg" in both["text"]
+        assert "1 cup of coffee, 1 can of soda" in both["text"] and "360 of 400 mg" in both["text"]
+        assert "close to the daily limit" in both["text"]
         assert "1 glass" in last(chat.send("I drank a glass of water"))["text"]
         question = last(chat.send("how much caffeine is in a coffee?"))
         assert question["kind"] == "topic"
-        assert "280 of 400 mg" in last(chat.send({"button": "do:reminders:tally"}))["text"]
+        assert "360 of 400 mg" in last(chat.send({"button": "do:reminders:tally"}))["text"]
         general = chat.send("can you remind me to drink water")["replies"][-1]
         assert general["kind"] == "topic" and general["topic"] == "reminders"
 

@@ -132,6 +132,7 @@ class RemindersFeature:
             "end": self._typed_end,
             "water_times": self._typed_times,
             "caffeine_time": self._typed_checkin,
+            "log": self._typed_log,
         }
 
     async def describe(self, user: UserState) -> dict[str, str]:
@@ -223,7 +224,7 @@ class RemindersFeature:
         if step == "tz":
             then = str(pending.get("then", "water"))
             return self._ask_zone(turn, then, sorry, propose=bool(pending.get("zone")))
-        if not turn.user.timezone:  # the zone was reset meanwhile ("delete my data" elsewhere)
+        if step != "log" and not turn.user.timezone:  # reset meanwhile ("delete my data" elsewhere)
             return self._ask_zone(turn, "caffeine" if step == "caffeine_time" else "water")
         text, buttons = self._question(pending)
         turn.user.pending = {"feature": self.name, **pending}
@@ -249,6 +250,8 @@ class RemindersFeature:
                 button(b.end_at.replace("{time}", f"{h}:00"), f"water:save:{token}:{at}:{h}") for h in later
             ]
             return say("water_end"), tuple(ends)
+        if step == "log":
+            return say("log_which"), drink_buttons(self.texts)
         if step == "water_times":
             presets = (b.times_morning, b.times_spread)
             return say("water_times"), tuple(
@@ -350,6 +353,10 @@ class RemindersFeature:
         """Asked which hour of the afternoon or evening, so "8" means 20:00."""
         part = self.texts.understand.parts_of_day.get(str(pending.get("part")))
         return part is not None and min(part.hours) >= 12
+
+    async def _typed_log(self, turn: Turn, text: str, pending: dict[str, Any]) -> list[Reply] | None:
+        report = self.read.report(text, asked=True)
+        return await self._log_report(turn, report) if report else None
 
     async def _save(self, turn: Turn, kind: str, schedule: Schedule) -> list[Reply]:
         zone = self._zone(turn)
@@ -600,7 +607,7 @@ class RemindersFeature:
     async def _log(self, turn: Turn, drink: str) -> list[Reply]:
         texts, user = self.texts, turn.user
         if drink not in texts.drinks:
-            return self._reply(turn, texts.say("log_which"), drink_buttons(texts))
+            return await self._ask(turn, {"step": "log"})
         info = texts.drinks[drink]
         total = await db.log_drink(
             self.store, user.channel, user.user_key, self._zone(turn), drink, info.mg, turn.now
@@ -636,6 +643,7 @@ _SORRY = {
     "end": "end_bad",
     "water_times": "water_times_bad",
     "caffeine_time": "caffeine_time_bad",
+    "log": "log_bad",
 }
 
 

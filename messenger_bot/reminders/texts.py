@@ -183,6 +183,7 @@ REQUIRED_SENTENCES = frozenset(
         "caffeine_one_time",
         "pick_number",
         "not_understood",
+        "log_bad",
         "caffeine_when",
         "caffeine_time_bad",
         "tz_ask",

@@ -180,16 +180,19 @@ class Reader:
         kinds = tuple(dict.fromkeys(k for _, k in rest))
         return None if verb == "stop" and not kinds else (verb, kinds)
 
-    def report(self, text: str) -> Report | None:
-        """'I had 2 coffees', 'had an espresso and a coke', 'I drank a glass of water'."""
+    def report(self, text: str, asked: bool = False) -> Report | None:
+        """'I had 2 coffees', 'had an espresso and a coke', 'I drank a glass of water'.
+        `asked` (after "what did you have?"): 'a coffee and a tea' needs no 'I had'."""
         if "?" in text:
             return None  # "had coffee?" asks; it reports nothing
         read = self._report.read(_bare(text).replace("+", " + "))
-        if not read or read[0][0] != "verb":
+        if read and read[0][0] == "verb":
+            read = read[1:]
+        elif not asked:
             return None
         counts: dict[str, int] = {}
         count: int | None = None
-        for kind, value in read[1:]:
+        for kind, value in read or ():
             if kind == "n":
                 count = value if count is None else None
                 if count is None:
