@@ -192,10 +192,11 @@ class RemindersFeature:
         every = _every(parts[1]) if len(parts) > 1 else None
         if parts[0] == "every" and len(parts) == 2 and every:
             return await self._ask(turn, {"step": "start", "every": every})
-        if parts[0] == "from" and len(parts) == 3 and every and _at(parts[2]):
-            return await self._ask(turn, {"step": "end", "every": every, "start": clock_text(_at(parts[2]))})  # type: ignore[arg-type]
+        start = _at(parts[2]) if len(parts) > 2 else None
+        if parts[0] == "from" and len(parts) == 3 and every and start:
+            return await self._ask(turn, {"step": "end", "every": every, "start": clock_text(start)})
         if parts[0] == "save" and len(parts) == 4 and every:
-            start, end = _at(parts[2]), _at(parts[3])
+            end = _at(parts[3])
             if start and end and start < end:
                 return await self._save(
                     turn, "water", Schedule.every(every, clock_text(start), clock_text(end))
@@ -231,45 +232,53 @@ class RemindersFeature:
         return self._reply(turn, f"{sorry}\n\n{text}" if sorry else text, buttons)
 
     def _question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
-        """The words and buttons of each set-up question but the zone's."""
-        b, say, step = self.texts.buttons, self.texts.say, pending["step"]
+        """The words and buttons of each question but the zone's."""
         if "part" in pending:
             return self._part_question(pending)
-        if step == "start":
-            token = _every_token(int(pending["every"]))
-            hours = [
-                button(b.start_at.replace("{time}", f"{h}:00"), f"water:from:{token}:{h}")
-                for h in START_HOURS
-            ]
-            return say("water_start"), tuple(hours)
-        if step == "end":
-            token, start = _every_token(int(pending["every"])), parse_clock(str(pending["start"]))
-            at = _at_token(start)  # type: ignore[arg-type]
-            later = [h for h in END_HOURS if time(h) > start] or [23]  # type: ignore[operator]
-            ends = [
-                button(b.end_at.replace("{time}", f"{h}:00"), f"water:save:{token}:{at}:{h}") for h in later
-            ]
-            return say("water_end"), tuple(ends)
-        if step == "log":
-            return say("log_which"), drink_buttons(self.texts)
-        if step == "water_times":
-            presets = (b.times_morning, b.times_spread)
-            return say("water_times"), tuple(
-                button(p, "water:at:" + p.replace(":", "").replace(", ", "-")) for p in presets
-            )
-        if step == "caffeine_time":
-            label = b.checkin_at
-            hours = [
-                button(label.replace("{time}", f"{h}:00"), f"caffeine:at:{h:02d}00") for h in CHECKIN_HOURS
-            ]
-            return say("caffeine_when", limit=self.texts.limit_mg), tuple(hours)
+        ask = {
+            "start": self._start_question,
+            "end": self._end_question,
+            "water_times": self._times_question,
+            "caffeine_time": self._checkin_question,
+            "log": lambda _: (self.texts.say("log_which"), drink_buttons(self.texts)),
+        }.get(pending["step"], self._often_question)
+        return ask(pending)
+
+    def _often_question(self, _: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
+        b = self.texts.buttons
         often = (
             button(b.every_1, "water:every:1"),
             button(b.every_2, "water:every:2"),
             button(b.every_3, "water:every:3"),
             button(b.fixed_times, "water:times"),
         )
-        return say("water_how_often"), often
+        return self.texts.say("water_how_often"), often
+
+    def _start_question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
+        label, token = self.texts.buttons.start_at, _every_token(int(pending["every"]))
+        hours = (button(label.replace("{time}", f"{h}:00"), f"water:from:{token}:{h}") for h in START_HOURS)
+        return self.texts.say("water_start"), tuple(hours)
+
+    def _end_question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
+        """Until 20, 21 or 22, or only the hours after a late start (the buttons carry the start)."""
+        label, token = self.texts.buttons.end_at, _every_token(int(pending["every"]))
+        start = parse_clock(str(pending["start"])) or time(0)
+        later = [h for h in END_HOURS if time(h) > start] or [23]
+        prefix = f"water:save:{token}:{_at_token(start)}"
+        return self.texts.say("water_end"), tuple(
+            button(label.replace("{time}", f"{h}:00"), f"{prefix}:{h}") for h in later
+        )
+
+    def _times_question(self, _: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
+        presets = (self.texts.buttons.times_morning, self.texts.buttons.times_spread)
+        return self.texts.say("water_times"), tuple(
+            button(p, "water:at:" + p.replace(":", "").replace(", ", "-")) for p in presets
+        )
+
+    def _checkin_question(self, _: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
+        label = self.texts.buttons.checkin_at
+        hours = (button(label.replace("{time}", f"{h}:00"), f"caffeine:at:{h:02d}00") for h in CHECKIN_HOURS)
+        return self.texts.say("caffeine_when", limit=self.texts.limit_mg), tuple(hours)
 
     def _part_question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
         """Asked "in the evening": which hour of it? One button per hour of that part of the day."""
