@@ -262,6 +262,7 @@ def reader(content: Content) -> Reader:
         ("every hour and a half", 90),
         ("every half hour", 30),
         ("every two hours", 120),
+        ("every other hour", 120),
         ("2h", 120),
         ("every 1h30", 90),
         ("every 2 and a half hours", 150),

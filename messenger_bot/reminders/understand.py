@@ -3,7 +3,7 @@
 Every word comes from flows/reminders.yaml (`understand`, `drinks`). A typed answer is
 first rewritten into a small notation (digits, `h`, `m`, `every`, `to`, `from`, `am`, `pm`,
 `N past H`, `N before H`), which the patterns below read; so a content editor adds
-"fortnightly" or another language's words without touching Python. Lists of words (yes, no,
+"every other hour" or another language's words without touching Python. Lists of words (yes, no,
 "pause water", "I had 2 coffees") are read phrase by phrase, and a message with any word
 left over is not an answer: it goes on to the FAQ or is asked again, never half-read.
 """
