@@ -71,7 +71,11 @@ Handler = Callable[[Turn, str], Awaitable[list[Reply]]]
 
 
 class Feature(Protocol):
-    """A part of the bot that owns its buttons ("do:<name>:…"), words and questions."""
+    """A part of the bot that owns its buttons ("do:<name>:…"), words and questions.
+
+    It may also have `async on_text(turn, text) -> list[Reply] | None`: its own typed words at
+    any time (no question open), tried after a bare number and before the FAQ.
+    """
 
     name: str
     commands: Mapping[str, str]
@@ -141,6 +145,7 @@ class Engine:
     async def _answer(self, turn: Turn, after_alert: bool) -> list[Reply]:
         incoming = turn.incoming
         if incoming.button is not None:
+            turn.user.pending = None  # a tap leaves any open question (its handler may ask anew)
             return await self.on_payload(turn, incoming.button)
         if incoming.non_text and not (incoming.text or "").strip():
             return [Reply("fallback", self.messages.text_only, self.main_buttons())]
@@ -149,17 +154,24 @@ class Engine:
         if command is None and text.strip() in self.commands:
             command = self.commands[text.strip()]
         if command is not None:
+            turn.user.pending = None
             return await self.on_payload(turn, ACTION_PREFIX + command)
+        if after_alert:
+            turn.user.pending = None  # an emergency ends any set-up question: nothing asks over the alert
+        picked = self._numbered_choice(turn, text)  # before the question: "1" is its option 1, not 01:00
+        if picked is not None:
+            turn.user.pending = None
+            return await self.on_payload(turn, picked)
         pending = await self._pending(turn, text)
         if pending is not None:
             return pending
-        picked = self._numbered_choice(turn, text)
-        if picked is not None:
-            return await self.on_payload(turn, picked)
         if after_alert:  # the alert's own buttons are the next steps
             return []
         if len(text) > LONG_MESSAGE:
             return [Reply("fallback", self.messages.too_long, self.main_buttons())]
+        typed = await self._feature_text(turn, text)
+        if typed is not None:
+            return typed
         return self._small_talk(turn, text) or self._faq(turn, text[:FAQ_WINDOW])
 
     def _alert(self, incoming: Incoming, user: UserState) -> Reply | None:
@@ -182,13 +194,26 @@ class Engine:
         turn.user.pending = pending
         return await feature.on_pending(turn, text)
 
+    async def _feature_text(self, turn: Turn, text: str) -> list[Reply] | None:
+        """A feature's own words at any time ("pause water"), before the FAQ guesses at them."""
+        for feature in self.features.values():
+            on_text = getattr(feature, "on_text", None)
+            replies = await on_text(turn, text) if on_text is not None else None
+            if replies is not None:
+                return replies
+        return None
+
     def _numbered_choice(self, turn: Turn, text: str) -> str | None:
+        """A bare number on a numbered channel is that button of the last reply. Out of range, it
+        is the menu, unless a question is open: then the question's step re-asks it."""
         match = _NUMBER.match(text)
         if not match or not turn.incoming.numbered or not turn.user.last_menu:
             return None
         index = int(match.group(1)) - 1
         menu = turn.user.last_menu
-        return menu[index] if 0 <= index < len(menu) else ROOT
+        if 0 <= index < len(menu):
+            return menu[index]
+        return None if turn.user.pending else ROOT
 
     def _small_talk(self, turn: Turn, text: str) -> list[Reply] | None:
         """A greeting gets the menu, thanks and goodbyes a short word, fear a calm topic."""
