@@ -1,4 +1,4 @@
-"""The command line (DESIGN.md, fixed): serve, chat, check-content, reminders send-due.
+"""The command line (DESIGN.md, fixed): serve, chat, check-content, eval, reminders send-due.
 
 Each command reads the settings once; a bad setting or broken content stops it with
 a message naming the problem and exit code 2 (settings) or 1 (content).
@@ -48,6 +48,21 @@ def cmd_chat(args: argparse.Namespace) -> int:
             pass
         finally:
             runner.run(runtime.close())
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Score development sets and print every miss; exit 0 whatever the scores, 2 on a bad file."""
+    from messenger_bot.evaluation import DevSetError, evaluate, total
+
+    try:
+        scores = asyncio.run(evaluate([Path(f) for f in args.files], _settings(), args.channel))
+    except DevSetError as error:
+        print(f"messenger-bot eval: {error}", file=sys.stderr)
+        return EXIT_SETTINGS
+    for score in scores:
+        print("\n".join(score.report()))
+    print(total(scores))
     return 0
 
 
@@ -130,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-content", help="validate the content in flows/ (or DIR)")
     check.add_argument("dir", nargs="?", help="content directory (default: the configured one)")
     check.set_defaults(func=cmd_check_content)
+    evaluate = sub.add_parser("eval", help="score development sets (TSV) and print every miss")
+    evaluate.add_argument(
+        "files", nargs="+", metavar="FILE", help="lines of alert|no<TAB>message or topic-id[,…]<TAB>message"
+    )
+    evaluate.add_argument("--channel", choices=["console", "telegram", "whatsapp", "web"], default="console")
+    evaluate.set_defaults(func=cmd_eval)
     from messenger_bot.reminders.cli import add_parser as add_reminders
 
     add_reminders(sub)

@@ -18,8 +18,7 @@ from tests.support.postgres import fresh_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOWS = ROOT / "flows"
-SHARED_EVAL = ROOT.parent / "shared" / "eval"
-OUR_EVAL = Path(__file__).resolve().parent / "eval"
+EVAL = Path(__file__).resolve().parent / "eval"
 
 
 @pytest.fixture(scope="session")
