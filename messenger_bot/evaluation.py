@@ -53,26 +53,27 @@ class DevSet:
 def read_devset(path: Path, topic_ids: Collection[str]) -> DevSet:
     """Parse a file, or raise DevSetError: malformed, mixed, unknown topic, or nothing to score."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a BOM from a spreadsheet is not a label
     except (OSError, UnicodeDecodeError) as error:
         raise DevSetError(f"{path}: cannot read it ({error})") from None
     cases: list[Case] = []
-    kinds: dict[Kind, int] = {}
     for number, line in enumerate(lines, 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        case = _parse_line(path, number, line, topic_ids)
-        kind: Kind = "triage" if case.accepted[0] in TRIAGE_LABELS else "topics"
-        kinds.setdefault(kind, number)
-        if len(kinds) > 1:
-            first = min(kinds, key=kinds.__getitem__)
-            raise DevSetError(
-                f"{path}:{number}: a {kind} line in a file that began as a {first} set (line {kinds[first]})"
-            )
-        cases.append(case)
+        if line.strip() and not line.startswith("#"):
+            cases.append(_parse_line(path, number, line, topic_ids))
     if not cases:
         raise DevSetError(f"{path}: no lines to score")
-    return DevSet(path, next(iter(kinds)), tuple(cases))
+    kind = _kind(cases[0])
+    for case in cases:
+        if _kind(case) != kind:
+            raise DevSetError(
+                f"{path}:{case.line}: a {_kind(case)} line in a file that began as a {kind} set"
+                f" (line {cases[0].line})"
+            )
+    return DevSet(path, kind, tuple(cases))
+
+
+def _kind(case: Case) -> Kind:
+    return "triage" if case.accepted[0] in TRIAGE_LABELS else "topics"
 
 
 def _parse_line(path: Path, number: int, line: str, topic_ids: Collection[str]) -> Case:

@@ -33,8 +33,8 @@ BODY_LIMIT = 16 * 1024
 USER_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_PAYLOAD = 200
 #: What a browser says of its place: an IANA zone name and BCP 47 language tags, each short.
-TIME_ZONE = re.compile(r"^[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+){0,2}$")
-LANGUAGE = re.compile(r"^[A-Za-z0-9-]{2,35}$")
+TIME_ZONE = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+){0,2}")
+LANGUAGE = re.compile(r"[A-Za-z0-9-]{2,35}")
 MAX_LANGUAGES = 10
 STATIC = Path(__file__).resolve().parent / "static"
 #: Scripts and styles only from this server: a slip in escaping still cannot run anything.
@@ -95,11 +95,10 @@ def parse_message(body: bytes) -> ChatMessage:
 def _country(time_zone: object, languages: object) -> str | None:
     """The country a browser's time zone (or else its first language) names, if any."""
     zone = time_zone if isinstance(time_zone, str) and len(time_zone) <= 64 else None
-    if zone is not None and not TIME_ZONE.match(zone):
-        zone = None
+    zone = zone if zone and TIME_ZONE.fullmatch(zone) else None
     tags: list[str] = []
     if isinstance(languages, list):
-        tags = [t for t in languages[:MAX_LANGUAGES] if isinstance(t, str) and LANGUAGE.match(t)]
+        tags = [t for t in languages[:MAX_LANGUAGES] if isinstance(t, str) and LANGUAGE.fullmatch(t)]
     return country_for_place(zone, tags)
 
 
