@@ -1,4 +1,4 @@
-"""The command line (DESIGN.md, fixed): serve, chat, check-content, reminders send-due.
+"""The command line (DESIGN.md, fixed): serve, chat, check-content, eval, reminders send-due.
 
 Each command reads the settings once; a bad setting or broken content stops it with
 a message naming the problem and exit code 2 (settings) or 1 (content).
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -32,22 +33,38 @@ def cmd_check_content(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from messenger_bot.console import run_interactive, run_json
+    from messenger_bot.console import machine_country, run_interactive, run_json
     from messenger_bot.runtime import open_runtime
 
     settings = _settings()
     user = args.user or ("json" if args.json else "console")
+    country = args.country or machine_country()
     with asyncio.Runner() as runner:
         runtime = runner.run(open_runtime(settings))
         try:
             if args.json:
-                run_json(runner, runtime.engine, args.channel, user, sys.stdin, sys.stdout)
+                run_json(runner, runtime.engine, args.channel, user, sys.stdin, sys.stdout, country)
             else:
-                runner.run(run_interactive(runtime.engine, args.channel, user))
+                runner.run(run_interactive(runtime.engine, args.channel, user, country))
         except KeyboardInterrupt:
             pass
         finally:
             runner.run(runtime.close())
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Score development sets and print every miss; exit 0 whatever the scores, 2 on a bad file."""
+    from messenger_bot.evaluation import DevSetError, evaluate, total
+
+    try:
+        scores = asyncio.run(evaluate([Path(f) for f in args.files], _settings(), args.channel))
+    except DevSetError as error:
+        print(f"messenger-bot eval: {error}", file=sys.stderr)
+        return EXIT_SETTINGS
+    for score in scores:
+        print("\n".join(score.report()))
+    print(total(scores))
     return 0
 
 
@@ -110,6 +127,12 @@ def cmd_whatsapp_sync_templates(args: argparse.Namespace) -> int:
     return run_sync_templates(_settings())
 
 
+def _country_code(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z]{2}", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a two-letter country code (e.g. GB, US)")
+    return value.upper()
+
+
 def _settings() -> Settings:
     return load_settings()
 
@@ -126,10 +149,20 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--json", action="store_true", help="one JSON line in, one JSON line out")
     chat.add_argument("--channel", choices=["console", "telegram", "whatsapp"], default="console")
     chat.add_argument("--user", help="the user id to talk as (state is kept per user)")
+    chat.add_argument(
+        "--country", type=_country_code, metavar="CC",
+        help="ISO country code whose emergency number an alert names (default: this machine's time zone)",
+    )
     chat.set_defaults(func=cmd_chat)
     check = sub.add_parser("check-content", help="validate the content in flows/ (or DIR)")
     check.add_argument("dir", nargs="?", help="content directory (default: the configured one)")
     check.set_defaults(func=cmd_check_content)
+    evaluate = sub.add_parser("eval", help="score development sets (TSV) and print every miss")
+    evaluate.add_argument(
+        "files", nargs="+", metavar="FILE", help="lines of alert|no<TAB>message or topic-id[,…]<TAB>message"
+    )
+    evaluate.add_argument("--channel", choices=["console", "telegram", "whatsapp", "web"], default="console")
+    evaluate.set_defaults(func=cmd_eval)
     from messenger_bot.reminders.cli import add_parser as add_reminders
 
     add_reminders(sub)

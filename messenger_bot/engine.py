@@ -85,6 +85,13 @@ class Feature(Protocol):
     async def on_pending(self, turn: Turn, text: str) -> list[Reply] | None: ...
 
 
+def _insert_after(text: str, marker: str, line: str) -> str:
+    """`text` with `line` added below the first line that holds `marker`."""
+    lines = text.split("\n")
+    at = next((i for i, held in enumerate(lines) if marker in held), len(lines) - 1)
+    return "\n".join([*lines[: at + 1], line, *lines[at + 1 :]])
+
+
 class Engine:
     """Channel-neutral: an `Incoming` in, a list of `Reply` out, state in the store."""
 
@@ -298,9 +305,12 @@ class Engine:
 
     def alert_reply(self, country: str | None) -> Reply:
         alert = self.messages.alert
-        number = self.content.emergency.numbers.get(country or "", alert.general_number)
+        number = self.content.emergency.numbers.get(country or "")
+        text = alert.text.replace("{number}", number or alert.general_number)
+        if number is None and alert.general_note:  # which of the general numbers, right below them
+            text = _insert_after(text, alert.general_number, alert.general_note)
         buttons = (Button(self.content.nodes["emergency"].title, "emergency"), self.menu_button)
-        return Reply("alert", alert.text.replace("{number}", number), buttons)
+        return Reply("alert", text, buttons)
 
     async def _help(self, turn: Turn, _: str) -> list[Reply]:
         return [Reply("command", self.messages.help, self.main_buttons())]

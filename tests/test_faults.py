@@ -48,6 +48,7 @@ from tests.fakes.telegram_api import FakeTelegram, text_update
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support.postgres import TcpRelay, fresh_schema, with_search_path
 from tests.support.server import ServeProcess
+from tests.support.waiting import HANG_BOUND
 from tests.test_reminders_e2e import EIGHT, HOURLY
 from tests.test_telegram import SECRET
 from tests.test_whatsapp import ACCOUNT, PUBLIC, SANDBOX, TOKEN
@@ -365,7 +366,7 @@ async def _outage(
     return during, held, ended
 
 
-async def _eventually_healthy(client: httpx.AsyncClient, timeout: float = 15.0) -> bool:
+async def _eventually_healthy(client: httpx.AsyncClient, timeout: float = HANG_BOUND) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if (await client.get("/healthz")).status_code == 200:
@@ -453,7 +454,7 @@ def test_serve_killed_mid_traffic_and_dispatch_then_restarted_loses_and_doubles_
     first = ServeProcess(env)
     first.wait_healthy()
     with Traffic(first.url, telegram) as traffic:
-        telegram.wait_for(lambda: sum(len(telegram.delivered(int(c))) for c in reminded) >= 8, timeout=30)
+        telegram.wait_for(lambda: sum(len(telegram.delivered(int(c))) for c in reminded) >= 8)
         os.kill(first.proc.pid, signal.SIGKILL)
         first.proc.wait(timeout=10)
     before = {int(c) for c in reminded if telegram.delivered(int(c))}
@@ -493,7 +494,7 @@ def test_serve_killed_mid_traffic_and_dispatch_then_restarted_loses_and_doubles_
     assert "Traceback" not in output and TOKEN not in output and telegram.token not in output
 
 
-def _wait_settled(db: Path, count: int, timeout: float = 30.0) -> bool:
+def _wait_settled(db: Path, count: int, timeout: float = HANG_BOUND) -> bool:
     """True once every reminder has a final outbox row (nothing pending), as the restarted scheduler
     writes them."""
     deadline = time.monotonic() + timeout

@@ -16,8 +16,7 @@ from pydantic import ValidationError
 from messenger_bot.triage import Finding, Triage, TriageRules
 
 ROOT = Path(__file__).parents[1]
-SHARED_EVAL = Path(__file__).parents[2] / "shared" / "eval"
-DEV_SETS = [SHARED_EVAL / "triage-dev.tsv", ROOT / "tests" / "eval" / "triage-more.tsv"]
+DEV_SETS = [ROOT / "tests" / "eval" / "triage-dev.tsv", ROOT / "tests" / "eval" / "triage-more.tsv"]
 MAX_FALSE_ALARM_RATE = 0.1
 
 
@@ -42,8 +41,6 @@ def _rows(path: Path) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("path", DEV_SETS, ids=lambda p: p.name)
 def test_dev_set(triage: Triage, path: Path) -> None:
-    if not path.exists():
-        pytest.skip(f"{path} is not there")
     rows = _rows(path)
     alerts = [m for e, m in rows if e == "alert"]
     calm = [m for e, m in rows if e == "no"]

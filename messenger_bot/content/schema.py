@@ -97,10 +97,12 @@ class ContentFile(_Strict):
 
 
 class AlertTexts(_Strict):
-    """What triage says. {number} is the local emergency number or the general line."""
+    """What triage says. {number} is the local emergency number or, with no country known,
+    general_number, with general_note on the line after it."""
 
     text: str
     general_number: str
+    general_note: str = ""
 
 
 class Messages(_Strict):

@@ -21,6 +21,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support.waiting import HANG_BOUND
+
 BOT_ID = 4242
 USERNAME = "lip_test_bot"
 SENDING = frozenset({"sendMessage", "editMessageText"})
@@ -179,7 +181,7 @@ class FakeTelegram:
             return [c for c in self.calls if c.method in SENDING and c.chat_id == chat_id and c.status == 200
                     and c.fault is None]
 
-    def wait_for(self, check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    def wait_for(self, check: Callable[[], Any], timeout: float = HANG_BOUND) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             result = check()

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from tests.fakes.telegram_api import Chaos
+from tests.support.waiting import HANG_BOUND
 
 #: Chaos faults for Twilio: the Telegram ones, and an opt-out (400, error 21610).
 FAULTS = ("429", "500", "timeout", "403", "malformed", "opted-out")
@@ -116,7 +117,7 @@ class FakeTwilio:
         with self.state.lock:
             self.state.by_recipient[to] = Failure(status, code)
 
-    def wait_for(self, check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    def wait_for(self, check: Callable[[], bool], timeout: float = HANG_BOUND) -> bool:
         """Wait until something the bot sends in the background has arrived (never a timing test)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
