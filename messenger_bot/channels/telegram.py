@@ -167,7 +167,7 @@ class TelegramChannel:
             await app.initialize()
         except InvalidToken:
             raise RuntimeError("TELEGRAM_BOT_TOKEN was refused by the Bot API server") from None
-        self._outbox = Outbox(app.bot, limits_for(self.settings).pacer, runtime.store)
+        self._outbox = Outbox(app.bot, limits_for(self.settings), runtime.store)
         await app.bot.set_my_commands(COMMANDS)
         if self.by_webhook:
             url = str(self.settings.telegram_webhook_url)

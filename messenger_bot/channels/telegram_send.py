@@ -31,6 +31,7 @@ from messenger_bot.channels.telegram_render import CODEC, Rendered, render
 from messenger_bot.conversation import Reply
 from messenger_bot.delivery import Outcome, SendResult
 from messenger_bot.engine import BLOCKED
+from messenger_bot.lanes import Lane, Lanes
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage
 from messenger_bot.throttle import pace_interval
@@ -92,8 +93,10 @@ class _Pace:
 
 @dataclass
 class Limits:
+    #: Waits out RetryAfter and holds the group limit; the overall pace is `lanes`.
     rate_limiter: AIORateLimiter
     pacer: ChatPacer
+    lanes: Lanes
 
 
 _LIMITS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Limits]] = weakref.WeakKeyDictionary()
@@ -105,13 +108,10 @@ def limits_for(settings: Settings) -> Limits:
     key = hashlib.sha256(token.encode()).hexdigest()
     per_loop = _LIMITS.setdefault(asyncio.get_running_loop(), {})
     if key not in per_loop:
-        # One message at a time, evenly paced a little under the rate (see pace_interval).
-        limiter = AIORateLimiter(
-            overall_max_rate=1,
-            overall_time_period=pace_interval(settings.share(settings.telegram_mps)),
-            max_retries=RETRY_AFTER_TRIES,
-        )
-        per_loop[key] = Limits(limiter, ChatPacer())
+        # One message at a time, evenly paced a little under the rate (see pace_interval), replies first.
+        lanes = Lanes(pace_interval(settings.share(settings.telegram_mps)))
+        limiter = AIORateLimiter(overall_max_rate=0, max_retries=RETRY_AFTER_TRIES)
+        per_loop[key] = Limits(limiter, ChatPacer(), lanes)
     return per_loop[key]
 
 
@@ -145,9 +145,12 @@ def _transient(error: BaseException) -> bool:
 class Outbox:
     """The one way messages leave for Telegram: paced, retried, and with a clear outcome."""
 
-    def __init__(self, bot: ExtBot[Any], pacer: ChatPacer, store: Storage) -> None:
+    def __init__(self, bot: ExtBot[Any], limits: Limits, store: Storage, lane: Lane = Lane.REPLY) -> None:
         self.bot = bot
-        self.pacer = pacer
+        self.pacer = limits.pacer
+        self.lanes = limits.lanes
+        #: Answers to a person's own message take the reply lane; reminders the bulk one.
+        self.lane = lane
         self.store = store
 
     async def deliver(self, chat_id: int, messages: list[Rendered], edit: int | None = None) -> SendResult:
@@ -198,6 +201,7 @@ class Outbox:
             )
             async for attempt in retrying:
                 with attempt:
+                    await self.lanes.turn(self.lane)
                     return await call()
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -235,7 +239,7 @@ class TelegramSender:
         limits = limits_for(self.settings)
         self._bot = build_bot(self.settings, limits)
         await self._bot.initialize()
-        self._outbox = Outbox(self._bot, limits.pacer, store)
+        self._outbox = Outbox(self._bot, limits, store, Lane.BULK)
 
     async def close(self) -> None:
         if self._bot is not None:
