@@ -41,6 +41,7 @@ from telegram.ext import (
 )
 
 from messenger_bot.channels.telegram_render import CODEC, Rendered, render
+from messenger_bot.channels.telegram_request import AiohttpRequest
 from messenger_bot.channels.telegram_send import POOL_SIZE, Outbox, TelegramSender, file_base_url, limits_for
 from messenger_bot.conversation import Incoming
 from messenger_bot.runtime import Runtime
@@ -188,7 +189,7 @@ class TelegramChannel:
             .base_file_url(file_base_url(settings.telegram_base_url))
             .rate_limiter(limits_for(settings).rate_limiter)
             .concurrent_updates(CONCURRENT_UPDATES)
-            .connection_pool_size(POOL_SIZE)
+            .request(AiohttpRequest(POOL_SIZE))  # polling's getUpdates keeps PTB's own client
         )
         if self.by_webhook:
             builder = builder.updater(None)

@@ -24,10 +24,10 @@ from telegram import LinkPreviewOptions, Message
 from telegram.constants import FloodLimit, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
-from telegram.request import HTTPXRequest
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from messenger_bot.channels.telegram_render import CODEC, Rendered, render
+from messenger_bot.channels.telegram_request import AiohttpRequest
 from messenger_bot.conversation import Reply
 from messenger_bot.delivery import Outcome, SendResult
 from messenger_bot.engine import BLOCKED
@@ -133,7 +133,7 @@ def build_bot(settings: Settings, limits: Limits) -> ExtBot[Any]:
         base_url=settings.telegram_base_url,
         base_file_url=file_base_url(settings.telegram_base_url),
         rate_limiter=limits.rate_limiter,
-        request=HTTPXRequest(connection_pool_size=POOL_SIZE),
+        request=AiohttpRequest(POOL_SIZE),
     )
 
 
