@@ -1,6 +1,6 @@
-"""Telegram webhook throughput against a bare endpoint on the same server, in the same run.
+"""Telegram webhook throughput and CPU per update, next to a bare endpoint and a plain PTB echo bot.
 
-    .venv/bin/python bench/telegram_webhook.py [--requests 2000] [--concurrency 40] [--rounds 3]
+    .venv/bin/python bench/telegram_webhook.py [--requests 1000] [--concurrency 40] [--rounds 3]
 
 The server is the real app (create_app, SQLite, content, engine, PTB) in its own
 process, with one extra route, POST /bench/bare, that only parses the same JSON.
@@ -9,7 +9,11 @@ secret check, update log insert, engine turn (FAQ match, user saved), rendering,
 the reply sent to a fake Bot API server (its own process) before the 200.
 TELEGRAM_MPS is raised for the run: Telegram's ~30 messages/s is the provider's limit,
 not our code's cost, and the per-chat pace never applies (every chat is new).
-The target (DESIGN.md): the webhook keeps at least half the bare rate.
+The peer, in its own process on the same fake: `bench/ptb_echo.py`, python-telegram-bot's
+plain echo bot by webhook (PTB's defaults). Rounds alternate bare, webhook, echo; CPU per
+update is the server process's user + system time over the updates it answered.
+Targets: the webhook keeps at least half the bare rate (DESIGN.md), and at least twice
+the echo bot's (issue 14).
 """
 
 from __future__ import annotations
@@ -30,7 +34,12 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _common import TELEGRAM_SECRET_HEADER, raw_load, raw_post  # noqa: E402  (bench/ is on sys.path)
+from _common import (  # noqa: E402  (bench/ is on sys.path)
+    TELEGRAM_SECRET_HEADER,
+    cpu_seconds,
+    raw_load,
+    raw_post,
+)
 
 SECRET = "bench-secret"
 QUESTIONS = [
@@ -87,19 +96,25 @@ def requests_for(path: str, first_id: int, count: int) -> list[bytes]:
     return [raw_post(path, json.dumps(update(first_id + i)).encode(), headers) for i in range(count)]
 
 
-async def measure(port: int, path: str, first_id: int, count: int, concurrency: int) -> float:
-    """Requests per second for `count` posts with `concurrency` in flight; every answer must be 200."""
+async def measure(port: int, path: str, first_id: int, count: int, concurrency: int,
+                  pid: int | None = None) -> tuple[float, float]:
+    """(requests per second, CPU seconds per request of process `pid`) for `count` posts with
+    `concurrency` in flight; every answer must be 200."""
+    cpu_before = cpu_seconds(pid) if pid else None
     rate, _, other = await raw_load(port, requests_for(path, first_id, count), 600, concurrency)
     if other:
         raise SystemExit(f"{path}: {other} answers were not 200")
-    return rate
+    cpu_after = cpu_seconds(pid) if pid else None
+    known = cpu_before is not None and cpu_after is not None
+    cpu = (cpu_after - cpu_before) / count if known else float("nan")  # type: ignore[operator]
+    return rate, cpu
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=40, help="Telegram's max_connections default")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--fake", action="store_true", help=argparse.SUPPRESS)
@@ -129,33 +144,56 @@ def main() -> int:
             TELEGRAM_WEBHOOK_SECRET=SECRET, TELEGRAM_MPS="100000", LOG_LEVEL="WARNING",
         )
         server = subprocess.Popen([sys.executable, script, "--serve", str(port)], env=env)
+        echo_port = free_port()
+        peer = [sys.executable, str(ROOT / "bench" / "ptb_echo.py"), str(echo_port)]
+        echo = subprocess.Popen(peer, env=env)
         try:
             _wait_healthy(f"http://127.0.0.1:{port}/healthz")
-            rates = asyncio.run(_rounds(port, args))
+            _wait_healthy(f"http://127.0.0.1:{echo_port}/healthz")
+            targets = {"bare": (port, "/bench/bare", server.pid), "webhook": (port, WEBHOOK, server.pid),
+                       "echo": (echo_port, WEBHOOK, echo.pid)}
+            figures = asyncio.run(_rounds(targets, args))
         finally:
-            server.terminate()
-            server.wait(30)
+            for child in (server, echo):
+                child.terminate()
+                child.wait(30)
             fake.communicate("")
-    bare, webhook = statistics.median(rates["bare"]), statistics.median(rates["webhook"])
-    print(f"command: {sys.executable} bench/telegram_webhook.py --requests {args.requests} "
-          f"--concurrency {args.concurrency} --rounds {args.rounds}")
-    print(f"bare endpoint (parse JSON only):   {bare:8.0f} requests/s  rounds {_fmt(rates['bare'])}")
-    print(f"telegram webhook (full, replies):  {webhook:8.0f} updates/s   rounds {_fmt(rates['webhook'])}")
-    print(f"ratio webhook/bare: {webhook / bare:.2f} (target >= 0.50)")
+    _report(figures, args)
     return 0
 
 
-async def _rounds(port: int, args: argparse.Namespace) -> dict[str, list[float]]:
-    rates: dict[str, list[float]] = {"bare": [], "webhook": []}
+WEBHOOK = "/telegram/webhook"
+NAMES = {"bare": "bare endpoint (parse JSON only)", "webhook": "telegram webhook (full, replies)",
+         "echo": "plain PTB echo bot (peer)"}
+
+
+def _report(figures: dict[str, list[tuple[float, float]]], args: argparse.Namespace) -> None:
+    rate = {name: statistics.median(r for r, _ in runs) for name, runs in figures.items()}
+    cpu = {name: statistics.median(c for _, c in runs) for name, runs in figures.items()}
+    print(f"command: .venv/bin/python bench/telegram_webhook.py --requests {args.requests} "
+          f"--concurrency {args.concurrency} --rounds {args.rounds}")
+    for name, runs in figures.items():
+        rounds = ", ".join(f"{r:.0f}" for r, _ in runs)
+        print(f"{NAMES[name]:34} {rate[name]:7.0f}/s  CPU {cpu[name] * 1000:5.2f} ms per request"
+              f"  (rounds {rounds})")
+    print(f"ratio webhook/bare: {rate['webhook'] / rate['bare']:.2f} (target >= 0.50);"
+          f" webhook/echo bot: {rate['webhook'] / rate['echo']:.2f} (target >= 2);"
+          f" CPU per update webhook/echo bot: {cpu['webhook'] / cpu['echo']:.2f}")
+
+
+async def _rounds(
+    targets: dict[str, tuple[int, str, int]], args: argparse.Namespace
+) -> dict[str, list[tuple[float, float]]]:
+    figures: dict[str, list[tuple[float, float]]] = {name: [] for name in targets}
     next_id = 1
-    await measure(port, "/bench/bare", next_id, 200, args.concurrency)  # warm-up
-    await measure(port, "/telegram/webhook", next_id, 200, args.concurrency)
-    next_id += 200
+    for port, path, _ in targets.values():  # warm-up
+        await measure(port, path, next_id, 200, args.concurrency)
+        next_id += 200
     for _ in range(args.rounds):
-        for name, path in (("bare", "/bench/bare"), ("webhook", "/telegram/webhook")):
-            rates[name].append(await measure(port, path, next_id, args.requests, args.concurrency))
-        next_id += args.requests
-    return rates
+        for name, (port, path, pid) in targets.items():
+            figures[name].append(await measure(port, path, next_id, args.requests, args.concurrency, pid))
+            next_id += args.requests
+    return figures
 
 
 def _wait_healthy(url: str, timeout: float = 60) -> None:
@@ -168,10 +206,6 @@ def _wait_healthy(url: str, timeout: float = 60) -> None:
             pass
         time.sleep(0.2)
     raise SystemExit("the server did not become healthy")
-
-
-def _fmt(values: list[float]) -> str:
-    return ", ".join(f"{v:.0f}" for v in values)
 
 
 if __name__ == "__main__":
