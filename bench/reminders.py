@@ -9,7 +9,11 @@ Prints, measured in the same run:
   (b) with the limit on (the real TelegramSender, TELEGRAM_MPS=30, against the fake Bot API
       server of tests/fakes): the most messages that arrived in any one-second window;
   (c) peak memory dispatching the same 10,000 due reminders from tables of each size (flat);
-  (d) the time to claim one batch (500) from tables of each size (about equal: the index).
+  (d) the time to claim one batch (500) from tables of each size (about equal: the index);
+  (e) sends/s and CPU per send through the real TelegramSender and WhatsAppSender (retries,
+      pacing, rendering, their HTTP clients), uncapped, against the fake Bot API and the fake
+      Twilio API in a process of their own, next to the bare sender against the sink (target:
+      >= 1,000 sends/s per core, i.e. at most 1 ms of CPU per send).
 Each table size runs in its own child process, so their memory figures do not mix.
 With --database postgresql://… (c) and (d) run there; its reminder tables are EMPTIED first.
 """
@@ -247,6 +251,61 @@ async def limited(url: str) -> dict[str, float]:
     }
 
 
+REAL_SENDS = 3000
+#: Sends in the air at once: the dispatcher's own chunk size with no limit.
+CHUNK = 200
+
+
+async def real_senders(url: str, sink: str) -> dict[str, tuple[float, float]]:
+    """(e): (sends/s, CPU seconds per send) of each real sender and of the bare one, one after another."""
+    from aiolimiter import AsyncLimiter
+    from load import Fakes
+
+    from messenger_bot.channels.telegram_send import TelegramSender
+    from messenger_bot.channels.whatsapp_sender import WhatsAppSender
+    from messenger_bot.settings import load_settings
+
+    fakes = Fakes()
+    try:
+        settings = load_settings(
+            telegram_bot_token=fakes.urls["token"], telegram_base_url=fakes.urls["telegram"],
+            telegram_mps=1_000_000, twilio_account_sid="AC" + "0" * 32, twilio_auth_token="bench-token",
+            twilio_whatsapp_from="whatsapp:+14155238886", twilio_api_base_url=fakes.urls["twilio"],
+            whatsapp_mps=400, whatsapp_template_water="HX" + "0" * 32, database_url=url,
+        )
+        store = storage_for(url)
+        await store.open()
+        reply = Reply("reminder", texts_of(load_content(ROOT / "flows")).water[0])
+        senders: dict[str, Any] = {
+            "bare": HttpSender(sink), "telegram": TelegramSender(settings),
+            "whatsapp": WhatsAppSender(settings),
+        }
+        # WHATSAPP_MPS stops at Twilio's 400; uncapped means no pace at all, as for Telegram.
+        senders["whatsapp"].limiter = AsyncLimiter(10**9, 1)
+        users = {"bare": str, "telegram": lambda i: str(900_000_000 + i),
+                 "whatsapp": lambda i: f"whatsapp:+1555{i:07d}"}
+        figures = {}
+        for name, sender in senders.items():
+            await sender.start(store)
+            await _sends(sender, users[name], reply, 0, CHUNK)  # warm-up: connections, imports
+            figures[name] = await _sends(sender, users[name], reply, CHUNK, REAL_SENDS)
+            await sender.close()
+        await store.close()
+    finally:
+        fakes.stop()
+    return figures
+
+
+async def _sends(sender: Any, user: Any, reply: Reply, first: int, count: int) -> tuple[float, float]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    for start in range(first, first + count, CHUNK):
+        chunk = range(start, min(first + count, start + CHUNK))
+        results = await asyncio.gather(*(sender.send(user(i), reply, template="water") for i in chunk))
+        if any(r.outcome is not Outcome.SENT for r in results):
+            raise SystemExit(f"{type(sender).__name__}: not every send went: {results[0]}")
+    return count / (time.perf_counter() - wall), (time.process_time() - cpu) / count
+
+
 def max_in_window(times: list[float], width: float = 1.0) -> int:
     """The most arrivals in any window [t, t + width), sliding over every arrival."""
     best, left = 0, 0
@@ -345,6 +404,12 @@ def run(args: argparse.Namespace, sink: str, folder: str) -> None:
         f" = {b['rate']:.1f}/s; most in any one-second window: {int(b['max_window'])}"
         f" ({'within' if b['max_window'] <= LIMIT_MPS else 'OVER'} the limit of {LIMIT_MPS})"
     )
+    e = asyncio.run(real_senders(sqlite_url(folder, "e.sqlite3"), sink))
+    for name, label in (("bare", "bare HTTP sender (sink)"), ("telegram", "TelegramSender (fake Bot API)"),
+                        ("whatsapp", "WhatsAppSender (fake Twilio)")):
+        rate, cpu = e[name]
+        print(f"(e) uncapped, {label:30}: {rate:7,.0f} sends/s, CPU {cpu * 1000:.2f} ms per send"
+              f" = {1 / cpu:7,.0f} sends/s per core")
     results = []
     for size in (int(s) for s in args.subscribers.split(",")):
         url = args.database or sqlite_url(folder, f"scale-{size}.sqlite3")
