@@ -6,10 +6,11 @@
 One `messenger-bot serve` process (SQLite in a temporary folder) runs Telegram by
 webhook with a secret, WhatsApp with PUBLIC_BASE_URL (so the posts can be signed as
 Twilio signs them), the web chat, and the reminder scheduler, with `--reminders` water
-reminders seeded to fall due across the run, half on Telegram and half on WhatsApp (an
-approved template, as they are outside the 24-hour window). The fake Telegram Bot API
-and the fake Twilio REST API (tests/fakes) run in a second process, on loopback; the
-send rates (TELEGRAM_MPS, WHATSAPP_MPS) are raised so the fakes are the only limit.
+reminders seeded to fall due over the first fifth of the run, half on Telegram and half on
+WhatsApp (an approved template, as they are outside the 24-hour window). The fake Telegram
+Bot API and the fake Twilio REST API (tests/fakes) run in a second process, on loopback.
+The send rates are the production ones (TELEGRAM_MPS 30, WHATSAPP_MPS 10), as serve runs;
+`--uncapped` raises them so the fakes are the only limit.
 
 Each simulated user is an asyncio task that holds conversations one after another: a
 new identity for each (a chat id, a phone number or a browser key), a few to a dozen
@@ -18,7 +19,10 @@ now and then a red flag), with a think time between them, so no identity comes n
 the flood limits. All web chat users share the loopback address, so the per-address web
 chat limit (WEBCHAT_IP_RATE) is raised; the per-browser limit is not.
 
-Printed: requests per second, p50/p95/p99 latency per channel and overall, errors
+Printed: requests per second, p50/p95/p99 latency per channel and overall, the same for
+requests sent while Telegram reminders were still going out next to those after the last
+one arrived (a Telegram webhook answers once its reply is sent, so that is what a person
+waits; bench/reply_latency.py measures the same with 600 due at once), errors
 (non-2xx other than 429, or no answer; the target is 0) and 429s apart, reminders the
 fakes received during the run, the server's CPU use and peak memory (VmHWM), and the
 WARNING/ERROR lines of its log. Loopback only; it stops by itself.
@@ -109,13 +113,16 @@ def run_fakes() -> None:
                 print(json.dumps(fake_counts(telegram, twilio)), flush=True)
 
 
-def fake_counts(telegram: Any, twilio: Any) -> dict[str, int]:
-    """Reminders and replies the fakes took (2xx), by channel; failures they gave."""
+def fake_counts(telegram: Any, twilio: Any) -> dict[str, float]:
+    """Reminders and replies the fakes took (2xx), by channel; failures they gave; when the
+    last Telegram reminder arrived (epoch seconds, 0 for none)."""
     calls = list(telegram.calls)
     sent = [c for c in calls if c.method in SENDING and c.status == 200 and c.chat_id is not None]
+    reminders = [c for c in sent if c.method == "sendMessage" and c.chat_id >= REMINDER_CHATS]
     messages = twilio.messages
     return {
-        "telegram_reminders": sum(c.method == "sendMessage" and c.chat_id >= REMINDER_CHATS for c in sent),
+        "telegram_reminders": len(reminders),
+        "telegram_last_reminder_at": max((c.at for c in reminders), default=0.0),
         "telegram_replies": sum(c.chat_id < REMINDER_CHATS for c in sent),
         "telegram_refused": sum(c.status != 200 for c in calls),
         "whatsapp_reminders": sum(m.status == 201 and m.form.get("To", "").startswith(REMINDER_NUMBERS)
@@ -135,7 +142,7 @@ class Fakes:
         assert self.proc.stdout is not None
         self.urls: dict[str, str] = json.loads(self.proc.stdout.readline())
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[str, float]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write("counts\n")
         self.proc.stdin.flush()
@@ -180,17 +187,20 @@ def seed_reminders(database: Path, count: int, first_due: float, last_due: float
         )
 
 
-def start_serve(folder: Path, port: int, fakes: Fakes) -> tuple[subprocess.Popen[bytes], Path]:
+def start_serve(
+    folder: Path, port: int, fakes: Fakes, uncapped: bool = False
+) -> tuple[subprocess.Popen[bytes], Path]:
     """`python -m messenger_bot serve`, in the temporary folder (no .env is read), logging to a file."""
     base = f"http://127.0.0.1:{port}"
+    rates = {"telegram_mps": "100000", "whatsapp_mps": "400"} if uncapped else {}
     env = clean_env(
         database_url=f"sqlite:///{folder / 'load.sqlite3'}", port=str(port), host="127.0.0.1",
         log_level="INFO",
         telegram_bot_token=fakes.urls["token"], telegram_base_url=fakes.urls["telegram"],
         telegram_webhook_url="https://load.example.org/telegram/webhook", telegram_webhook_secret=SECRET,
-        telegram_mps="100000", twilio_account_sid=TWILIO_ACCOUNT, twilio_auth_token=TWILIO_TOKEN,
+        twilio_account_sid=TWILIO_ACCOUNT, twilio_auth_token=TWILIO_TOKEN,
         twilio_whatsapp_from=TWILIO_FROM, twilio_api_base_url=fakes.urls["twilio"], public_base_url=base,
-        whatsapp_mps="400", whatsapp_template_water=TEMPLATE_SID, webchat_ip_rate="1000000000",
+        whatsapp_template_water=TEMPLATE_SID, webchat_ip_rate="1000000000", **rates,
     )
     log_path = folder / "serve.log"
     with log_path.open("wb") as log_file:
@@ -224,14 +234,17 @@ def stop_serve(proc: subprocess.Popen[bytes]) -> int:
 @dataclass
 class Stats:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    #: (epoch seconds at the start, latency) per channel, to split by whether reminders were going out.
+    timed: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
     exceptions: Counter[tuple[str, str]] = field(default_factory=Counter)
     samples: list[str] = field(default_factory=list)
     red_flags: Counter[str] = field(default_factory=Counter)
     web_alerts: int = 0
 
-    def record(self, channel: str, seconds: float, status: int, body: str) -> None:
+    def record(self, channel: str, seconds: float, status: int, body: str, at: float = 0.0) -> None:
         self.latencies[channel].append(seconds)
+        self.timed[channel].append((at, seconds))
         self.statuses[channel, status] += 1
         if not (200 <= status < 300 or status == 429) and len(self.samples) < 10:
             self.samples.append(f"{channel} HTTP {status}: {body[:160]}")
@@ -306,13 +319,13 @@ class Users:
     async def post(
         self, client: httpx.AsyncClient, channel: str, path: str, content: bytes, headers: dict[str, str]
     ) -> httpx.Response | None:
-        started = time.perf_counter()
+        started, at = time.perf_counter(), time.time()
         try:
             response = await client.post(path, content=content, headers=headers)
         except httpx.HTTPError as error:
             self.stats.failed(channel, error)
             return None
-        self.stats.record(channel, time.perf_counter() - started, response.status_code, response.text)
+        self.stats.record(channel, time.perf_counter() - started, response.status_code, response.text, at)
         return response
 
     # -- one conversation per channel ---------------------------------------------------------------
@@ -449,6 +462,7 @@ def report(
         cells = [percentile(values, q) * 1000 for q in (50, 95, 99, 100)]
         print(f"{name:9} {done:8} {done / elapsed:7.1f} " + " ".join(f"{c:7.1f}" for c in cells)
               + f" {stats.count(channel, errors=True):6} {stats.count(channel, throttled=True):5}")
+    report_phases(stats, figures["fakes"]["telegram_last_reminder_at"])
     errors = stats.count(errors=True)
     print(f"errors (non-2xx other than 429, or no answer): {errors} (target 0)")
     for (channel, name), n in sorted(stats.exceptions.items()):
@@ -494,6 +508,21 @@ def report(
     print(f"reproduce: {figures['command']}")
 
 
+def report_phases(stats: Stats, last_reminder_at: float) -> None:
+    """Latency of requests sent while Telegram reminders were going out, next to those after."""
+    if not last_reminder_at:
+        print("no Telegram reminder arrived: no latency with reminders due to show")
+        return
+    print("latency while Telegram reminders were going out | after the last one arrived:")
+    for channel in CHANNELS:
+        during = sorted(s for at, s in stats.timed[channel] if at <= last_reminder_at)
+        after = sorted(s for at, s in stats.timed[channel] if at > last_reminder_at)
+        cells = [f"p{q} {percentile(values, q) * 1000:6.1f}" for values in (during, after) for q in (50, 99)]
+        ratio = percentile(during, 99) / percentile(after, 99) if during and after else float("nan")
+        print(f"  {channel:9} {len(during):6} requests {cells[0]} {cells[1]} ms | {len(after):6} requests"
+              f" {cells[2]} {cells[3]} ms; p99 ratio {ratio:.2f}")
+
+
 def read_log(path: Path) -> tuple[Counter[str], list[str], int]:
     """Lines by level, the commonest WARNING/ERROR events, and the reminders the log says were sent."""
     levels: Counter[str] = Counter()
@@ -531,7 +560,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=200, help="simulated users at once (default 200)")
     parser.add_argument("--think", type=float, nargs=2, default=[0.5, 3.0], metavar=("MIN", "MAX"),
                         help="seconds a user waits between messages, uniform (default 0.5 3)")
-    parser.add_argument("--reminders", type=int, default=3000, help="reminders falling due during the run")
+    parser.add_argument("--reminders", type=int, default=600,
+                        help="reminders falling due over the first fifth of the run (default 600)")
+    parser.add_argument("--uncapped", action="store_true",
+                        help="raise TELEGRAM_MPS and WHATSAPP_MPS so only the fakes limit the sends")
     parser.add_argument("--red-flags", type=float, default=0.01,
                         help="share of typed messages that are red flags (default 0.01)")
     parser.add_argument("--soak", type=float, metavar="SECONDS",
@@ -570,6 +602,8 @@ def command_line(args: argparse.Namespace) -> str:
         parts.append(f"--duration {args.duration:g}")
     parts.append(f"--users {args.users} --think {args.think[0]:g} {args.think[1]:g}"
                  f" --reminders {args.reminders} --red-flags {args.red_flags:g} --seed {args.seed}")
+    if args.uncapped:
+        parts.append("--uncapped")
     mix = ",".join(f"{name}={share:g}" for name, share in args.mix.items())
     if mix != DEFAULT_MIX:
         parts.append(f"--mix {mix}")
@@ -589,10 +623,10 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="messenger-bot-load-") as tmp:
             folder = Path(tmp)
             now = time.time()
-            seed_reminders(folder / "load.sqlite3", args.reminders, now - 5, now + args.duration * 0.8)
+            seed_reminders(folder / "load.sqlite3", args.reminders, now - 5, now + args.duration * 0.2)
             port = free_port()
             base = f"http://127.0.0.1:{port}"
-            proc, log_path = start_serve(folder, port, fakes)
+            proc, log_path = start_serve(folder, port, fakes, args.uncapped)
             try:
                 wait_healthy(base, proc)
                 figures: dict[str, Any] = {"rss_idle": proc_status_kib(proc.pid, "VmRSS"), "cpus": _cpus()}

@@ -6,7 +6,9 @@ answer feels every queued reminder ahead of them, and a reminder does not mind a
 few hundred milliseconds later. So each send takes a turn from `Lanes`: turns are spaced
 `interval` apart, exactly as one paced limiter would space them, and whenever both lanes
 are waiting the reply lane goes first. Bulk sends fill every turn no reply needs, so
-reminders still go out at the full rate when nobody is talking.
+reminders still go out at the full rate when nobody is talking, and they keep a reserved
+share of the turns (one in `BULK_EVERY`) even when replies alone would fill them all: a
+batch of reminders is claimed under a lease, and must be sent well inside it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from enum import IntEnum
+
+#: While both lanes wait, every this-many-th turn goes to the bulk lane (a quarter of the rate).
+BULK_EVERY = 4
 
 
 class Lane(IntEnum):
@@ -24,10 +29,13 @@ class Lane(IntEnum):
 
 
 class Lanes:
-    """Turns `interval` seconds apart; a waiting reply always gets the next turn."""
+    """Turns `interval` seconds apart; a waiting reply gets the next turn, but for bulk's share."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, bulk_every: int = BULK_EVERY) -> None:
         self.interval = interval
+        self.bulk_every = bulk_every
+        #: Turns in a row given to replies while bulk sends were waiting.
+        self._replies_ahead = 0
         self._next_at = float("-inf")
         self._waiting: tuple[deque[asyncio.Future[None]], ...] = tuple(deque() for _ in Lane)
         self._timer: asyncio.TimerHandle | None = None
@@ -71,10 +79,17 @@ class Lanes:
             self._schedule()
 
     def _next_waiter(self) -> asyncio.Future[None] | None:
-        """The oldest live waiter of the first lane that has one."""
-        for queue in self._waiting:
-            while queue:
-                future = queue.popleft()
-                if not future.done():
-                    return future
-        return None
+        """The oldest live waiter of the lane whose turn it is."""
+        replies, bulk = (self._live(lane) for lane in Lane)
+        if replies is not None and (bulk is None or self._replies_ahead < self.bulk_every - 1):
+            self._replies_ahead = self._replies_ahead + 1 if bulk is not None else 0
+            return self._waiting[Lane.REPLY].popleft()
+        self._replies_ahead = 0
+        return self._waiting[Lane.BULK].popleft() if bulk is not None else None
+
+    def _live(self, lane: Lane) -> asyncio.Future[None] | None:
+        """The oldest waiter of a lane still waiting (cancelled ones are dropped), left in place."""
+        queue = self._waiting[lane]
+        while queue and queue[0].done():
+            queue.popleft()
+        return queue[0] if queue else None
