@@ -560,8 +560,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=200, help="simulated users at once (default 200)")
     parser.add_argument("--think", type=float, nargs=2, default=[0.5, 3.0], metavar=("MIN", "MAX"),
                         help="seconds a user waits between messages, uniform (default 0.5 3)")
-    parser.add_argument("--reminders", type=int, default=600,
-                        help="reminders falling due over the first fifth of the run (default 600)")
+    parser.add_argument("--reminders", type=int, default=300,
+                        help="reminders falling due over the first fifth of the run (default 300)")
     parser.add_argument("--uncapped", action="store_true",
                         help="raise TELEGRAM_MPS and WHATSAPP_MPS so only the fakes limit the sends")
     parser.add_argument("--red-flags", type=float, default=0.01,
