@@ -1,11 +1,12 @@
 """Sending to Telegram within its limits, for replies and reminders alike.
 
 Telegram allows about 30 messages a second overall and one a second per chat.
-python-telegram-bot's AIORateLimiter holds the overall (and group) limit and waits
-out `RetryAfter`; the per-chat pace is ours. Both are shared by every bot object of
-one token in one process, so the channel's replies and the reminder sender never
-add up to more than the limit. Network trouble is retried with back-off; a user who
-blocked the bot is marked, so nothing more is sent until they write again.
+The overall pace is `Lanes` (replies to a person ahead of reminders), the per-chat
+pace `ChatPacer`; python-telegram-bot's AIORateLimiter holds the group limit and waits
+out `RetryAfter`. All are shared by every bot object of one token in one process, so
+the channel's replies and the reminder sender never add up to more than the limit.
+Network trouble is retried with back-off; a user who blocked the bot is marked, so
+nothing more is sent until they write again.
 """
 
 from __future__ import annotations
