@@ -45,6 +45,8 @@ RETRY_AFTER_TRIES = 3
 #: Attempts for a message that meets network errors, 5xx answers or timeouts.
 NETWORK_TRIES = 4
 POOL_SIZE = 64
+#: Share of the overall rate kept free of reminders, so a reply goes at once (see reply_lanes).
+REPLY_SHARE = 0.15
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
@@ -109,11 +111,17 @@ def limits_for(settings: Settings) -> Limits:
     key = hashlib.sha256(token.encode()).hexdigest()
     per_loop = _LIMITS.setdefault(asyncio.get_running_loop(), {})
     if key not in per_loop:
-        # One message at a time, evenly paced a little under the rate (see pace_interval), replies first.
-        lanes = Lanes(pace_interval(settings.share(settings.telegram_mps)))
+        lanes = reply_lanes(settings.share(settings.telegram_mps))
         limiter = AIORateLimiter(overall_max_rate=0, max_retries=RETRY_AFTER_TRIES)
         per_loop[key] = Limits(limiter, ChatPacer(), lanes)
     return per_loop[key]
+
+
+def reply_lanes(per_second: float) -> Lanes:
+    """Evenly paced a little under the rate (see pace_interval), less a few turns kept for replies:
+    a 15% share (4 at 30/s), so no one-second window holds more than before."""
+    burst = int(per_second * REPLY_SHARE)
+    return Lanes(1 / pace_interval(per_second) - burst, reply_burst=burst)
 
 
 def _token(settings: Settings) -> str:
