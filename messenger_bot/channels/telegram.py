@@ -189,7 +189,8 @@ class TelegramChannel:
             .base_file_url(file_base_url(settings.telegram_base_url))
             .rate_limiter(limits_for(settings).rate_limiter)
             .concurrent_updates(CONCURRENT_UPDATES)
-            .request(AiohttpRequest(POOL_SIZE))  # polling's getUpdates keeps PTB's own client
+            .request(AiohttpRequest(POOL_SIZE))
+            .get_updates_request(AiohttpRequest(1))  # polling's one long call at a time
         )
         if self.by_webhook:
             builder = builder.updater(None)
