@@ -12,8 +12,9 @@ not our code's cost, and the per-chat pace never applies (every chat is new).
 The peer, in its own process on the same fake: `bench/ptb_echo.py`, python-telegram-bot's
 plain echo bot by webhook (PTB's defaults). Rounds alternate bare, webhook, echo; CPU per
 update is the server process's user + system time over the updates it answered.
-Targets: the webhook keeps at least half the bare rate (DESIGN.md), and at least twice
-the echo bot's (issue 14).
+A second server runs with TELEGRAM_WEBHOOK_ANSWER=true (a one-message reply goes back in
+the webhook's HTTP answer). Targets: the webhook keeps at least half the bare rate
+(DESIGN.md), and at least twice the echo bot's (issue 14).
 """
 
 from __future__ import annotations
@@ -144,17 +145,24 @@ def main() -> int:
             TELEGRAM_WEBHOOK_SECRET=SECRET, TELEGRAM_MPS="100000", LOG_LEVEL="WARNING",
         )
         server = subprocess.Popen([sys.executable, script, "--serve", str(port)], env=env)
+        answer_port = free_port()
+        answering = subprocess.Popen([sys.executable, script, "--serve", str(answer_port)],
+                                     env={**env, "TELEGRAM_WEBHOOK_ANSWER": "true",
+                                          "DATABASE_URL": f"sqlite:///{tmp}/answer.sqlite3"})
         echo_port = free_port()
         peer = [sys.executable, str(ROOT / "bench" / "ptb_echo.py"), str(echo_port)]
         echo = subprocess.Popen(peer, env=env)
         try:
             _wait_healthy(f"http://127.0.0.1:{port}/healthz")
             _wait_healthy(f"http://127.0.0.1:{echo_port}/healthz")
-            targets = {"bare": (port, "/bench/bare", server.pid), "webhook": (port, WEBHOOK, server.pid),
-                       "echo": (echo_port, WEBHOOK, echo.pid)}
+            _wait_healthy(f"http://127.0.0.1:{answer_port}/healthz")
+            targets = {
+                "bare": (port, "/bench/bare", server.pid), "webhook": (port, WEBHOOK, server.pid),
+                "answer": (answer_port, WEBHOOK, answering.pid), "echo": (echo_port, WEBHOOK, echo.pid),
+            }
             figures = asyncio.run(_rounds(targets, args))
         finally:
-            for child in (server, echo):
+            for child in (server, answering, echo):
                 child.terminate()
                 child.wait(30)
             fake.communicate("")
@@ -164,7 +172,7 @@ def main() -> int:
 
 WEBHOOK = "/telegram/webhook"
 NAMES = {"bare": "bare endpoint (parse JSON only)", "webhook": "telegram webhook (full, replies)",
-         "echo": "plain PTB echo bot (peer)"}
+         "answer": "  the same, reply in the HTTP answer", "echo": "plain PTB echo bot (peer)"}
 
 
 def _report(figures: dict[str, list[tuple[float, float]]], args: argparse.Namespace) -> None:
@@ -178,7 +186,9 @@ def _report(figures: dict[str, list[tuple[float, float]]], args: argparse.Namesp
               f"  (rounds {rounds})")
     print(f"ratio webhook/bare: {rate['webhook'] / rate['bare']:.2f} (target >= 0.50);"
           f" webhook/echo bot: {rate['webhook'] / rate['echo']:.2f} (target >= 2);"
-          f" CPU per update webhook/echo bot: {cpu['webhook'] / cpu['echo']:.2f}")
+          f" CPU per update webhook/echo bot: {cpu['webhook'] / cpu['echo']:.2f};"
+          f" with TELEGRAM_WEBHOOK_ANSWER: {rate['answer'] / rate['echo']:.2f}"
+          f" and {cpu['answer'] / cpu['echo']:.2f}")
 
 
 async def _rounds(

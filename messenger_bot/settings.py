@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    #: A reply of one message goes back in the webhook's HTTP answer (no outbound call).
+    telegram_webhook_answer: bool = False
     #: Messages per second to Telegram overall (its limit is about 30); more only for a local Bot API server.
     telegram_mps: float = Field(30.0, gt=0)
 

@@ -20,7 +20,7 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any, ClassVar
 
 from starlette.requests import Request
@@ -40,6 +40,7 @@ from telegram.ext import (
     filters,
 )
 
+from messenger_bot.channels.telegram_answer import webhook_answer
 from messenger_bot.channels.telegram_render import CODEC, Rendered, render
 from messenger_bot.channels.telegram_request import AiohttpRequest
 from messenger_bot.channels.telegram_send import POOL_SIZE, Outbox, TelegramSender, file_base_url, limits_for
@@ -234,12 +235,13 @@ class TelegramChannel:
             return JSONResponse({"error": "the body is not a Telegram update"}, status_code=400)
         # Answered before returning, so Telegram's connection limit paces us; a redelivery
         # after a timeout is caught by the update log.
-        await self.app.process_update(update)
+        with webhook_answer() if self.settings.telegram_webhook_answer else nullcontext() as answer:
+            await self.app.process_update(update)
         if update.update_id in self._retry:  # the database is down: Telegram delivers it again later
             self._retry.discard(update.update_id)
             return JSONResponse({"error": "temporarily unavailable"}, status_code=503,
                                 headers={"retry-after": "5"})
-        return Response(status_code=200)
+        return JSONResponse(answer.call) if answer is not None and answer.call else Response(status_code=200)
 
     def _poll_error(self, error: TelegramError) -> None:
         log.warning("telegram polling: %s", self._redact(f"{type(error).__name__}: {error}"))
