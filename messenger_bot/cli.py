@@ -104,6 +104,13 @@ def cmd_copy_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reload(args: argparse.Namespace) -> int:
+    """Check flows/, then ask each running `serve` (its pid file) to swap it in: SIGHUP."""
+    from messenger_bot.admin.reload import send_reload
+
+    return send_reload(_settings())
+
+
 def cmd_whatsapp_sync_templates(args: argparse.Namespace) -> int:
     from messenger_bot.channels.whatsapp_templates import run_sync_templates
 
@@ -140,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     copy.add_argument("--to", dest="target", required=True, metavar="URL", help="postgresql://…")
     copy.add_argument("--batch-size", type=int, default=1000, help="rows per committed batch")
     copy.set_defaults(func=cmd_copy_data)
+    reload = sub.add_parser("reload", help="check flows/ and make the running serve use it (SIGHUP)")
+    reload.set_defaults(func=cmd_reload)
     whatsapp = sub.add_parser("whatsapp", help="WhatsApp (Twilio) tasks")
     whatsapp_sub = whatsapp.add_subparsers(dest="whatsapp_command", required=True)
     sync = whatsapp_sub.add_parser("sync-templates", help="create tap-able menu templates (Content API)")

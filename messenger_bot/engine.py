@@ -60,6 +60,9 @@ class Turn:
     engine: Engine
     deleted: bool = False
     extra: list[Reply] = field(default_factory=list)
+    #: What the FAQ made of typed text: "answered", "not_sure" or "fallback" (None: not asked).
+    faq: str | None = None
+    guess: str | None = None
 
     @property
     def now(self) -> datetime:
@@ -67,6 +70,30 @@ class Turn:
 
 
 Handler = Callable[[Turn, str], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True)
+class TurnOutcome:
+    """A finished turn as observers see it (counters, an inbox): never the user's key.
+
+    `text` is the typed message only when the FAQ could not answer it, so an observer that
+    keeps it (the operators' inbox) has it to scrub; otherwise no message text leaves the engine.
+    """
+
+    channel: str
+    tapped: bool
+    kinds: tuple[str, ...]
+    topics: tuple[str, ...]
+    faq: str | None
+    guess: str | None
+    text: str | None
+    new_user: bool
+    previous_seen: datetime | None
+    at: datetime
+
+
+#: Called after every turn, synchronously: it must be quick and must not raise.
+TurnObserver = Callable[[TurnOutcome], None]
 
 
 class Feature(Protocol):
@@ -94,9 +121,12 @@ class Engine:
         for feature in self.features.values():
             self.commands.update({w: f"{feature.name}:{a}" for w, a in feature.commands.items()})
         self.menu_button = Button(self.messages.menu_button, ROOT)
+        #: Features that add buttons to every topic answer (e.g. "was this helpful?").
+        self._topic_buttons = [f for f in self.features.values() if hasattr(f, "topic_buttons")]
+        self.observers: list[TurnObserver] = []
 
     async def turn(self, incoming: Incoming) -> list[Reply]:
-        user = await self._user(incoming)
+        user, previous_seen = await self._user(incoming)
         turn = Turn(incoming, user, self)
         replies: list[Reply] = []
         alert = self._alert(incoming, user)
@@ -110,13 +140,35 @@ class Engine:
         if not turn.deleted:
             self._remember(user, replies)
             await self.store.save_user(user)
+        if self.observers:
+            self._report(turn, replies, previous_seen)
         return replies
+
+    def _report(self, turn: Turn, replies: list[Reply], previous_seen: datetime | None) -> None:
+        """Tell each observer how the turn went: kinds, topics, the FAQ's verdict."""
+        incoming = turn.incoming
+        outcome = TurnOutcome(
+            channel=incoming.channel,
+            tapped=incoming.button is not None,
+            kinds=tuple(r.kind for r in replies),
+            topics=tuple(r.topic for r in replies if r.topic),
+            faq=turn.faq,
+            guess=turn.guess,
+            text=incoming.text if turn.faq in ("not_sure", "fallback") else None,
+            new_user=previous_seen is None,
+            previous_seen=previous_seen,
+            at=incoming.received_at,
+        )
+        for observer in self.observers:
+            observer(outcome)
 
     # -- state ---------------------------------------------------------------
 
-    async def _user(self, incoming: Incoming) -> UserState:
+    async def _user(self, incoming: Incoming) -> tuple[UserState, datetime | None]:
+        """The user's state (new if unknown) and when they last wrote before now (None: new)."""
         now = incoming.received_at
         user = await self.store.load_user(incoming.channel, incoming.user_key)
+        previous = None if user is None else user.last_seen
         if user is None:
             user = UserState(incoming.channel, incoming.user_key, first_seen=now, last_seen=now)
         user.last_seen = now
@@ -125,7 +177,7 @@ class Engine:
             user.paused_reason = None
         if incoming.country or (user.country is None and incoming.phone):
             user.country = incoming.region()
-        return user
+        return user, previous
 
     def _remember(self, user: UserState, replies: list[Reply]) -> None:
         """Keep the last buttons shown, so a typed number can pick one of them."""
@@ -189,13 +241,18 @@ class Engine:
         return menu[index] if 0 <= index < len(menu) else ROOT
 
     def _faq(self, turn: Turn, text: str) -> list[Reply]:
+        """The FAQ's answer; its verdict goes on the turn for observers (answered, not sure, fallback)."""
         matches = self.faq.match(text)
         if not matches:
+            turn.faq = "fallback"
             return [Reply("fallback", self.messages.fallback, self.main_buttons())]
         best = matches[0]
+        turn.guess = best.topic
         runner_up = matches[1].score if len(matches) > 1 else 0.0
         if best.score >= CONFIDENT and runner_up < best.score * MARGIN:
+            turn.faq = "answered"
             return [self.node_reply(turn, best.topic)]
+        turn.faq = "not_sure"
         options = tuple(Button(self.content.nodes[m.topic].title, m.topic) for m in matches[:3])
         return [Reply("fallback", self.messages.not_sure, (*options, self.menu_button))]
 
@@ -248,6 +305,9 @@ class Engine:
             history.append(node_id)
             del history[:-HISTORY]
         buttons = self.content.buttons[node_id]
+        if node.kind == "topic":
+            for feature in self._topic_buttons:
+                buttons = (*buttons, *feature.topic_buttons(node_id))
         if node_id != ROOT:
             buttons = (*buttons, self.menu_button)
         if node.kind == "topic":

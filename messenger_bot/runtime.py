@@ -6,7 +6,8 @@ engine over the same content and database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from messenger_bot.content import Content, load_content
 from messenger_bot.engine import Engine, Feature
@@ -20,6 +21,8 @@ class Runtime:
     content: Content
     store: Storage
     engine: Engine
+    #: Told each due reminder's outcome; the scheduler's dispatcher shares this list.
+    dispatch_observers: list[Any] = field(default_factory=list)
 
     async def close(self) -> None:
         await self.store.close()
@@ -29,7 +32,12 @@ def features(content: Content, store: Storage, settings: Settings) -> list[Featu
     """The optional parts of the bot; each owns its buttons, words and questions."""
     from messenger_bot.reminders.feature import RemindersFeature
 
-    return [RemindersFeature(content, store)]
+    found: list[Feature] = [RemindersFeature(content, store)]
+    if settings.feedback:
+        from messenger_bot.admin.feedback import FeedbackFeature
+
+        found.append(FeedbackFeature(content, store))
+    return found
 
 
 async def open_runtime(settings: Settings) -> Runtime:

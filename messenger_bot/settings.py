@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     webchat_rate: float = Field(30.0, gt=0)
     webchat_ip_rate: float = Field(300.0, gt=0)
 
+    #: Operators (messenger_bot/admin): the token switches on /admin and guards /metrics.
+    admin_token: SecretStr | None = None
+    #: Days a scrubbed unanswered question stays in the operators' inbox.
+    unanswered_days: int = Field(30, ge=1, le=365)
+    #: "Was this helpful?" buttons on topic answers.
+    feedback: bool = True
+    #: Where `serve` writes its pid file (serve-PORT.pid) for `messenger-bot reload`.
+    pid_dir: Path = Path("data")
+
     def share(self, bot_rate: float) -> float:
         """This process's part of a rate that holds for the whole bot (see SENDING_INSTANCES).
 
@@ -84,7 +93,7 @@ class Settings(BaseSettings):
     @field_validator(
         "telegram_bot_token", "telegram_webhook_url", "telegram_webhook_secret", "twilio_account_sid",
         "twilio_auth_token", "twilio_whatsapp_from", "twilio_api_base_url", "public_base_url",
-        "whatsapp_template_water", "whatsapp_template_caffeine",
+        "whatsapp_template_water", "whatsapp_template_caffeine", "admin_token",
         mode="before",
     )
     @classmethod

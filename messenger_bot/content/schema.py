@@ -118,6 +118,10 @@ class Messages(_Strict):
     menu_button: str = Field(max_length=LABEL_LIMIT)
     yes_delete_button: str = Field(max_length=LABEL_LIMIT)
     keep_button: str = Field(max_length=LABEL_LIMIT)
+    #: "Was this helpful?" under topic answers (FEEDBACK), and the thanks for a vote.
+    feedback_up_button: str = Field(max_length=LABEL_LIMIT)
+    feedback_down_button: str = Field(max_length=LABEL_LIMIT)
+    feedback_thanks: str
 
 
 class EmergencyNumbers(_Strict):

@@ -19,7 +19,7 @@ import time as clock
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from messenger_bot.conversation import Reply
 from messenger_bot.delivery import Outcome, Sender, SendResult
@@ -65,6 +65,14 @@ _PAUSE_USER = (
     "UPDATE reminder_subscriptions SET active = 0, paused_reason = ?, claimed_until = NULL, updated_at = ?"
     " WHERE channel = ? AND user_key = ?"
 )
+
+
+class DispatchObserver(Protocol):
+    """Told what became of each due reminder and how big each batch was (operators' counters)."""
+
+    def reminder(self, channel: str, status: str, reason: str | None, lag_seconds: float) -> None: ...
+
+    def batch(self, channel: str, size: int) -> None: ...
 
 
 @dataclass
@@ -120,8 +128,11 @@ class Dispatcher:
         senders: Mapping[str, Sender],
         batch: int = BATCH,
         rates: Mapping[str, float] | None = None,
+        observers: list[DispatchObserver] | None = None,
     ) -> None:
         self.store = store
+        #: Shared with whoever adds to it later (the operators' counters start after the scheduler).
+        self.observers = observers if observers is not None else []
         self.texts = texts
         self.senders = senders
         self.batch = batch
@@ -141,6 +152,8 @@ class Dispatcher:
             size = self.batch_size(channel)
             while True:
                 claimed = await self.claim(channel, current(), size)
+                for observer in self.observers:
+                    observer.batch(channel, len(claimed))
                 if claimed:
                     report.add(await self._dispatch(claimed, sender, current))
                     batches += 1
@@ -181,12 +194,14 @@ class Dispatcher:
             elif status == "pending":
                 report.interrupted.append((due.id, dt(due.due_at)))  # type: ignore[arg-type]
                 updates.append(("interrupted", due.attempts, None, INTERRUPTED, stamp, *due.key))
+                self._observe(due, "interrupted", "in flight at an earlier stop", stamp)
             elif status is not None and status != "failed":
                 pass  # recorded before the process stopped; only the advance was lost
             elif (reason := self._skip_reason(due, now)) is not None:
                 report.skipped += 1
                 outbox.append(_outbox(due, "skipped", reason, stamp))
                 updates.append(("skipped", due.attempts, None, reason, stamp, *due.key))
+                self._observe(due, "skipped", reason, stamp)
             else:
                 to_send.append((due, status))
                 continue
@@ -282,6 +297,8 @@ class Dispatcher:
             reason = result.detail if result.outcome is not Outcome.SENT else None
             updates.append((status, attempts, result.provider_id, reason, stamp, *due.key))
             if result.outcome is not Outcome.FAILED or attempts >= MAX_ATTEMPTS:
+                self._observe(due, status, reason, stamp)
+            if result.outcome is not Outcome.FAILED or attempts >= MAX_ATTEMPTS:
                 advances.append(self._advance(due, now))
         async with self.store.transaction():
             await self.store.executemany(_UPDATE_OUTBOX, updates)
@@ -291,6 +308,11 @@ class Dispatcher:
                 await self.store.executemany(_RETRY, retries)
             if pauses:
                 await self.store.executemany(_PAUSE_USER, pauses)
+
+    def _observe(self, due: Due, status: str, reason: str | None, stamp: float) -> None:
+        """A final outcome (not a failure that will be retried), with how late it came."""
+        for observer in self.observers:
+            observer.reminder(due.channel, status, reason, max(0.0, stamp - due.due_at))
 
     # -- batch look-ups ----------------------------------------------------------
 

@@ -42,7 +42,8 @@ class ReminderScheduler:
         for sender in self.senders.values():
             await sender.start(runtime.store)
         self.dispatcher = Dispatcher(
-            runtime.store, texts_of(runtime.content), self.senders, rates=rates_for(self.settings)
+            runtime.store, texts_of(runtime.content), self.senders, rates=rates_for(self.settings),
+            observers=runtime.dispatch_observers,
         )
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.scheduler.add_job(

@@ -81,8 +81,11 @@ def background_for(settings: Settings, scheduler: bool) -> list[Background]:
 
 
 def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
+    from messenger_bot.admin import Operators  # /admin, /metrics, counters, reload on SIGHUP
+
     channels = channels_for(settings)
-    workers = background_for(settings, scheduler)
+    operators = Operators(settings)
+    workers = [*background_for(settings, scheduler), operators]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -101,12 +104,13 @@ def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
             await runtime.close()
             log.info("stopped cleanly")
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]), *operators.routes()]
     limits: dict[str, int] = {}
     for channel in channels:
         routes.extend(channel.routes())
         limits.update(channel.body_limits)
-    middleware = [Middleware(RequestIdMiddleware), Middleware(BodyLimitMiddleware, limits=limits)]
+    middleware = [*operators.middleware(), Middleware(RequestIdMiddleware),
+                  Middleware(BodyLimitMiddleware, limits=limits)]
     handlers = {HTTPException: _http_error, **dict.fromkeys(DATABASE_ERRORS, _database_error),
                 Exception: _server_error}
     return Starlette(
