@@ -39,7 +39,7 @@ _HANDLE = re.compile(r"(?<![\w@])@\w{2,}")
 #: Seven or more digits, with the spaces, dots, dashes and brackets people write phone numbers with.
 _PHONE = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s().-]{0,2}\d){6,}")
 _DIGITS = re.compile(r"\d{5,}")
-_NOT_A_NAME = r"(?!(?:and|but|so|i|im|i'm|my|from|with|here|again|too|also)\b)"
+_NOT_A_NAME = r"(?!(?:and|but|so|i|im|i'm|my|from|with|here|again|too|also|on|at|in|back|now|please|pls)\b)"
 _NAME_WORD = r"[^\W\d_][\w'-]*"
 _NAMED = re.compile(
     r"\b(my\s+name\s+is|my\s+name's|i\s+am\s+called|call\s+me|name\s*:)\s+"

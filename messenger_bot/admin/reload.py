@@ -71,7 +71,10 @@ def on_sighup(runtime: Runtime) -> None:
         async with lock:
             await reload_content(runtime)
 
-    loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reload_once()))
+    try:
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reload_once()))
+    except (ValueError, RuntimeError, NotImplementedError) as error:  # not the main thread, or Windows
+        log.info("no reload on SIGHUP in this process (%s)", type(error).__name__)
 
 
 def send_reload(settings: Settings) -> int:
