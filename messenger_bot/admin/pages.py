@@ -86,7 +86,8 @@ def chart(board: Dashboard) -> str:
     legend = " ".join(f'<span class="key" data-colour="{c}">■</span> {esc(ch)}'
                       for c, ch in enumerate(board.channels))
     label = "Messages per day by channel"
-    return (f'<figure><svg viewBox="0 0 {width} {height}" role="img" aria-label="{label}">'
+    return (f'<figure><svg viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img"'
+            f' aria-label="{label}">'
             f'{"".join(parts)}</svg><figcaption>Messages per day, oldest on the left. {legend}'
             f'</figcaption></figure>')
 
