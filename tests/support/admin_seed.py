@@ -30,11 +30,12 @@ TOPICS = ("caffeine", "stress", "dehydration", "home-remedies", "when-to-see-doc
 
 def outcome(channel: str, at: datetime, *, tapped: bool = True, topic: str | None = None,
             faq: str | None = None, text: str | None = None, guess: str | None = None,
-            alert: bool = False, new: bool = False) -> TurnOutcome:
+            alert: bool = False, new: bool = False, earlier_today: bool = False) -> TurnOutcome:
     kinds = (("alert",) if alert else ()) + (("topic",) if topic else ("menu",))
     return TurnOutcome(
         channel=channel, tapped=tapped, kinds=kinds, topics=(topic,) if topic else (), faq=faq, guess=guess,
-        text=text, new_user=new, previous_seen=None if new else at - timedelta(days=1), at=at,
+        text=text, new_user=new, at=at,
+        previous_seen=None if new else at.replace(hour=0, minute=0) if earlier_today else at - timedelta(1),
     )
 
 
@@ -73,7 +74,8 @@ async def seed_million(store: Storage, now: datetime, messages: int = 1_000_000,
                 inbox.add(outcome(channel, at, tapped=False, faq="fallback", text=text))
         else:
             counters.on_turn(outcome(channel, at, tapped=rng.random() < 0.7, topic=rng.choice(TOPICS),
-                                     alert=rng.random() < 0.002, new=rng.random() < 0.1))
+                                     alert=rng.random() < 0.002, new=rng.random() < 0.1,
+                                     earlier_today=rng.random() < 0.75))
         if i % 200_000 == 0:
             await counters.flush(store)
             await inbox.flush(store)
