@@ -16,7 +16,7 @@ from typing import Literal
 
 from messenger_bot.admin.counters import DailyCounters, day_of
 from messenger_bot.content import Button, Content
-from messenger_bot.content.schema import ROOT
+from messenger_bot.content.schema import ROOT, Messages
 from messenger_bot.conversation import Reply
 from messenger_bot.engine import ACTION_PREFIX, Turn
 from messenger_bot.storage import Storage
@@ -45,6 +45,14 @@ class Vote:
         return cls(direction, topic)  # type: ignore[arg-type]
 
 
+def vote_buttons(messages: Messages, topic: str) -> tuple[Button, ...]:
+    """The two buttons under a topic answer (also what WhatsApp's menu templates are made for)."""
+    return (
+        Button(messages.feedback_up_button, Vote("up", topic).payload),
+        Button(messages.feedback_down_button, Vote("down", topic).payload),
+    )
+
+
 class FeedbackFeature:
     """The engine `Feature` behind the two buttons; the engine asks it for them on each topic."""
 
@@ -57,10 +65,7 @@ class FeedbackFeature:
         self.topics = {node.id for node in content.topics}
 
     def topic_buttons(self, topic: str) -> tuple[Button, ...]:
-        return (
-            Button(self.messages.feedback_up_button, Vote("up", topic).payload),
-            Button(self.messages.feedback_down_button, Vote("down", topic).payload),
-        )
+        return vote_buttons(self.messages, topic)
 
     async def on_action(self, turn: Turn, action: str) -> list[Reply]:
         vote = Vote.parse(action, self.topics)
