@@ -6,16 +6,18 @@ import asyncio
 import html
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from messenger_bot.storage import SQLiteStorage
+from tests.fakes.telegram_api import FakeTelegram
 from tests.support.admin_seed import seed_known
 from tests.support.chat import ChatProcess
 from tests.support.server import ServeProcess
+from tests.test_reminders_e2e import EIGHT, send_due, subscribe, telegram_env
 
 TOKEN = "op-token-" + "x" * 24
 BEARER = {"authorization": f"Bearer {TOKEN}"}
@@ -175,3 +177,17 @@ def test_feedback_buttons_can_be_turned_off(bot_env: dict[str, str]) -> None:
     with ChatProcess(bot_env, "--user", "feedback") as chat:
         reply = chat.send("can coffee cause it?")["replies"][-1]
     assert [b["label"] for b in reply["buttons"][-3:]] == ["👍 That helped", "👎 Not really", "Main menu"]
+
+
+def test_a_cron_dispatch_pass_is_counted_on_the_dashboard(
+    bot_env: dict[str, str], telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    env = telegram_env(bot_env, telegram, ADMIN_TOKEN=TOKEN, PID_DIR=str(tmp_path))
+    asyncio.run(subscribe(env, ["701", "702", "703"]))
+    out = send_due(env, EIGHT + timedelta(seconds=30))
+    assert out.startswith("sent 3, skipped 0, failed 0")
+    with ServeProcess(env, "--no-scheduler") as serve:
+        page = get(serve, "/admin", headers=BEARER).text
+    assert re.search(r'data-metric="Reminders sent">3<', page)
+    assert "<td>telegram</td><td>sent</td><td>–</td><td>3</td>" in page
+    assert re.search(r'data-metric="Reminder lag, average s">3\d\.\d<', page)  # due 30 s before

@@ -82,3 +82,13 @@ class DailyCounters:
             self._pending = pending
             raise
         return len(rows)
+
+
+class ReminderCounts(DailyCounters):
+    """The dispatcher's observer in `reminders send-due` (a cron job has no serve to count for it)."""
+
+    def reminder(self, channel: str, status: str, reason: str | None, lag_seconds: float) -> None:
+        self.on_reminder(datetime.now(UTC), channel, status, reason, lag_seconds)
+
+    def batch(self, channel: str, size: int) -> None:
+        """Batch sizes are a metric of a running serve; a one-off pass has nothing to report them to."""
