@@ -94,3 +94,17 @@ def test_csv_cells_cannot_run_as_spreadsheet_formulas() -> None:
 
     group = Group(1, "=HYPERLINK(\"http://x\")", 2, NOW, None, 0, 2)
     assert "'=HYPERLINK" in groups_csv([group])
+
+
+async def test_the_dashboard_reads_the_daily_counts_on_both_backends(store: Storage) -> None:
+    from messenger_bot.admin.dashboard import load_dashboard
+    from tests.support.admin_seed import seed_known
+
+    await seed_known(store, NOW)
+    await seed_known(store, NOW)  # a second instance's counts add up
+    board = await load_dashboard(store, NOW, 14)
+    assert board.channels == ["telegram", "web"]
+    assert (board.totals["messages"], board.totals["new"], board.totals["alerts"]) == (2548, 80, 6)
+    assert board.topics["caffeine"] == {"reads": 412, "up": 10, "down": 4}
+    assert board.cells[(NOW.date().isoformat(), "web")]["tapped"] == 1234
+    assert [g.count for g in await Inbox(30).groups(store, NOW)][:1] == [8]

@@ -85,7 +85,7 @@ def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
 
     channels = channels_for(settings)
     operators = Operators(settings)
-    workers = [*background_for(settings, scheduler), operators]
+    workers = [operators, *background_for(settings, scheduler)]  # stopped last: counts the final pass
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
