@@ -47,9 +47,9 @@ class Vote:
 
 def vote_buttons(messages: Messages, topic: str) -> tuple[Button, ...]:
     """The two buttons under a topic answer (also what WhatsApp's menu templates are made for)."""
-    return (
-        Button(messages.feedback_up_button, Vote("up", topic).payload),
-        Button(messages.feedback_down_button, Vote("down", topic).payload),
+    return (  # keep: the answer that was rated stays where it is (Telegram would replace it)
+        Button(messages.feedback_up_button, Vote("up", topic).payload, keep=True),
+        Button(messages.feedback_down_button, Vote("down", topic).payload, keep=True),
     )
 
 
@@ -74,7 +74,6 @@ class FeedbackFeature:
         counts = DailyCounters()
         counts.add(day_of(turn.now), turn.incoming.channel, "feedback", f"{vote.direction}|{vote.topic}")
         await counts.flush(self.store)
-        # Two messages, so a channel that replaces a tapped message keeps the answer that was rated.
         return [Reply("command", self.messages.feedback_thanks), turn.engine.node_reply(turn, ROOT)]
 
     async def on_pending(self, turn: Turn, text: str) -> list[Reply] | None:

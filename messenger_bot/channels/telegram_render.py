@@ -126,7 +126,8 @@ def keyboard(reply: Reply, codec: CallbackCodec) -> InlineKeyboardMarkup | None:
         return None
     keep = reply.kind == "alert"
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=codec.encode(b.payload, keep))] for b in reply.buttons]
+        [[InlineKeyboardButton(b.label, callback_data=codec.encode(b.payload, keep or b.keep))]
+         for b in reply.buttons]
     )
 
 

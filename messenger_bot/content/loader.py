@@ -53,10 +53,15 @@ class ContentError(Exception):
 
 @dataclass(frozen=True)
 class Button:
-    """A button as a channel shows it: a label, and the payload it sends back."""
+    """A button as a channel shows it: a label, and the payload it sends back.
+
+    `keep`: a tap must leave the message it was on as it is (a channel that replaces a tapped
+    message with its answer sends the answer as a new message instead).
+    """
 
     label: str
     payload: str
+    keep: bool = False
 
 
 @dataclass(frozen=True)
