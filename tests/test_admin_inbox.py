@@ -1,4 +1,5 @@
-"""The unanswered-questions inbox: scrubbing before storing, grouping, retention (both backends)."""
+"""Operators' parts on their own: the inbox (scrubbing, grouping, retention), the dashboard's
+reading of the daily counts (both backends), and the database-error metric."""
 
 from __future__ import annotations
 
@@ -108,3 +109,20 @@ async def test_the_dashboard_reads_the_daily_counts_on_both_backends(store: Stor
     assert board.topics["caffeine"] == {"reads": 412, "up": 10, "down": 4}
     assert board.cells[(NOW.date().isoformat(), "web")]["tapped"] == 1234
     assert [g.count for g in await Inbox(30).groups(store, NOW)][:1] == [8]
+
+
+def test_database_failures_the_app_logs_are_counted_in_the_metrics() -> None:
+    import logging
+
+    from messenger_bot.admin.metrics import DatabaseErrorCounter, Metrics
+
+    metrics = Metrics()
+    handler = DatabaseErrorCounter(metrics)
+    web = logging.getLogger("messenger_bot.web")
+    web.addHandler(handler)
+    try:
+        web.warning("database unavailable on %s: %s", "/api/chat", "ConnectionRefusedError")
+        web.warning("something else went wrong")
+    finally:
+        web.removeHandler(handler)
+    assert "messenger_bot_database_errors_total 1.0" in metrics.render().decode()
