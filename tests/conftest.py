@@ -69,4 +69,5 @@ def bot_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_"))}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
     env["PYTHONUNBUFFERED"] = "1"
+    env["PID_DIR"] = str(tmp_path / "run")  # serve's pid file for `reload`, out of the checkout
     return env

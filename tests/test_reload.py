@@ -98,3 +98,18 @@ def test_reload_without_a_running_serve_says_so(bot_env: dict[str, str], tmp_pat
     done = reload_command({**bot_env, "PID_DIR": str(tmp_path)})
     assert done.returncode == 1
     assert "no running serve" in done.stderr and "kill -HUP" in done.stderr
+
+
+def test_reload_never_signals_a_process_that_is_not_serve(bot_env: dict[str, str], tmp_path: Path) -> None:
+    """A pid file left by a killed serve may name a pid reused by something else: left alone."""
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        run = tmp_path / "run"
+        run.mkdir()
+        (run / "serve-8000.pid").write_text(f"{other.pid}\n")
+        done = reload_command({**bot_env, "PID_DIR": str(run)})
+        assert done.returncode == 1 and "no running serve" in done.stderr
+        assert other.poll() is None  # SIGHUP would have ended it
+    finally:
+        other.kill()
+        other.wait()

@@ -77,6 +77,19 @@ def on_sighup(runtime: Runtime) -> None:
         log.info("no reload on SIGHUP in this process (%s)", type(error).__name__)
 
 
+def _is_serve(pid: int) -> bool:
+    """Whether the pid is a running messenger-bot (where /proc tells; elsewhere, trust the file)."""
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not Path("/proc/self").exists():
+        return True
+    try:
+        args = cmdline.read_bytes().split(b"\0")
+    except OSError:
+        return False
+    program = any(a == b"messenger_bot" or a.endswith(b"messenger-bot") for a in args)
+    return program and b"serve" in args
+
+
 def send_reload(settings: Settings) -> int:
     """`messenger-bot reload`: check the content here first, then SIGHUP each serve of PID_DIR."""
     problems = check_content(settings.content_dir)
@@ -89,8 +102,10 @@ def send_reload(settings: Settings) -> int:
     for path in sorted(settings.pid_dir.glob("serve-*.pid")):
         try:
             pid = int(path.read_text(encoding="utf-8").strip())
+            if not _is_serve(pid):  # a process killed outright left its file, and the pid was reused
+                continue
             os.kill(pid, signal.SIGHUP)
-        except (ValueError, ProcessLookupError, PermissionError, OSError):
+        except (ValueError, OSError):  # gone since, or not ours to signal
             continue
         print(f"reload sent to serve (pid {pid}, {path.name})")
         signalled += 1
