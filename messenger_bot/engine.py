@@ -158,7 +158,20 @@ class Engine:
             return [self.node_reply(turn, ROOT)]
         if len(text) > LONG_MESSAGE:
             return [Reply("fallback", self.messages.too_long, self.main_buttons())]
+        claimed = await self._feature_text(turn, text)
+        if claimed is not None:
+            return claimed
         return self._faq(turn, text[:FAQ_WINDOW])
+
+    async def _feature_text(self, turn: Turn, text: str) -> list[Reply] | None:
+        """A feature may claim a whole sentence before the FAQ (the diary: "twitched 3 times today")."""
+        for feature in self.features.values():
+            on_text = getattr(feature, "on_text", None)
+            if on_text is not None:
+                replies: list[Reply] | None = await on_text(turn, text)
+                if replies is not None:
+                    return replies
+        return None
 
     def _alert(self, incoming: Incoming, user: UserState) -> Reply | None:
         if not incoming.text or self.triage.check(incoming.text) is None:

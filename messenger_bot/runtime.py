@@ -27,9 +27,10 @@ class Runtime:
 
 def features(content: Content, store: Storage, settings: Settings) -> list[Feature]:
     """The optional parts of the bot; each owns its buttons, words and questions."""
+    from messenger_bot.diary.feature import DiaryFeature
     from messenger_bot.reminders.feature import RemindersFeature
 
-    return [RemindersFeature(content, store)]
+    return [RemindersFeature(content, store), DiaryFeature(content, store, settings.public_base_url)]
 
 
 async def open_runtime(settings: Settings) -> Runtime:

@@ -28,6 +28,7 @@ from messenger_bot.content.schema import (
     Messages,
     Node,
 )
+from messenger_bot.diary.texts import DiaryTexts
 from messenger_bot.reminders.texts import ReminderTexts
 from messenger_bot.triage import TriageRules
 
@@ -37,6 +38,7 @@ DATA_FILES: dict[str, type[BaseModel]] = {
     "emergency-numbers.yaml": EmergencyNumbers,
     "triage.yaml": TriageRules,
     "reminders.yaml": ReminderTexts,
+    "diary.yaml": DiaryTexts,
 }
 #: The data files `Content` has a field for; every other one is in `Content.extra` by file name.
 _CORE_FILES = frozenset({"messages.yaml", "emergency-numbers.yaml", "triage.yaml"})

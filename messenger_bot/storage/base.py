@@ -103,7 +103,7 @@ _UPSERT_USER = (
 )
 #: Tables holding a user's data, emptied by "delete my data". Features add theirs.
 USER_TABLES: list[str] = ["users", "reminder_subscriptions", "reminder_outbox", "water_log", "caffeine_log",
-                         "whatsapp_outbound"]
+                         "whatsapp_outbound", "diary_entries", "diary_followups", "diary_files"]
 
 
 class SQLStore:
