@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     #: Content SIDs of approved templates, by kind of message, for sends outside the 24-hour window.
     whatsapp_template_water: str | None = None
     whatsapp_template_caffeine: str | None = None
+    #: The diary's check-in ("Is your lip still twitching?") outside the 24-hour window.
+    whatsapp_template_followup: str | None = None
     #: How many processes send for this bot at once (serve instances; a send-due job that overlaps
     #: them counts too). Provider limits belong to the bot, so each paces to its share of the *_MPS.
     sending_instances: int = Field(1, ge=1, le=1000)
@@ -84,7 +86,7 @@ class Settings(BaseSettings):
     @field_validator(
         "telegram_bot_token", "telegram_webhook_url", "telegram_webhook_secret", "twilio_account_sid",
         "twilio_auth_token", "twilio_whatsapp_from", "twilio_api_base_url", "public_base_url",
-        "whatsapp_template_water", "whatsapp_template_caffeine",
+        "whatsapp_template_water", "whatsapp_template_caffeine", "whatsapp_template_followup",
         mode="before",
     )
     @classmethod

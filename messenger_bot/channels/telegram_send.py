@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import LinkPreviewOptions, Message
+from telegram import InputFile, LinkPreviewOptions, Message
 from telegram.constants import FloodLimit, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
@@ -28,7 +28,7 @@ from telegram.request import HTTPXRequest
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from messenger_bot.channels.telegram_render import CODEC, Rendered, render
-from messenger_bot.conversation import Reply
+from messenger_bot.conversation import Attachment, Reply
 from messenger_bot.delivery import Outcome, SendResult
 from messenger_bot.engine import BLOCKED
 from messenger_bot.settings import Settings
@@ -165,6 +165,9 @@ class Outbox:
         return SendResult(Outcome.SENT, provider_id)
 
     async def _send(self, chat_id: int, message: Rendered) -> Message:
+        if message.file is not None:
+            return await self._paced(chat_id, lambda: self._send_file(chat_id, message.file))  # type: ignore[arg-type]
+
         async def send(text: str, mode: str | None) -> Message:
             return await self.bot.send_message(
                 chat_id, text, parse_mode=mode, reply_markup=message.keyboard,
@@ -178,6 +181,13 @@ class Outbox:
                 raise
             log.warning("telegram refused our HTML (%s); sending plain text", error)
             return await self._paced(chat_id, lambda: send(message.plain, None))
+
+    async def _send_file(self, chat_id: int, file: Attachment) -> Message:
+        """Uploaded, not linked: Telegram needs no public address. A PNG is a photo, else a document."""
+        upload = InputFile(file.data, filename=file.filename)
+        if file.type == "image/png":
+            return await self.bot.send_photo(chat_id, upload, caption=file.label)
+        return await self.bot.send_document(chat_id, upload, caption=file.label)
 
     async def _edit(self, chat_id: int, message_id: int, message: Rendered) -> bool:
         """True when the tapped message now shows the answer; False to send it as a new one."""

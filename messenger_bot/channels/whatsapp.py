@@ -10,8 +10,10 @@ the REST API, after the response, in order. Sending first (reminders) is
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import ClassVar
+from urllib.parse import urljoin
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -149,10 +151,19 @@ class WhatsAppChannel:
     # -- answers -----------------------------------------------------------------
 
     def _answer(self, request: Request, user_key: str, replies: list[Reply]) -> Response:
-        parts = render(replies, self.templates or None)
+        parts = [self._absolute(request, p) for p in render(replies, self.templates or None)]
         if any(p.content_sid for p in parts):
             return _twiml([], background=BackgroundTask(self._send_rest, user_key, parts))
-        return _twiml([p.body or "" for p in parts], self._status_callback(request))
+        media = [p for p in parts if p.media]
+        bodies = [p.body or "" for p in parts if not p.media]
+        return _twiml(bodies, self._status_callback(request), media=media)
+
+    def _absolute(self, request: Request, part: Part) -> Part:
+        """A file link relative to this server becomes the address Twilio can fetch it from."""
+        if not part.media or "://" in part.media:
+            return part
+        base = self.settings.public_base_url or str(request.base_url)
+        return replace(part, media=urljoin(base.rstrip("/") + "/", part.media.lstrip("/")))
 
     def _flooded(self, request: Request, incoming: Incoming) -> Response:
         """Too many messages too fast: no answer, except that an emergency is never left unanswered."""
@@ -192,9 +203,10 @@ class WhatsAppChannel:
 
 
 def _twiml(
-    bodies: list[str], callback: str | None = None, background: BackgroundTask | None = None
+    bodies: list[str], callback: str | None = None, background: BackgroundTask | None = None,
+    media: list[Part] | None = None,
 ) -> Response:
-    return Response(twiml(bodies, callback), media_type=TWIML, background=background)
+    return Response(twiml(bodies, callback, media or ()), media_type=TWIML, background=background)
 
 
 def _forbidden() -> Response:

@@ -115,6 +115,8 @@ class TwilioMessages:
                 params["content_variables"] = json.dumps(part.variables, ensure_ascii=False)
         else:
             params["body"] = part.body or ""
+        if part.media:
+            params["media_url"] = [part.media]
         try:
             message = await self._retrying(lambda: client.messages.create_async(**params))
         except TwilioRestException as error:

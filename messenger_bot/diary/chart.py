@@ -36,7 +36,7 @@ def twitch_chart(figures: Figures, texts: DiaryTexts, days: int = CHART_DAYS) ->
 
 
 def week_chart(figures: Figures, texts: DiaryTexts) -> bytes:
-    """"My week": glasses of water per day as bars, caffeine mg as a line, over the last 7 days."""
+    """ "My week": glasses of water per day as bars, caffeine mg as a line, over the last 7 days."""
     s = texts.summary
     span = figures.days(7)
     glasses = [figures.water.get(d.isoformat(), 0) for d in span]

@@ -58,7 +58,7 @@ def followup_question(texts: DiaryTexts) -> Reply:
 
 
 def followup_due(now: datetime, zone: str, days: int, hour: int) -> datetime:
-    """`days` from today, at `hour` of the user's own day (a daylight-saving change is handled by zoneinfo)."""
+    """`days` from today at `hour` of the user's own day (zoneinfo handles daylight-saving changes)."""
     tz = ZoneInfo(zone)
     local = now.astimezone(tz).date() + timedelta(days=days)
     return datetime.combine(local, time(hour), tzinfo=tz).astimezone(ZoneInfo("UTC"))
@@ -200,13 +200,15 @@ class DiaryFeature:
         field = {s[0]: s[1] for s in STEPS}.get(step, "triggers")
         turn.user.pending = {"feature": self.name, "step": step, "entry": entry_id}
         buttons = self._choices(field, f"{step}:{entry_id}")
-        last = button(self.texts.buttons.done if step == "trig" else self.texts.buttons.skip,
-                      f"{step}:{entry_id}:{'done' if step == 'trig' else 'skip'}")
+        last = button(
+            self.texts.buttons.done if step == "trig" else self.texts.buttons.skip,
+            f"{step}:{entry_id}:{'done' if step == 'trig' else 'skip'}",
+        )
         return [self._reply(turn, text, (*buttons, last))]
 
     async def _step(self, turn: Turn, rest: str) -> list[Reply]:
         """lip → side → duration → triggers; each answer (or Skip) is saved, then the next question."""
-        step, entry_id, key = (rest.split(":") + ["", ""])[:3]
+        step, entry_id, key = [*rest.split(":"), "", ""][:3]
         names = [s[0] for s in STEPS]
         if step not in names:
             return self._gone(turn)
@@ -217,10 +219,14 @@ class DiaryFeature:
         if key in getattr(self.texts, field):
             await db.set_field(self.store, found, column, key)
         elif key != "skip":
-            return self._ask(turn, step, found.id, self.texts.say(f"ask_{column if column != 'lip' else 'lip'}"))
+            return self._ask(
+                turn, step, found.id, self.texts.say(f"ask_{column if column != 'lip' else 'lip'}")
+            )
         following = names.index(step) + 1
         if following < len(STEPS):
-            return self._ask(turn, STEPS[following][0], found.id, self.texts.say(f"ask_{STEPS[following][2]}"))
+            return self._ask(
+                turn, STEPS[following][0], found.id, self.texts.say(f"ask_{STEPS[following][2]}")
+            )
         return self._ask(turn, "trig", found.id, self.texts.say("ask_triggers"))
 
     async def _trigger(self, turn: Turn, rest: str) -> list[Reply]:
@@ -260,19 +266,28 @@ class DiaryFeature:
         entry_id, _, key = rest.partition(":")
         found = await self._own(turn, entry_id) if entry_id else None
         if found is None or found.kind != db.TRIED:
-            new_id = await db.add(self.store, user.channel, user.user_key, db.TRIED, turn.now, self._zone(user))
+            new_id = await db.add(
+                self.store, user.channel, user.user_key, db.TRIED, turn.now, self._zone(user)
+            )
             return self._ask_tried(turn, new_id, self.texts.say("ask_tried"))
         if key in self.texts.tried:
             tags = await db.add_tag(self.store, found, key)
             noted = ", ".join(self.texts.label("tried", t) for t in tags)
             return self._ask_tried(turn, found.id, self.texts.say("tried_added", tried=noted))
-        return [self._reply(turn, self.texts.say("tried_done"), (button(b.summary, "summary"),
-                                                                 button(b.follow_up, "followup")))]
+        return [
+            self._reply(
+                turn,
+                self.texts.say("tried_done"),
+                (button(b.summary, "summary"), button(b.follow_up, "followup")),
+            )
+        ]
 
     def _ask_tried(self, turn: Turn, entry_id: int, text: str) -> list[Reply]:
         turn.user.pending = {"feature": self.name, "step": "tried", "entry": entry_id}
         buttons = self._choices("tried", f"tried:{entry_id}")
-        return [self._reply(turn, text, (*buttons, button(self.texts.buttons.done, f"tried:{entry_id}:done")))]
+        return [
+            self._reply(turn, text, (*buttons, button(self.texts.buttons.done, f"tried:{entry_id}:done")))
+        ]
 
     # -- the follow-up -----------------------------------------------------------------------
 
@@ -332,14 +347,20 @@ class DiaryFeature:
         if key not in self.texts.answers:
             return [self._reply(turn, self.texts.say("follow_up_question"), answer_buttons(self.texts))]
         user = turn.user
-        await db.add(self.store, user.channel, user.user_key, db.ANSWER, turn.now, self._zone(user), tags=(key,))
+        await db.add(
+            self.store, user.channel, user.user_key, db.ANSWER, turn.now, self._zone(user), tags=(key,)
+        )
         if key == "better":
             await db.cancel_followups(self.store, user.channel, user.user_key, turn.now)
-            return [Reply("command", self.texts.say("answer_better")),
-                    turn.engine.node_reply(turn, "prevention")]
+            return [
+                Reply("command", self.texts.say("answer_better")),
+                turn.engine.node_reply(turn, "prevention"),
+            ]
         if key == "new":
             turn.user.pending = {"feature": self.name, "step": "new"}
-            return [self._reply(turn, self.texts.say("answer_new"), (button(self.texts.buttons.skip, "summary"),))]
+            return [
+                self._reply(turn, self.texts.say("answer_new"), (button(self.texts.buttons.skip, "summary"),))
+            ]
         return await self._see_doctor(turn, self.texts.say(f"answer_{key}"))
 
     async def _new_signs(self, turn: Turn) -> list[Reply]:
@@ -349,8 +370,9 @@ class DiaryFeature:
     async def _see_doctor(self, turn: Turn, intro: str) -> list[Reply]:
         again = self._choices("delays", "followup")
         summary = await self._summary(turn, "")
-        ask = self._reply(turn, self.texts.say("ask_again"), (*again, button(self.texts.buttons.no_thanks,
-                                                                               "followup:no")))
+        ask = self._reply(
+            turn, self.texts.say("ask_again"), (*again, button(self.texts.buttons.no_thanks, "followup:no"))
+        )
         return [Reply("command", intro), turn.engine.node_reply(turn, "when-to-see-doctor"), *summary, ask]
 
     # -- summary and my week -------------------------------------------------------------------
@@ -366,7 +388,10 @@ class DiaryFeature:
         png = await asyncio.to_thread(twitch_chart, figures, self.texts)
         pdf = await asyncio.to_thread(summary_pdf, figures, self.texts, png)
         s = self.texts.summary
-        attached = (await self._publish(turn, PNG, png, s.chart_file), await self._publish(turn, PDF, pdf, s.pdf_file))
+        attached = (
+            await self._publish(turn, PNG, png, s.chart_file),
+            await self._publish(turn, PDF, pdf, s.pdf_file),
+        )
         text = chat_text(figures, self.texts) + "\n\n" + self.texts.say("files_ready")
         buttons = (button(b.log, "log"), button(b.follow_up, "followup"), button(b.tried, "tried"))
         return [self._reply(turn, text, buttons, files=attached)]
@@ -377,7 +402,13 @@ class DiaryFeature:
         glasses = sum(v for d, v in figures.water.items() if d in days)
         caffeine = sum(v for d, v in figures.caffeine.items() if d in days)
         if not glasses and not caffeine:
-            return [self._reply(turn, self.texts.say("my_week_empty"), ), turn.engine.node_reply(turn, "reminders")]
+            return [
+                self._reply(
+                    turn,
+                    self.texts.say("my_week_empty"),
+                ),
+                turn.engine.node_reply(turn, "reminders"),
+            ]
         png = await asyncio.to_thread(week_chart, figures, self.texts)
         attached = (await self._publish(turn, PNG, png, self.texts.summary.week_file),)
         text = self.texts.say("my_week", glasses=glasses, caffeine=caffeine)
@@ -385,4 +416,6 @@ class DiaryFeature:
 
     async def _publish(self, turn: Turn, mime: str, body: bytes, label: str) -> Attachment:
         user = turn.user
-        return await files.publish(self.store, user.channel, user.user_key, mime, body, label, self.base_url, turn.now)
+        return await files.publish(
+            self.store, user.channel, user.user_key, mime, body, label, self.base_url, turn.now
+        )

@@ -47,7 +47,8 @@ async def signing_key(store: Storage) -> bytes:
     """The database's link key, made on first use; two instances racing agree on the first one."""
     await store.execute(
         "INSERT INTO diary_keys (name, secret) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-        _KEY_NAME, secrets.token_urlsafe(32),
+        _KEY_NAME,
+        secrets.token_urlsafe(32),
     )
     rows = await store.fetch("SELECT secret FROM diary_keys WHERE name = ?", _KEY_NAME)
     return str(rows[0][0]).encode()
@@ -76,8 +77,14 @@ def read_token(key: bytes, token: str, now: float) -> str | None:
 
 
 async def publish(
-    store: Storage, channel: str, user_key: str, mime: str, body: bytes, label: str,
-    base_url: str, now: datetime,
+    store: Storage,
+    channel: str,
+    user_key: str,
+    mime: str,
+    body: bytes,
+    label: str,
+    base_url: str,
+    now: datetime,
 ) -> Attachment:
     """Keep the file until its link expires and return it with its link; expired files go first."""
     await purge(store, now)
@@ -85,7 +92,12 @@ async def publish(
     expires_at = int(ts(now) + LIFETIME.total_seconds())  # type: ignore[operator]
     await store.execute(
         "INSERT INTO diary_files (id, channel, user_key, mime, body, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-        _b64(file_id), channel, user_key, mime, body, float(expires_at),
+        _b64(file_id),
+        channel,
+        user_key,
+        mime,
+        body,
+        float(expires_at),
     )
     token = make_token(await signing_key(store), file_id, expires_at)
     url = f"{base_url.rstrip('/')}{PATH}{token}"

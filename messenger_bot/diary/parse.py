@@ -20,7 +20,7 @@ def tokens(text: str) -> list[str]:
 
 def _has(phrase: str, said: list[str]) -> bool:
     wanted = phrase.split()
-    return any(said[i:i + len(wanted)] == wanted for i in range(len(said) - len(wanted) + 1))
+    return any(said[i : i + len(wanted)] == wanted for i in range(len(said) - len(wanted) + 1))
 
 
 def pick(choices: dict[str, Choice], text: str) -> list[str]:
@@ -36,7 +36,15 @@ def one(choices: dict[str, Choice], text: str) -> str | None:
 
 def skipped(text: str, texts: DiaryTexts) -> bool:
     said = tokens(text)
-    return " ".join(said) in {texts.buttons.skip.lower(), "skip", "no", "none", "not sure", "dont know", "pass"}
+    return " ".join(said) in {
+        texts.buttons.skip.lower(),
+        "skip",
+        "no",
+        "none",
+        "not sure",
+        "dont know",
+        "pass",
+    }
 
 
 def finished(text: str, texts: DiaryTexts) -> bool:
@@ -58,7 +66,7 @@ def twitch_count(text: str, texts: DiaryTexts) -> int | None:
     if digits:
         return max(1, min(int(digits.group(1)), 50))
     for word in said:
-        if word in texts.numbers and _has(f"{word} times", said) or word in {"once", "twice"} & set(said):
+        if (word in texts.numbers and _has(f"{word} times", said)) or word in {"once", "twice"} & set(said):
             return texts.numbers.get(word, 1)
     if any(_has(cue, said) for cue in texts.log_cues):
         return 1

@@ -33,20 +33,39 @@ class Entry:
 
 def _entry(row: Any) -> Entry:
     return Entry(
-        int(row[0]), row[1], dt(row[2]), row[3], int(row[4]), row[5], row[6], row[7],  # type: ignore[arg-type]
+        int(row[0]),
+        row[1],
+        dt(row[2]),
+        row[3],
+        int(row[4]),
+        row[5],
+        row[6],
+        row[7],  # type: ignore[arg-type]
         tuple(t for t in (row[8] or "").split(",") if t),
     )
 
 
 async def add(
-    store: Storage, channel: str, user_key: str, kind: str, now: datetime, zone: str,
-    count: int = 1, tags: tuple[str, ...] = (),
+    store: Storage,
+    channel: str,
+    user_key: str,
+    kind: str,
+    now: datetime,
+    zone: str,
+    count: int = 1,
+    tags: tuple[str, ...] = (),
 ) -> int:
     """A new entry; returns its id (the payloads of the following questions carry it)."""
     rows = await store.fetch(
         "INSERT INTO diary_entries (channel, user_key, kind, logged_at, day, count, tags)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        channel, user_key, kind, ts(now), local_day(now, zone), count, ",".join(tags),
+        channel,
+        user_key,
+        kind,
+        ts(now),
+        local_day(now, zone),
+        count,
+        ",".join(tags),
     )
     return int(rows[0][0])
 
@@ -55,7 +74,9 @@ async def entry(store: Storage, channel: str, user_key: str, entry_id: int) -> E
     """The user's own entry, or None: an id in a payload is never trusted on its own."""
     rows = await store.fetch(
         f"SELECT {_ENTRY} FROM diary_entries WHERE id = ? AND channel = ? AND user_key = ?",
-        entry_id, channel, user_key,
+        entry_id,
+        channel,
+        user_key,
     )
     return _entry(rows[0]) if rows else None
 
@@ -76,7 +97,9 @@ async def entries(store: Storage, channel: str, user_key: str, since_day: str | 
     rows = await store.fetch(
         f"SELECT {_ENTRY} FROM diary_entries WHERE channel = ? AND user_key = ? AND day >= ?"
         " ORDER BY logged_at, id",
-        channel, user_key, since_day or "",
+        channel,
+        user_key,
+        since_day or "",
     )
     return [_entry(r) for r in rows]
 
@@ -85,7 +108,10 @@ async def twitches_since(store: Storage, channel: str, user_key: str, since_day:
     rows = await store.fetch(
         "SELECT COALESCE(SUM(count), 0) FROM diary_entries WHERE channel = ? AND user_key = ?"
         " AND kind = ? AND day >= ?",
-        channel, user_key, TWITCH, since_day,
+        channel,
+        user_key,
+        TWITCH,
+        since_day,
     )
     return int(rows[0][0])
 
@@ -94,7 +120,9 @@ async def caffeine_by_day(store: Storage, channel: str, user_key: str, since_day
     """From the reminders' caffeine log: milligrams per local day."""
     rows = await store.fetch(
         "SELECT day, SUM(mg) FROM caffeine_log WHERE channel = ? AND user_key = ? AND day >= ? GROUP BY day",
-        channel, user_key, since_day,
+        channel,
+        user_key,
+        since_day,
     )
     return {r[0]: int(r[1]) for r in rows}
 
@@ -103,7 +131,9 @@ async def water_by_day(store: Storage, channel: str, user_key: str, since_day: s
     """From the reminders' water log: glasses marked Done per local day."""
     rows = await store.fetch(
         "SELECT day, glasses FROM water_log WHERE channel = ? AND user_key = ? AND day >= ?",
-        channel, user_key, since_day,
+        channel,
+        user_key,
+        since_day,
     )
     return {r[0]: int(r[1]) for r in rows}
 
@@ -120,7 +150,12 @@ async def schedule_followup(
         await store.execute(
             "INSERT INTO diary_followups (channel, user_key, timezone, due_at, status, attempts,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, 'scheduled', 0, ?, ?)",
-            channel, user_key, zone, ts(due), ts(now), ts(now),
+            channel,
+            user_key,
+            zone,
+            ts(due),
+            ts(now),
+            ts(now),
         )
 
 
@@ -128,7 +163,9 @@ async def cancel_followups(store: Storage, channel: str, user_key: str, now: dat
     return await store.execute(
         "UPDATE diary_followups SET status = 'cancelled', updated_at = ?"
         " WHERE channel = ? AND user_key = ? AND status = 'scheduled'",
-        ts(now), channel, user_key,
+        ts(now),
+        channel,
+        user_key,
     )
 
 
@@ -136,6 +173,7 @@ async def waiting_followup(store: Storage, channel: str, user_key: str) -> datet
     rows = await store.fetch(
         "SELECT due_at FROM diary_followups WHERE channel = ? AND user_key = ? AND status = 'scheduled'"
         " ORDER BY due_at LIMIT 1",
-        channel, user_key,
+        channel,
+        user_key,
     )
     return dt(rows[0][0]) if rows else None

@@ -52,7 +52,7 @@ class Figures:
         return [self.today - timedelta(days=n) for n in range(count - 1, -1, -1)]
 
     def weeks(self) -> list[tuple[date, int]]:
-        """Twitches in each of the last weeks (7-day blocks ending today), oldest first, from the first entry."""
+        """Twitches in each of the last weeks (7-day blocks ending today), oldest first, since the first."""
         first = self.first or self.today
         found = []
         for n in range(WEEKS - 1, -1, -1):
@@ -64,7 +64,9 @@ class Figures:
         return found
 
 
-async def gather(store: Storage, channel: str, user_key: str, zone: str, now: datetime, limit: int) -> Figures:
+async def gather(
+    store: Storage, channel: str, user_key: str, zone: str, now: datetime, limit: int
+) -> Figures:
     """Read what the diary and the reminders keep about the user, once."""
     today = date.fromisoformat(local_day(now, zone))
     figures = Figures(today=today, limit=limit)
@@ -72,8 +74,11 @@ async def gather(store: Storage, channel: str, user_key: str, zone: str, now: da
     for entry in await db.entries(store, channel, user_key):
         if entry.kind == db.TWITCH:
             figures.twitches[entry.day] = figures.twitches.get(entry.day, 0) + entry.count
-            for value, counter in ((entry.lip, figures.lips), (entry.side, figures.sides),
-                                   (entry.duration, figures.durations)):
+            for value, counter in (
+                (entry.lip, figures.lips),
+                (entry.side, figures.sides),
+                (entry.duration, figures.durations),
+            ):
                 if value:
                     counter[value] += 1
             figures.triggers.update(entry.tags)
@@ -103,8 +108,11 @@ def lines(figures: Figures, texts: DiaryTexts) -> list[str]:
         out.append(s.say("total", count=total, days=len(figures.twitches)))
         weeks = ", ".join(s.say("week_item", count=n, date=day_text(d)) for d, n in figures.weeks())
         out.append(s.say("per_week", weeks=weeks))
-        for field_name, counter in (("lips", figures.lips), ("sides", figures.sides),
-                                    ("durations", figures.durations)):
+        for field_name, counter in (
+            ("lips", figures.lips),
+            ("sides", figures.sides),
+            ("durations", figures.durations),
+        ):
             if counter:
                 out.append(s.say(field_name, items=_items(texts, field_name, counter)))
     if figures.triggers:
@@ -116,7 +124,8 @@ def lines(figures: Figures, texts: DiaryTexts) -> list[str]:
     out.append(s.say("tried", items=_items(texts, "tried", figures.tried)) if figures.tried else s.no_tried)
     if figures.answers:
         items = ", ".join(
-            s.say("followup_item", answer=texts.label("answers", a), date=day_text(d)) for d, a in figures.answers
+            s.say("followup_item", answer=texts.label("answers", a), date=day_text(d))
+            for d, a in figures.answers
         )
         out.append(s.say("followups", items=items))
     out.append(s.disclaimer)

@@ -42,6 +42,7 @@ def cmd_send_due(args: argparse.Namespace) -> int:
 
 async def send_due(settings: Settings, now: datetime | None) -> int:
     from messenger_bot.delivery import senders_for
+    from messenger_bot.diary.followup import followups_for
     from messenger_bot.reminders.dispatcher import Dispatcher, rates_for
     from messenger_bot.reminders.replies import texts_of
     from messenger_bot.runtime import open_runtime
@@ -57,6 +58,7 @@ async def send_due(settings: Settings, now: datetime | None) -> int:
             print("no channel can send reminders: set TELEGRAM_BOT_TOKEN or the TWILIO_* settings")
         dispatcher = Dispatcher(runtime.store, texts_of(runtime.content), senders, rates=rates_for(settings))
         report = await dispatcher.run_pass(now)
+        report.add(await followups_for(runtime.store, runtime.content, senders).run_pass(now))
     finally:
         for sender in started:
             await sender.close()

@@ -81,8 +81,11 @@ def background_for(settings: Settings, scheduler: bool) -> list[Background]:
 
 
 def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
+    from messenger_bot.diary.web import DiaryFiles
+
     channels = channels_for(settings)
     workers = background_for(settings, scheduler)
+    served: list[Channel] = [*channels, DiaryFiles()]  # the diary's file links: routes, not a channel
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -90,7 +93,7 @@ def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
         app.state.runtime = runtime
         started: list[Channel | Background] = []
         try:
-            for part in (*channels, *workers):
+            for part in (*served, *workers):
                 await part.start(runtime)
                 started.append(part)
             log.info("serving: channels %s", ", ".join(c.name for c in channels))
@@ -103,7 +106,7 @@ def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
 
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     limits: dict[str, int] = {}
-    for channel in channels:
+    for channel in served:
         routes.extend(channel.routes())
         limits.update(channel.body_limits)
     middleware = [Middleware(RequestIdMiddleware), Middleware(BodyLimitMiddleware, limits=limits)]
