@@ -24,6 +24,8 @@ from aiohttp import web
 BOT_ID = 4242
 USERNAME = "lip_test_bot"
 SENDING = frozenset({"sendMessage", "editMessageText"})
+#: Uploads: a photo or a document, sent as multipart form data (their bytes are kept in `Call.files`).
+UPLOADS = frozenset({"sendPhoto", "sendDocument"})
 
 
 @dataclass
@@ -36,6 +38,8 @@ class Call:
     message_id: int | None = None
     #: A chaos fault given instead of the answer ("timeout", "malformed", ...): the message did not go.
     fault: str | None = None
+    #: Uploaded files by form field ("photo", "document"): (file name, bytes).
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
     @property
     def chat_id(self) -> int | None:
@@ -216,6 +220,9 @@ class FakeTelegram:
         form = await request.post()
         params = {k: _decode(v) for k, v in form.items() if isinstance(v, str)}
         call = Call(method, params, time.time())
+        for name, value in form.items():
+            if isinstance(value, web.FileField):
+                call.files[name] = (value.filename, value.file.read())
         failure = self._failure_for(method, call.chat_id)
         if failure is not None:
             call.status = failure.status
@@ -287,6 +294,19 @@ class FakeTelegram:
             return {
                 "message_id": message_id, "date": int(time.time()), "chat": chat,
                 "text": params.get("text", ""),
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Lip Test", "username": USERNAME},
+            }
+        if method in UPLOADS:
+            with self._lock:
+                self._next_message_id += 1
+                message_id = self._next_message_id
+            chat_id = int(params["chat_id"])
+            kind = "photo" if method == "sendPhoto" else "document"
+            meta = {"file_id": f"f{message_id}", "file_unique_id": f"u{message_id}"}
+            body: Any = [{**meta, "width": 800, "height": 500}] if kind == "photo" else meta
+            return {
+                "message_id": message_id, "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"}, kind: body, "caption": params.get("caption", ""),
                 "from": {"id": BOT_ID, "is_bot": True, "first_name": "Lip Test", "username": USERNAME},
             }
         return True  # setWebhook, deleteWebhook, setMyCommands, answerCallbackQuery, ...
