@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -60,10 +61,20 @@ class Claimed:
 
 
 class FollowupDispatcher:
-    def __init__(self, store: Storage, texts: DiaryTexts, senders: Mapping[str, Sender]) -> None:
+    def __init__(
+        self, store: Storage, texts: DiaryTexts, senders: Mapping[str, Sender],
+        rates: Mapping[str, float] | None = None,
+    ) -> None:
         self.store = store
         self.texts = texts
         self.senders = senders
+        #: Each channel's messages per second: a chunk is about two seconds' worth, like the reminders'.
+        self.rates = dict(rates or {})
+
+    def in_flight(self, channel: str) -> int:
+        """Rows marked `sending` at once: what a kill can leave in doubt is at most this many."""
+        rate = self.rates.get(channel)
+        return IN_FLIGHT if rate is None else max(1, min(IN_FLIGHT, math.ceil(rate * 2)))
 
     async def run_pass(self, now: datetime | None = None) -> PassReport:
         """Every follow-up due at `now` (default: the clock), channel by channel."""
@@ -74,8 +85,9 @@ class FollowupDispatcher:
             await self._interrupted(channel, now, report)
             while True:
                 claimed = await self._claim(channel, now)
-                for start in range(0, len(claimed), IN_FLIGHT):
-                    await self._dispatch(claimed[start : start + IN_FLIGHT], sender, now, report)
+                size = self.in_flight(channel)
+                for start in range(0, len(claimed), size):
+                    await self._dispatch(claimed[start : start + size], sender, now, report)
                 if len(claimed) < BATCH:
                     break
         return report
@@ -173,7 +185,9 @@ class FollowupDispatcher:
                 )
 
 
-def followups_for(store: Storage, content: object, senders: Mapping[str, Sender]) -> FollowupDispatcher:
+def followups_for(
+    store: Storage, content: object, senders: Mapping[str, Sender], rates: Mapping[str, float] | None = None
+) -> FollowupDispatcher:
     """The step the reminder scheduler and `reminders send-due` run after the reminders."""
     texts: DiaryTexts = content.extra["diary.yaml"]  # type: ignore[attr-defined]
-    return FollowupDispatcher(store, texts, senders)
+    return FollowupDispatcher(store, texts, senders, rates)

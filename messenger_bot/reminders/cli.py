@@ -58,7 +58,8 @@ async def send_due(settings: Settings, now: datetime | None) -> int:
             print("no channel can send reminders: set TELEGRAM_BOT_TOKEN or the TWILIO_* settings")
         dispatcher = Dispatcher(runtime.store, texts_of(runtime.content), senders, rates=rates_for(settings))
         report = await dispatcher.run_pass(now)
-        report.add(await followups_for(runtime.store, runtime.content, senders).run_pass(now))
+        followups = followups_for(runtime.store, runtime.content, senders, rates_for(settings))
+        report.add(await followups.run_pass(now))
     finally:
         for sender in started:
             await sender.close()

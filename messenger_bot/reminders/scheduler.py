@@ -46,7 +46,7 @@ class ReminderScheduler:
         self.dispatcher = Dispatcher(
             runtime.store, texts_of(runtime.content), self.senders, rates=rates_for(self.settings)
         )
-        self.followups = followups_for(runtime.store, runtime.content, self.senders)
+        self.followups = followups_for(runtime.store, runtime.content, self.senders, rates_for(self.settings))
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.scheduler.add_job(
             self.tick,
