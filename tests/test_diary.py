@@ -5,7 +5,11 @@ from their links and opened: what a person would see (dates, counts, the disclai
 from __future__ import annotations
 
 import io
+import os
 import re
+import signal
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -207,3 +211,85 @@ def test_whatsapp_summary_goes_out_as_media_links_that_open(bot_env: dict[str, s
         files = [{"type": t, "url": u} for t, u in zip(("image/png", "application/pdf"), media, strict=True)]
         check_files({"files": files}, http, today_text())
         assert DISCLAIMER in "".join(reply.itertext())
+
+
+async def plan_followups(env: dict[str, str], channel: str, users: list[str], due: datetime) -> None:
+    """Follow-ups as the conversation saves them, for many users at once."""
+    from messenger_bot.diary import store as db
+    from messenger_bot.storage import SQLiteStorage
+    from tests.test_reminders_e2e import database
+
+    store = SQLiteStorage(database(env))
+    await store.open()
+    try:
+        for user in users:
+            await db.schedule_followup(store, channel, user, "Europe/London", due, due - timedelta(days=7))
+    finally:
+        await store.close()
+
+
+NOON = datetime(2026, 6, 1, 11, 0, tzinfo=UTC)  # 12:00 in London (BST)
+
+
+async def test_kill_9_mid_dispatch_then_restart_asks_each_user_at_most_once(
+    bot_env: dict[str, str], telegram: FakeTelegram
+):
+    env = telegram_env(bot_env, telegram, TELEGRAM_MPS="10")
+    chats = [str(9500 + i) for i in range(40)]
+    await plan_followups(env, "telegram", chats, NOON)
+    cmd = [sys.executable, "-m", "messenger_bot", "reminders", "send-due", "--now", NOON.isoformat()]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        telegram.wait_for(lambda: len(telegram.calls_to("sendMessage")) >= 8, timeout=60)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    first = {c.chat_id for c in telegram.calls_to("sendMessage") if c.status == 200}
+    assert 0 < len(first) < len(chats)  # really killed in the middle
+    out = send_due(env, NOON + timedelta(minutes=3))  # after the killed process's lease ran out
+    interrupted = int(re.search(r"in flight at an earlier stop (\d+)", out).group(1))  # type: ignore[union-attr]
+    delivered = [c.chat_id for c in telegram.calls_to("sendMessage") if c.status == 200]
+    assert len(delivered) == len(set(delivered))  # nobody was asked twice
+    assert len(set(delivered)) + interrupted >= len(chats)  # every one asked, or listed as in doubt
+    assert interrupted <= 20  # at most one chunk (2 s at 10/s) was in the air
+    assert f"sent {len(set(delivered) - first)}," in out
+    assert "sent 0," in send_due(env, NOON + timedelta(minutes=10))
+
+
+async def test_whatsapp_follow_up_outside_the_24_hour_window_needs_its_template(
+    bot_env: dict[str, str], twilio: FakeTwilio
+):
+    env = {**bot_env, "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN,
+           "TWILIO_WHATSAPP_FROM": SANDBOX, "TWILIO_API_BASE_URL": twilio.base_url}
+    late, templated = "whatsapp:+447700900601", "whatsapp:+447700900602"
+    await plan_followups(env, "whatsapp", [late], NOON)
+    assert "skipped 1" in send_due(env, NOON)  # nobody wrote in the last 24 hours: no free text
+    assert not twilio.sent_to(late)
+    template = "HX" + "f" * 32
+    env["WHATSAPP_TEMPLATE_FOLLOWUP"] = template
+    await plan_followups(env, "whatsapp", [templated], NOON)
+    assert "sent 1," in send_due(env, NOON + timedelta(minutes=1))
+    [sent] = twilio.sent_to(templated)
+    assert sent.form.get("ContentSid") == template
+
+
+def test_a_user_who_said_stop_is_not_asked(bot_env: dict[str, str], telegram: FakeTelegram):
+    env = telegram_env(bot_env, telegram)
+    with ChatProcess(env, "--channel", "telegram", "--user", "9701") as chat:
+        chat.send({"button": "do:diary:followup:3"})
+        chat.send("UTC")
+        due = checkin_time(chat)
+        chat.send("stop")
+    out = send_due(env, due)
+    assert "sent 0," in out and not telegram.delivered(9701)
+
+
+def test_the_web_chat_shows_the_chart_from_its_own_address(bot_env: dict[str, str]):
+    with ServeProcess(bot_env, "--no-scheduler") as serve, httpx.Client(timeout=10) as http:
+        user = "diary-browser-1"
+        http.post(serve.url + "/api/chat", json={"user": user, "text": "it's twitching again"})
+        answer = http.post(serve.url + "/api/chat", json={"user": user, "text": "summary for my doctor"})
+        [reply] = [r for r in answer.json()["replies"] if r.get("files")]
+        urls = [f["url"] for f in reply["files"]]
+        assert all(u.startswith("/files/") for u in urls)  # relative: the page's own server
+        assert http.get(serve.url + urls[0]).headers["content-type"] == "image/png"
