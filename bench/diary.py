@@ -90,7 +90,7 @@ async def a_year(store: SQLiteStorage, user: str) -> None:
     )
 
 
-async def summary_bench(store: SQLiteStorage, texts: object, repeat: int) -> None:
+async def summary_bench(store: SQLiteStorage, texts: object, repeat: int) -> bytes:
     await a_year(store, "year")
     timings: dict[str, list[float]] = {"figures": [], "text": [], "chart": [], "pdf": []}
     for _ in range(repeat):
@@ -113,6 +113,7 @@ async def summary_bench(store: SQLiteStorage, texts: object, repeat: int) -> Non
         f" ({len(png):,} bytes), PDF {medians['pdf']:.0f} ms ({len(pdf):,} bytes);"
         f" total {sum(medians.values()):.0f} ms (median of {repeat}); text {len(text)} characters"
     )
+    return png
 
 
 async def seed(store: SQLiteStorage, reminders: int, followups: int, tag: str) -> None:
@@ -150,6 +151,7 @@ async def main() -> None:
     parser.add_argument("--reminders", type=int, default=20_000)
     parser.add_argument("--followups", type=int, default=5_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--save-chart", type=Path, help="also write the year's chart here")
     args = parser.parse_args()
     content = load_content(ROOT / "flows")
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,7 +159,9 @@ async def main() -> None:
         store = SQLiteStorage(folder / "summary.sqlite3")
         await store.open()
         try:
-            await summary_bench(store, content.extra["diary.yaml"], args.repeat)
+            png = await summary_bench(store, content.extra["diary.yaml"], args.repeat)
+            if args.save_chart:
+                args.save_chart.write_bytes(png)
         finally:
             await store.close()
         alone, alone_s = await dispatch(folder, content, args.reminders, 0)

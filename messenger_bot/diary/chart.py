@@ -11,6 +11,7 @@ import io
 from datetime import date
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from messenger_bot.diary.summary import CHART_DAYS, Figures, day_text
 from messenger_bot.diary.texts import DiaryTexts
@@ -55,6 +56,7 @@ def _figure(title: str):  # type: ignore[no-untyped-def]
     axes = figure.add_subplot()
     axes.set_title(title, fontsize=15)
     axes.tick_params(labelsize=12)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole twitches, whole glasses
     axes.spines[["top"]].set_visible(False)
     return figure, axes
 
