@@ -148,6 +148,8 @@ def test_follow_up_arrives_once_never_in_quiet_hours_and_is_answered_three_ways(
         better = chat.send({"button": "do:diary:answer:better"})["replies"]
         assert "won't ask again" in better[0]["text"] and better[-1]["topic"] == "prevention"
     with ChatProcess(env, "--channel", "telegram", "--user", users["same"]) as chat:
+        asked = chat.send("is it fine to drink coffee?")["replies"]
+        assert asked[-1]["kind"] == "topic"  # a question in between is answered, not taken as the answer
         same = chat.send("about the same")["replies"]  # typed, not tapped
         assert [r.get("topic") for r in same][1] == "when-to-see-doctor"
         assert any(r.get("files") for r in same) and "Check-ins: About the same" in same[2]["text"]

@@ -122,6 +122,9 @@ class DiaryFeature:
         turn.user.pending = None
         step, entry_id = str(pending.get("step")), int(pending.get("entry") or 0)
         t = self.texts
+        if step != "new" and parse.asks(text, t):
+            turn.user.pending = pending  # a question: the FAQ answers it, and the step still waits
+            return None
         if step in {"lip", "side", "dur"}:
             field = {s[0]: s[1] for s in STEPS}[step]
             key = "skip" if parse.skipped(text, t) else parse.one(getattr(t, field), text)
@@ -219,9 +222,7 @@ class DiaryFeature:
         if key in getattr(self.texts, field):
             await db.set_field(self.store, found, column, key)
         elif key != "skip":
-            return self._ask(
-                turn, step, found.id, self.texts.say(f"ask_{column if column != 'lip' else 'lip'}")
-            )
+            return self._ask(turn, step, found.id, self.texts.say(f"ask_{column}"))
         following = names.index(step) + 1
         if following < len(STEPS):
             return self._ask(

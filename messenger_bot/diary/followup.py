@@ -62,7 +62,10 @@ class Claimed:
 
 class FollowupDispatcher:
     def __init__(
-        self, store: Storage, texts: DiaryTexts, senders: Mapping[str, Sender],
+        self,
+        store: Storage,
+        texts: DiaryTexts,
+        senders: Mapping[str, Sender],
         rates: Mapping[str, float] | None = None,
     ) -> None:
         self.store = store

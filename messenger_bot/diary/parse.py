@@ -34,6 +34,12 @@ def one(choices: dict[str, Choice], text: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+def asks(text: str, texts: DiaryTexts) -> bool:
+    """A question ("is it fine to drink coffee?") is for the FAQ, never an answer to a diary step."""
+    said = tokens(text)
+    return "?" in text or not said or said[0] in texts.question_words
+
+
 def skipped(text: str, texts: DiaryTexts) -> bool:
     said = tokens(text)
     return " ".join(said) in {
@@ -58,16 +64,14 @@ def twitch_count(text: str, texts: DiaryTexts) -> int | None:
     again?"), which the FAQ answers instead.
     """
     said = tokens(text)
-    if "?" in text or not said or said[0] in texts.question_words:
-        return None
-    if not any(w in said for w in texts.log_words):
+    if asks(text, texts) or not any(w in said for w in texts.log_words):
         return None
     digits = _DIGITS.search(normalise(text))
     if digits:
         return max(1, min(int(digits.group(1)), 50))
     for word in said:
-        if (word in texts.numbers and _has(f"{word} times", said)) or word in {"once", "twice"} & set(said):
-            return texts.numbers.get(word, 1)
+        if word in texts.numbers and (_has(f"{word} times", said) or word in {"once", "twice"}):
+            return texts.numbers[word]
     if any(_has(cue, said) for cue in texts.log_cues):
         return 1
     return None
