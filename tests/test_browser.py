@@ -7,6 +7,7 @@ test time. Without it the test is skipped on a developer's machine, but CI must 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -146,3 +147,17 @@ def test_the_chat_works_from_the_keyboard_alone(page: sync_api.Page) -> None:
     label = first_choice.inner_text()
     page.keyboard.press("Enter")
     expect(page.locator("#log .msg.me").last).to_have_text(f"You: {label}")
+
+
+def test_the_diary_summary_shows_its_chart_and_links_its_pdf(page: sync_api.Page) -> None:
+    expect = sync_api.expect
+    ask(page, "it's twitching again")
+    tap(page, "Upper lip")
+    ask(page, "summary for my doctor")
+    newest = bot_messages(page).last
+    expect(newest).to_contain_text("not a diagnosis")
+    chart = newest.get_by_role("img", name="Chart of twitches")
+    expect(chart).to_be_visible()
+    width = chart.evaluate("img => img.decode().then(() => img.naturalWidth)")  # waits for the load
+    assert width == 800  # the picture really loaded from its link
+    expect(newest.get_by_role("link", name="Summary (PDF)")).to_have_attribute("href", re.compile(r"/files/"))
