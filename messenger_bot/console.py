@@ -47,6 +47,7 @@ def render_plain(replies: list[Reply]) -> str:
     for reply in replies:
         marker = "[!] EMERGENCY: " if reply.kind == "alert" else ""
         out.append(marker + _BOLD.sub(r"\1", reply.text))
+        out.extend(f"  {f.label}: {f.url}" for f in reply.files)  # a terminal shows a file's link
     last = next((r for r in reversed(replies) if r.buttons), None)
     if last:
         out.append("\n".join(f"  {i}. {b.label}" for i, b in enumerate(last.buttons, 1)))
