@@ -295,3 +295,21 @@ def test_the_web_chat_shows_the_chart_from_its_own_address(bot_env: dict[str, st
         urls = [f["url"] for f in reply["files"]]
         assert all(u.startswith("/files/") for u in urls)  # relative: the page's own server
         assert http.get(serve.url + urls[0]).headers["content-type"] == "image/png"
+
+
+def test_my_week_charts_water_and_caffeine_without_a_diary(bot_env: dict[str, str]):
+    with ServeProcess(bot_env, "--no-scheduler") as serve, httpx.Client(timeout=10) as http:
+        user = "diary-browser-2"
+
+        def say(**message: str) -> list[dict[str, Any]]:
+            return http.post(serve.url + "/api/chat", json={"user": user, **message}).json()["replies"]
+
+        nothing = say(text="my week")
+        assert "haven't logged" in nothing[-2]["text"] and nothing[-1]["topic"] == "reminders"
+        say(button="do:reminders:log:coffee")
+        say(button="do:reminders:log:coffee")
+        say(button="do:reminders:done")
+        [week] = [r for r in say(text="my week") if r.get("files")]
+        assert "1 glass(es) of water and 160 mg of caffeine" in week["text"]
+        png = http.get(serve.url + week["files"][0]["url"]).content
+        assert Image.open(io.BytesIO(png)).size == (800, 500)
