@@ -72,6 +72,6 @@ def twitch_count(text: str, texts: DiaryTexts) -> int | None:
     for word in said:
         if word in texts.numbers and (_has(f"{word} times", said) or word in {"once", "twice"}):
             return texts.numbers[word]
-    if any(_has(cue, said) for cue in texts.log_cues):
+    if len(said) <= texts.log_max_words and any(_has(cue, said) for cue in texts.log_cues):
         return 1
     return None

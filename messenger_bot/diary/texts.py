@@ -132,6 +132,7 @@ class DiaryTexts(_Strict):
 
     log_words: tuple[str, ...] = Field(min_length=1)
     log_cues: tuple[str, ...] = Field(min_length=1)
+    log_max_words: int = Field(8, ge=3, le=30)
     question_words: tuple[str, ...]
     numbers: dict[str, int]
     lips: dict[str, Choice]
