@@ -18,6 +18,8 @@ import itertools
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -42,16 +44,17 @@ from messenger_bot.content import Content
 from messenger_bot.delivery import Sender
 from messenger_bot.engine import BLOCKED
 from messenger_bot.reminders import store as subs
-from messenger_bot.reminders.dispatcher import MAX_ATTEMPTS, Dispatcher, PassReport
+from messenger_bot.reminders.dispatcher import LEASE, MAX_ATTEMPTS, Dispatcher, PassReport
 from messenger_bot.reminders.replies import texts_of
 from messenger_bot.settings import Settings, load_settings
 from messenger_bot.storage import SQLiteStorage, Storage, UserState
+from messenger_bot.storage.postgres import PostgresStorage
 from messenger_bot.web.app import create_app
 from tests.fakes.telegram_api import CREATED_FAULTS, FakeTelegram, text_update
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support.postgres import TcpRelay, fresh_schema, with_search_path
 from tests.support.server import ServeProcess
-from tests.test_reminders_e2e import EIGHT, HOURLY
+from tests.test_reminders_e2e import EIGHT, HOURLY, send_due, telegram_env
 from tests.test_telegram import SECRET
 from tests.test_whatsapp import ACCOUNT, PUBLIC, SANDBOX, TOKEN
 
@@ -220,6 +223,13 @@ def seen_by_providers(
     return seen
 
 
+def telegram_seen(
+    telegram: FakeTelegram, chats: list[str], ends: dict[str, tuple[str, int]]
+) -> dict[str, tuple[int, str]]:
+    """Per chat: messages that reached it and its outbox status ("none": no row at all)."""
+    return {c: (len(telegram.delivered(int(c))), ends[c][0] if c in ends else "none") for c in chats}
+
+
 @contextlib.asynccontextmanager
 async def reminder_world(
     tmp_path: Path, telegram: FakeTelegram, twilio: FakeTwilio, users: int = 20
@@ -329,8 +339,8 @@ async def test_webhook_replies_under_provider_chaos_answered_once_and_never_a_5x
     users = [new_number() for _ in range(8)]
     posts = [whatsapp_fields(user, "can coffee cause it?") for user in users]
     async with running(settings) as (app, client):
-        telegram.chaos(seed=3, rate=0.5, hang=HANG)
-        twilio.chaos(seed=3, rate=0.5, hang=HANG)
+        telegram.chaos(seed=4, rate=0.5, hang=HANG)
+        twilio.chaos(seed=4, rate=0.5, hang=HANG)
         # Each update and each Twilio post arrives twice (a retry after a slow answer), concurrently.
         first = await asyncio.gather(*(post_update(client, u) for u in updates),
                                      *(post_whatsapp(client, f) for f in posts))
@@ -348,10 +358,114 @@ async def test_webhook_replies_under_provider_chaos_answered_once_and_never_a_5x
         tries = telegram.calls_to("sendMessage", chat)
         delivered = telegram.delivered(chat)
         assert len(delivered) <= 1, f"chat {chat}: answered {len(delivered)} times"
-        if not delivered:  # only a refusal that retrying cannot cure leaves a chat unanswered
-            assert {c.fault for c in tries} & {"403", "malformed"}, [c.fault for c in tries]
+        if not delivered:  # a refusal retrying cannot cure, or an answer lost (never sent again)
+            assert {c.fault for c in tries} & {"403", "malformed", "500", "timeout"}, [c.fault for c in tries]
+        assert len(tries) <= 2 or {c.fault for c in tries} & {"429"}, "at most one safe retry"
         if "403" in {c.fault for c in tries} and not delivered:
             assert str(chat) in paused, "a chat that blocked the bot is marked"
+
+
+# -- two dispatchers on PostgreSQL, every pass slower than its lease --------------------------------
+
+
+async def test_two_dispatchers_on_postgres_with_passes_slower_than_the_lease_send_each_once(
+    content: Content, telegram: FakeTelegram, twilio: FakeTwilio
+) -> None:
+    """Each send takes longer than the whole lease, so only the heartbeat keeps a claim; and should a
+    beat come late, a chunk still goes only from the pass that wrote its outbox rows."""
+    lease = timedelta(seconds=0.4)
+    telegram.slow(0.6)
+    chats = [str(new_chat()) for _ in range(40)]
+    async with fresh_schema() as (url, schema):
+        settings = settings_for(with_search_path(url, schema), telegram, twilio)
+        stores = [PostgresStorage(url, schema=schema) for _ in range(2)]
+        senders = [TelegramSender(settings) for _ in stores]
+        for store, sender in zip(stores, senders, strict=True):
+            await store.open()
+            await sender.start(store)
+        try:
+            await subscribe(stores[0], chats, "telegram")
+            dispatchers = [Dispatcher(store, texts_of(content), {"telegram": sender}, batch=8, lease=lease)
+                           for store, sender in zip(stores, senders, strict=True)]
+            start = EIGHT + timedelta(seconds=5)
+            reports = await asyncio.gather(*(d.run_pass(now=start) for d in dispatchers))
+            ends = await outcomes(stores[0])
+        finally:
+            for store, sender in zip(stores, senders, strict=True):
+                await sender.close()
+                await store.close()
+    seen = telegram_seen(telegram, chats, ends)
+    row = tally("two dispatchers, PostgreSQL, pass > lease", seen)
+    assert row.sent == len(chats) and {status for _, status in seen.values()} == {"sent"}
+    assert sum(r.sent for r in reports) == len(chats)
+    assert all(r.sent for r in reports), "both dispatchers took a share"
+
+
+# -- a dispatch pass killed at three moments ------------------------------------------------------
+
+
+def start_send_due(env: dict[str, str], now: datetime) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "messenger_bot", "reminders", "send-due", "--now", now.isoformat()]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def kill(proc: subprocess.Popen[str]) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+def sends(telegram: FakeTelegram) -> int:
+    return len(telegram.calls_to("sendMessage"))
+
+
+#: TELEGRAM_MPS=5 puts ten sends in flight at once: twenty due reminders go in two chunks of ten.
+CHUNK = 10
+
+
+@pytest.mark.parametrize("moment", ["sends in flight", "between chunks", "answered, not recorded"])
+async def test_a_pass_killed_at_any_moment_then_rerun_sends_none_twice(
+    bot_env: dict[str, str], telegram: FakeTelegram, moment: str
+) -> None:
+    """`reminders send-due` is SIGKILLed: while the provider holds the answers to the first chunk; once
+    the first chunk is recorded and the second is going out; or after the provider has answered but
+    while the database is locked, so the outcomes cannot be written. A later run (after the lease)
+    sends the rest, lists the rows that were in flight, and sends none of them again."""
+    env = telegram_env(bot_env, telegram, TELEGRAM_MPS="5")
+    db = Path(env["DATABASE_URL"].removeprefix("sqlite:///"))
+    store = SQLiteStorage(db)
+    await store.open()
+    chats = [str(new_chat()) for _ in range(2 * CHUNK)]
+    await subscribe(store, chats, "telegram")
+    await store.close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    if moment != "between chunks":
+        telegram.hold()
+    proc = start_send_due(env, EIGHT + timedelta(seconds=5))
+    try:
+        if moment == "between chunks":
+            await asyncio.to_thread(telegram.wait_for, lambda: sends(telegram) > CHUNK, 60)
+        else:
+            await asyncio.to_thread(telegram.wait_for, lambda: sends(telegram) == CHUNK, 60)
+        if moment == "answered, not recorded":
+            holder.execute("BEGIN IMMEDIATE")  # nothing can be written now
+            telegram.release()
+            await asyncio.to_thread(telegram.wait_for, lambda: telegram.answered() >= CHUNK, 30)
+    finally:
+        kill(proc)
+        telegram.release()
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()
+    before = sum(bool(telegram.delivered(int(c))) for c in chats)
+    assert 0 < before < len(chats), "killed in the middle of the pass"
+    out = await asyncio.to_thread(send_due, env, EIGHT + LEASE + timedelta(minutes=1))
+    with sqlite3.connect(db) as con:
+        statuses = dict(con.execute("SELECT user_key, status FROM reminder_outbox").fetchall())
+    seen = {c: (len(telegram.delivered(int(c))), statuses.get(c, "none")) for c in chats}
+    row = tally(f"SIGKILL: {moment}", seen)
+    assert set(statuses.values()) <= {"sent", "interrupted"}, statuses
+    assert f"in flight at an earlier stop {row.in_doubt})" in out
+    assert 0 < row.in_doubt <= CHUNK, "at most one chunk was in flight"
 
 
 # -- SQLite busy: another connection holds the write lock --------------------------------------------
@@ -399,6 +513,7 @@ async def test_while_another_connection_holds_the_write_lock_requests_wait_then_
     assert all(len(telegram.delivered(c)) == 1 for c in chats)
     assert report.sent == len(due) and set(ends) == set(due)
     assert all(len(telegram.delivered(int(c))) == 1 for c in due)
+    tally("SQLite write lock held by another process", telegram_seen(telegram, due, ends))
 
 
 # -- the database unreachable, then back --------------------------------------------------------------
@@ -450,6 +565,7 @@ async def test_postgres_gone_then_back_healthz_tells_webhooks_get_503_and_nothin
     assert web.status_code == 200
     assert report.sent == len(due) and {s for s, _ in ends.values()} == {"sent"}
     assert all(len(telegram.delivered(int(c))) == 1 for c in due)
+    tally("PostgreSQL unreachable, then back", telegram_seen(telegram, due, ends))
 
 
 async def _outage(

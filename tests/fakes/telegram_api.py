@@ -118,6 +118,7 @@ class FakeTelegram:
         self._chaos: Chaos | None = None
         self._slow = 0.0
         self._open: asyncio.Event | None = None  # cleared: answers to sends wait (hold / release)
+        self._answered = 0
         self._updates: list[dict[str, Any]] = []
         self._next_message_id = 1000
         self._next_update_id = 1
@@ -196,6 +197,11 @@ class FakeTelegram:
 
     def release(self) -> None:
         self._in_loop(lambda: self._gate().set())
+
+    def answered(self) -> int:
+        """Sends whose answer has gone back (held ones count once released)."""
+        with self._lock:
+            return self._answered
 
     def _in_loop(self, action: Callable[[], None]) -> None:
         """Run `action` on the server's loop and wait for it, so no request slips in between."""
@@ -278,6 +284,8 @@ class FakeTelegram:
         call.created = method in SENDING
         if call.created:
             await self._answer_late()
+            with self._lock:
+                self._answered += 1
         if call.fault is not None:
             return await self._lost_answer(request, call, chaos)  # type: ignore[arg-type]
         return _ok(result)
