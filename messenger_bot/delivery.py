@@ -42,6 +42,14 @@ class SendResult:
     detail: str | None = None
 
 
+def partly(result: SendResult, first_id: str | None) -> SendResult:
+    """A later part of a message failed after earlier parts went (`first_id`): a FAILED would be
+    tried again and repeat those parts, so it counts as UNKNOWN."""
+    if first_id is None or result.outcome is not Outcome.FAILED:
+        return result
+    return SendResult(Outcome.UNKNOWN, first_id, f"partly sent, then {result.detail}")
+
+
 class Sender(Protocol):
     """Sends a reply a user did not ask for just now (a reminder) on one channel."""
 

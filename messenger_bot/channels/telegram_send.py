@@ -47,7 +47,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from messenger_bot.channels.telegram_render import CODEC, Rendered, render
 from messenger_bot.conversation import Reply
-from messenger_bot.delivery import Outcome, SendResult
+from messenger_bot.delivery import Outcome, SendResult, partly
 from messenger_bot.engine import BLOCKED
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage
@@ -197,7 +197,7 @@ class Outbox:
                 sent = await self._send(chat_id, message)
                 provider_id = str(sent.message_id)
         except Exception as error:  # whatever went wrong, the outcome decides a resend
-            return await self._failed(chat_id, error)
+            return partly(await self._failed(chat_id, error), provider_id)
         return SendResult(Outcome.SENT, provider_id)
 
     async def _send(self, chat_id: int, message: Rendered) -> Message:
