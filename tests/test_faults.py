@@ -365,6 +365,24 @@ async def test_webhook_replies_under_provider_chaos_answered_once_and_never_a_5x
             assert str(chat) in paused, "a chat that blocked the bot is marked"
 
 
+async def test_send_due_prints_the_unknown_and_a_later_run_does_not_send_them_again(
+    bot_env: dict[str, str], telegram: FakeTelegram
+) -> None:
+    env = telegram_env(bot_env, telegram)
+    store = SQLiteStorage(Path(env["DATABASE_URL"].removeprefix("sqlite:///")))
+    await store.open()
+    chats = [str(new_chat()) for _ in range(6)]
+    await subscribe(store, chats, "telegram")
+    await store.close()
+    telegram.chaos(seed=1, rate=1.0, faults=("created-drop",))  # created, then the connection ends
+    out = await asyncio.to_thread(send_due, env, EIGHT + timedelta(seconds=5))
+    telegram.calm()
+    again = await asyncio.to_thread(send_due, env, EIGHT + timedelta(minutes=10))
+    assert out.startswith("sent 0, skipped 0, failed 0") and "unknown 6 (may have arrived" in out
+    assert again.startswith("sent 0, skipped 0, failed 0") and "unknown 0" in again
+    assert all(len(telegram.delivered(int(c))) == 1 for c in chats), "each got it once, none twice"
+
+
 # -- two dispatchers on PostgreSQL, every pass slower than its lease --------------------------------
 
 
