@@ -284,8 +284,9 @@ async def test_reminders_under_provider_chaos_end_as_the_outcomes_say_and_none_t
             assert refused & {"403", "opted-out"} and user in paused, (user, refused)
         if status == "failed":  # refused every time, nothing created: retried to the bound
             assert attempts == MAX_ATTEMPTS, (user, attempts)
-        if status == "unknown":  # the answer was lost, or a 5xx: nothing can tell, so never again
-            assert refused & {"500", "timeout", "malformed"}, (user, refused)
+        if status == "unknown":  # the answer was lost, or a 5xx (or, on a loaded machine, a message
+            # created but answered after the client's short timeout): nothing can tell, so never again
+            assert refused & {"500", "timeout", "malformed"} or seen[user][0] == 1, (user, refused)
     counted = report.sent + report.skipped + report.failed + report.unknown
     assert report.sent == sum(s == "sent" for s, _ in ends.values()) > len(ends) // 2
     assert report.unknown == sum(s == "unknown" for s, _ in ends.values()) > 0
@@ -363,6 +364,50 @@ async def test_webhook_replies_under_provider_chaos_answered_once_and_never_a_5x
         assert len(tries) <= 2 or {c.fault for c in tries} & {"429"}, "at most one safe retry"
         if "403" in {c.fault for c in tries} and not delivered:
             assert str(chat) in paused, "a chat that blocked the bot is marked"
+
+
+async def test_a_provider_that_refuses_connections_is_tried_again_later_and_delivers_once(
+    tmp_path: Path, content: Content, telegram: FakeTelegram, twilio: FakeTwilio
+) -> None:
+    """A refused connection proves nothing was sent: the send is recorded failed (not unknown) and the
+    next pass, with the provider back, delivers it once."""
+    relays = [TcpRelay("127.0.0.1", urlsplit(fake.base_url).port or 80) for fake in (telegram, twilio)]
+    for relay in relays:
+        await relay.start()
+    store = SQLiteStorage(tmp_path / "bot.sqlite3")
+    await store.open()
+    settings = settings_for(f"sqlite:///{tmp_path}/bot.sqlite3", telegram, twilio).model_copy(update={
+        "telegram_base_url": f"http://127.0.0.1:{relays[0].port}/bot",
+        "twilio_api_base_url": f"http://127.0.0.1:{relays[1].port}",
+    })
+    chats, numbers = [str(new_chat()) for _ in range(10)], [new_number() for _ in range(10)]
+    await subscribe(store, chats, "telegram")
+    await subscribe(store, numbers, "whatsapp")
+    senders: dict[str, Sender] = {"telegram": TelegramSender(settings),
+                                  "whatsapp": WhatsAppSender(settings, wait=wait_none())}
+    try:
+        for sender in senders.values():
+            await sender.start(store)
+        dispatcher = Dispatcher(store, texts_of(content), senders)
+        for relay in relays:
+            await relay.cut()  # nothing listens: every connection is refused
+        down = await dispatcher.run_pass(now=EIGHT + timedelta(seconds=5))
+        after_down = await outcomes(store)
+        for relay in relays:
+            await relay.start()  # the same ports again
+        back = await dispatcher.run_pass(now=EIGHT + timedelta(minutes=1, seconds=30))
+        ends = await outcomes(store)
+    finally:
+        for sender in senders.values():
+            await sender.close()
+        await store.close()
+        for relay in relays:
+            await relay.cut()
+    assert down.failed == len(chats + numbers) and down.unknown == 0 and down.sent == 0
+    assert {status for status, _ in after_down.values()} == {"failed"}
+    assert back.sent == len(chats + numbers)
+    row = tally("connections refused, then back", seen_by_providers(ends, telegram, twilio))
+    assert row.sent == len(chats + numbers)
 
 
 async def test_send_due_prints_the_unknown_and_a_later_run_does_not_send_them_again(
