@@ -767,6 +767,8 @@ def test_serve_killed_mid_traffic_and_dispatch_then_restarted_loses_and_doubles_
         statuses = dict(con.execute("SELECT user_key, status FROM reminder_outbox").fetchall())
         seen_updates = {r[0] for r in con.execute("SELECT update_id FROM telegram_updates")}
         seen_sids = {r[0] for r in con.execute("SELECT message_sid FROM whatsapp_inbound")}
+    tally("serve SIGKILLed mid traffic and dispatch",
+          {c: (len(telegram.delivered(int(c))), statuses.get(c, "none")) for c in reminded})
     for chat in reminded:
         delivered = len(telegram.delivered(int(chat)))
         assert delivered <= 1, f"chat {chat} got the reminder {delivered} times"

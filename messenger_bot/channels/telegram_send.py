@@ -179,7 +179,7 @@ def refused(error: BaseException) -> bool:
 
 
 class Outbox:
-    """The one way messages leave for Telegram: paced, retried, and with a clear outcome."""
+    """The one way messages leave for Telegram: paced, retried only when nothing went, with an outcome."""
 
     def __init__(self, bot: ExtBot[Any], pacer: ChatPacer, store: Storage) -> None:
         self.bot = bot
