@@ -330,7 +330,8 @@ class Dispatcher:
         return CONCURRENCY if rate is None else max(1, min(CONCURRENCY, math.ceil(rate * 2)))
 
     def batch_size(self, channel: str) -> int:
-        """A batch must be sent well inside its lease, or another instance could claim it too."""
+        """About half a lease's worth of sends: the heartbeat keeps the lease, and should it stall,
+        little of the batch is left for another instance to take over (the outbox guard stops doubles)."""
         rate = self.rates.get(channel)
         if rate is None:
             return self.batch
