@@ -5,6 +5,13 @@ form-encoded body (JSON-encoded values for objects), answered with
 `{"ok": true, "result": ...}`. It records every call with the time it arrived,
 queues updates for `getUpdates` (long polling), and can be told to answer a chat
 with 429 (`retry_after`) or 403 (the user blocked the bot).
+
+Chaos (`fake.chaos(seed, faults=…)`) answers sends with faults at random. Some refuse the
+message (429, 500, 403, a timeout or an unreadable 200 with nothing sent); the CREATED_FAULTS
+create it, so the user sees it, and then lose the answer: held past the client's timeout
+("created-timeout"), the connection dropped ("created-drop"), or a 200 that is not JSON
+("garbled"). `fake.slow(seconds)` answers every send late; `fake.hold()` keeps every answer
+back until `fake.release()` (the messages are created on arrival).
 """
 
 from __future__ import annotations
@@ -36,8 +43,10 @@ class Call:
     status: int = 200
     #: The id of the message sent or edited (what a later tap refers to).
     message_id: int | None = None
-    #: A chaos fault given instead of the answer ("timeout", "malformed", ...): the message did not go.
+    #: A chaos fault given instead of the answer ("timeout", "garbled", ...).
     fault: str | None = None
+    #: The message was sent (or edited): the user sees it, whatever answer the bot got.
+    created: bool = False
 
     @property
     def chat_id(self) -> int | None:
@@ -64,8 +73,13 @@ class _Failure:
     times: int | None = None  # None: every time
 
 
-#: Chaos faults: 429 (retry_after 1), 500, no answer in time, 403 (blocked), a 200 whose body is not JSON.
+#: Chaos faults: 429 (retry_after 1), 500, no answer in time, 403 (blocked), a 200 whose body is not JSON;
+#: in each the message was not sent.
 FAULTS = ("429", "500", "timeout", "403", "malformed")
+#: Faults after the message was created: answer held past the client's timeout, connection dropped, or
+#: a 200 whose body is not JSON. The bot cannot tell whether the user got it.
+CREATED_FAULTS = ("created-timeout", "created-drop", "garbled")
+GARBLED = '{"ok": true, "result": {"message_id'
 
 
 @dataclass
@@ -104,6 +118,9 @@ class FakeTelegram:
         self._lock = threading.Lock()
         self._failures: dict[int, _Failure] = {}
         self._chaos: Chaos | None = None
+        self._slow = 0.0
+        self._open: asyncio.Event | None = None  # cleared: answers to sends wait (hold / release)
+        self._answered = 0
         self._updates: list[dict[str, Any]] = []
         self._next_message_id = 1000
         self._next_update_id = 1
@@ -170,16 +187,47 @@ class FakeTelegram:
 
     def calm(self) -> None:
         self._chaos = None
+        self._slow = 0.0
+
+    def slow(self, seconds: float) -> None:
+        """Every send is created at once and answered `seconds` later (keep it under the client's timeout)."""
+        self._slow = seconds
+
+    def hold(self) -> None:
+        """From now on sends are created on arrival and answered only after `release()`."""
+        self._in_loop(lambda: self._gate().clear())
+
+    def release(self) -> None:
+        self._in_loop(lambda: self._gate().set())
+
+    def answered(self) -> int:
+        """Sends whose answer has gone back (held ones count once released)."""
+        with self._lock:
+            return self._answered
+
+    def _in_loop(self, action: Callable[[], None]) -> None:
+        """Run `action` on the server's loop and wait for it, so no request slips in between."""
+        assert self._loop is not None
+
+        async def run() -> None:
+            action()
+
+        asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=5)
+
+    def _gate(self) -> asyncio.Event:
+        if self._open is None:
+            self._open = asyncio.Event()
+            self._open.set()
+        return self._open
 
     def calls_to(self, method: str, chat_id: int | None = None) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method and (chat_id is None or c.chat_id == chat_id)]
 
     def delivered(self, chat_id: int) -> list[Call]:
-        """What the user sees arrive: messages sent or edited successfully, in order."""
+        """What the user sees arrive: messages sent or edited, in order (whatever answer the bot got)."""
         with self._lock:
-            return [c for c in self.calls if c.method in SENDING and c.chat_id == chat_id and c.status == 200
-                    and c.fault is None]
+            return [c for c in self.calls if c.method in SENDING and c.chat_id == chat_id and c.created]
 
     def wait_for(self, check: Callable[[], Any], timeout: float = HANG_BOUND) -> Any:
         deadline = time.monotonic() + timeout
@@ -226,7 +274,7 @@ class FakeTelegram:
             call.fault = chaos.pick(call.chat_id)
         with self._lock:
             self.calls.append(call)
-        if call.fault is not None:
+        if call.fault is not None and call.fault not in CREATED_FAULTS:
             return await self._fault(call, chaos)  # type: ignore[arg-type]
         if failure is not None:
             return _error(failure.status, failure.description, failure.retry_after)
@@ -235,7 +283,31 @@ class FakeTelegram:
         result = self._result(method, params)
         if isinstance(result, dict):
             call.message_id = result.get("message_id")
+        call.created = method in SENDING
+        if call.created:
+            await self._answer_late()
+            with self._lock:
+                self._answered += 1
+        if call.fault is not None:
+            return await self._lost_answer(request, call, chaos)  # type: ignore[arg-type]
         return _ok(result)
+
+    async def _answer_late(self) -> None:
+        """slow() and hold(): the message exists already; only its answer waits."""
+        if self._slow:
+            await asyncio.sleep(self._slow)
+        await self._gate().wait()
+
+    async def _lost_answer(self, request: web.Request, call: Call, chaos: Chaos) -> web.Response:
+        """The message was created; the answer never reaches the bot intact."""
+        if call.fault == "garbled":
+            return web.Response(status=200, text=GARBLED, content_type="application/json")
+        call.status = 0
+        if call.fault == "created-timeout":
+            await asyncio.sleep(chaos.hang)  # the client has given up by now
+        if request.transport is not None:
+            request.transport.close()  # no answer at all: the connection just ends
+        return web.Response(status=504)
 
     async def _fault(self, call: Call, chaos: Chaos) -> web.Response:
         if call.fault == "timeout":
