@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 from messenger_bot.content import ContentError, check_content
+from messenger_bot.redact import scrub
 from messenger_bot.settings import Settings, SettingsError, load_settings
 
 EXIT_CONTENT = 1
 EXIT_SETTINGS = 2
+EXIT_FAILED = 1
 
 
 def cmd_check_content(args: argparse.Namespace) -> int:
@@ -65,15 +68,17 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 async def _migrate(url: str) -> int:
     from datetime import UTC, datetime
 
+    from messenger_bot.redact import redacted_url as redacted
+    from messenger_bot.redact import scrub, url_password
     from messenger_bot.storage import storage_for
-    from messenger_bot.storage.postgres import redacted
 
     started = datetime.now(UTC).timestamp()
     store = storage_for(url)
     try:
         await store.open()  # applies what is missing, under a lock on PostgreSQL
     except Exception as error:  # refused, bad password, no such database: say so, no traceback
-        print(f"messenger-bot: cannot migrate {redacted(url)}: {error}", file=sys.stderr)
+        why = scrub(str(error), [url_password(url) or ""])
+        print(f"messenger-bot: cannot migrate {redacted(url)}: {why}", file=sys.stderr)
         return 1
     try:
         rows = await store.fetch("SELECT version, applied_at FROM schema_migrations ORDER BY version")
@@ -159,6 +164,19 @@ def main(argv: list[str] | None = None) -> int:
         print("messenger-bot: the content in flows/ is broken:", file=sys.stderr)
         print(str(error), file=sys.stderr)
         return EXIT_CONTENT
+    except Exception as error:
+        return _failed(args.command, error)
+
+
+def _failed(command: str, error: Exception) -> int:
+    """A command that could not run (a database that refuses, a provider out of reach): one line
+    that says why, with every secret of the settings hidden. The traceback only at DEBUG."""
+    settings = load_settings()
+    why = scrub(f"{type(error).__name__}: {error}", settings.secret_values())
+    print(f"messenger-bot {command}: {why}", file=sys.stderr)
+    if settings.log_level == "DEBUG":
+        print(scrub(traceback.format_exc(), settings.secret_values()), file=sys.stderr)
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -7,15 +7,20 @@ logging them shows `**********`, never the value.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from messenger_bot.redact import redacted_url, url_password
 from messenger_bot.storage import DEFAULT_DATABASE_URL
 
 #: The content shipped beside the package (a checkout or an editable install).
 DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "flows"
+#: What Telegram accepts as a webhook secret_token.
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 class SettingsError(Exception):
@@ -66,11 +71,31 @@ class Settings(BaseSettings):
         part = bot_rate / self.sending_instances
         return float(math.floor(part)) if part >= 1 else part
 
+    def secret_values(self) -> list[str]:
+        """Every secret this process holds, so log lines and error messages can hide them."""
+        held = (self.telegram_bot_token, self.telegram_webhook_secret, self.twilio_auth_token)
+        values = [s.get_secret_value() for s in held if s is not None]
+        password = url_password(self.database_url)
+        return [*values, password] if password else values
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
+        """Refused here, with a message of our own, rather than by the driver, whose message
+        (or traceback) may quote the URL; either way the value is shown without its password."""
         if not value.startswith(("sqlite:///", "postgres://", "postgresql://")):
             raise ValueError("must start with sqlite:/// or postgresql://")
+        try:
+            urlsplit(value).port  # noqa: B018 - parsing it is the check
+        except ValueError:
+            raise ValueError("is not a valid URL (check the host and the port)") from None
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET.match(value.get_secret_value()):
+            raise ValueError("use 1-256 characters from A-Z, a-z, 0-9, _ and -")
         return value
 
     @field_validator("log_level")
@@ -105,6 +130,7 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def _shown(name: str, value: object) -> str:
+    """A wrong value as the error may quote it: secrets not at all, URLs without their password."""
     if any(word in name for word in ("TOKEN", "SECRET", "PASSWORD")):
         return "a hidden value"
-    return repr(value)
+    return repr(redacted_url(value)) if isinstance(value, str) else repr(value)

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
+import signal
 import sqlite3
+import subprocess
+import sys
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,7 +26,8 @@ from twilio.request_validator import RequestValidator
 
 from messenger_bot.channels.whatsapp_store import WhatsAppStore
 from messenger_bot.storage.base import Storage, UserState
-from tests.support.server import ServeProcess
+from tests.fakes.telegram_api import FakeTelegram
+from tests.support.server import ServeProcess, free_port
 
 ACCOUNT = "AC" + "2" * 32
 TWILIO_TOKEN = "privacy-auth-token-0123456789abcdef"
@@ -107,3 +113,107 @@ async def test_a_status_is_kept_for_a_known_user_and_dropped_for_an_unknown_one(
     await whatsapp.record("SM" + "2" * 32, "whatsapp:+447700900002", "delivered", now, kind="reply")
     rows = await store.fetch("SELECT sid, user_key, status FROM whatsapp_outbound ORDER BY sid")
     assert [tuple(r) for r in rows] == [("SM" + "1" * 32, "whatsapp:+447700900001", "delivered")]
+
+
+# -- no secret in any error message ----------------------------------------------------------
+
+PASSWORD = "hunter2-pw"
+COMMANDS = [["serve", "--no-scheduler"], ["migrate"], ["chat", "--json"]]
+
+
+def run_command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "messenger_bot", *args], env=env, input="", text=True,
+                          capture_output=True, timeout=90)
+
+
+def run_until(env: dict[str, str], marker: re.Pattern[str], *args: str) -> str:
+    """`messenger-bot ARGS` until a line of its output matches `marker` (or it exits); its output."""
+    proc = subprocess.Popen([sys.executable, "-m", "messenger_bot", *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    lines: list[str] = []
+    seen = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if marker.search(line):
+                seen.set()
+        seen.set()  # it exited
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert seen.wait(90), "neither the expected line nor an exit:\n" + "".join(lines)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
+    return "".join(lines)
+
+
+@pytest.mark.parametrize("url", [
+    f"mysql://bot:{PASSWORD}@db.example/bot",
+    f"bot:{PASSWORD}@db.example/bot",
+    f"postgresql://bot:{PASSWORD}@db.example:notaport/bot",
+    f"postgresql://bot:{PASSWORD}@[db.example/bot",
+])
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+def test_a_malformed_database_url_is_named_without_its_password(
+    tmp_path: Path, url: str, command: list[str]
+) -> None:
+    done = run_command(clean_env(tmp_path, DATABASE_URL=url), *command)
+    assert done.returncode == 2
+    assert "DATABASE_URL" in done.stderr and "bot:***@" in done.stderr
+    assert PASSWORD not in done.stdout + done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("url", [
+    f"postgresql://no_such_role:{PASSWORD}@127.0.0.1:5432/test",
+    f"postgresql://bot@127.0.0.1:9/bot?password={PASSWORD}",
+])
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+def test_a_database_that_refuses_is_reported_without_its_password(
+    tmp_path: Path, url: str, command: list[str]
+) -> None:
+    done = run_command(clean_env(tmp_path, DATABASE_URL=url, PORT=str(free_port())), *command)
+    assert done.returncode != 0
+    assert done.stderr.strip()
+    assert PASSWORD not in done.stdout + done.stderr
+
+
+def test_a_refused_telegram_token_is_named_but_never_shown(tmp_path: Path, telegram: FakeTelegram) -> None:
+    token = "987654:WRONG-token-hunter2-abcdef"
+    env = clean_env(tmp_path, TELEGRAM_BOT_TOKEN=token, TELEGRAM_BASE_URL=telegram.base_url,
+                    PORT=str(free_port()))
+    output = run_until(env, re.compile("TELEGRAM_BOT_TOKEN"), "serve", "--no-scheduler")
+    assert "TELEGRAM_BOT_TOKEN" in output
+    assert token not in output and token.split(":")[1] not in output
+
+
+def test_an_unreachable_bot_api_is_reported_without_the_token(tmp_path: Path) -> None:
+    token = "123456:UNREACHED-token-hunter2"
+    env = clean_env(tmp_path, TELEGRAM_BOT_TOKEN=token, TELEGRAM_BASE_URL=f"http://127.0.0.1:{free_port()}/bot",
+                    PORT=str(free_port()))
+    noticed = re.compile(r'(?i)"level": "(ERROR|WARNING)".*telegram')
+    output = run_until(env, noticed, "serve", "--no-scheduler")
+    assert re.search(r'(?i)"level": "(ERROR|WARNING)"', output)
+    assert token.split(":")[1] not in output
+
+
+def test_a_malformed_webhook_secret_is_named_but_never_shown(tmp_path: Path) -> None:
+    secret = "not allowed: hunter2 spaces!"
+    env = clean_env(tmp_path, TELEGRAM_BOT_TOKEN="123456:TEST-token", TELEGRAM_WEBHOOK_SECRET=secret,
+                    TELEGRAM_WEBHOOK_URL="https://bot.example.org/telegram/webhook")
+    done = run_command(env, "serve", "--no-scheduler")
+    assert done.returncode == 2 and "TELEGRAM_WEBHOOK_SECRET" in done.stderr
+    assert "hunter2" not in done.stdout + done.stderr
+
+
+def test_twilio_out_of_reach_is_reported_without_the_auth_token(tmp_path: Path) -> None:
+    env = clean_env(tmp_path, TWILIO_ACCOUNT_SID=ACCOUNT, TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
+                    TWILIO_WHATSAPP_FROM=SANDBOX, TWILIO_API_BASE_URL=f"http://127.0.0.1:{free_port()}")
+    done = run_command(env, "whatsapp", "sync-templates")
+    assert done.returncode != 0 and done.stderr.strip()
+    assert TWILIO_TOKEN not in done.stdout + done.stderr and "Traceback" not in done.stderr

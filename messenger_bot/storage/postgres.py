@@ -22,10 +22,10 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from messenger_bot.redact import redacted_url as redacted
 from messenger_bot.storage.base import Row, SQLStore
 from messenger_bot.storage.migrations import migrations
 
@@ -61,15 +61,6 @@ def affected_rows(status: str) -> int:
     """asyncpg returns the command tag ("UPDATE 3", "INSERT 0 1", "CREATE TABLE"): its count."""
     last = status.rsplit(" ", 1)[-1] if status else ""
     return int(last) if last.isdigit() else 0
-
-
-def redacted(url: str) -> str:
-    """The URL as it may be shown: the password replaced by ***."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 class PostgresStorage(SQLStore):
