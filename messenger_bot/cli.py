@@ -89,6 +89,30 @@ async def _migrate(url: str) -> int:
     return 0
 
 
+def cmd_prune(args: argparse.Namespace) -> int:
+    """One retention pass (retention.py), then exit: for a platform's cron, or to see what a
+    pass at `--now` would remove."""
+    from datetime import UTC, datetime
+
+    from messenger_bot.retention import Limits, prune, summary
+    from messenger_bot.storage import open_storage
+
+    settings = _settings()
+    now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+
+    async def run() -> dict[str, int]:
+        store = await open_storage(settings.database_url)
+        try:
+            return await prune(store, Limits.of(settings), now)
+        finally:
+            await store.close()
+
+    print(f"removed: {summary(asyncio.run(run()))}")
+    return 0
+
+
 def cmd_copy_data(args: argparse.Namespace) -> int:
     """Copy a SQLite database into PostgreSQL; exit 1 unless every table's counts match."""
     from messenger_bot.storage.copy import CopyError, copy_data
@@ -140,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_reminders(sub)
     migrate = sub.add_parser("migrate", help="apply the database migrations (DATABASE_URL), then exit")
     migrate.set_defaults(func=cmd_migrate)
+    prune = sub.add_parser("prune", help="remove what is past its retention (see SECURITY.md), then exit")
+    prune.add_argument("--now", metavar="ISO-8601", help="act as if it were this time (UTC if no offset)")
+    prune.set_defaults(func=cmd_prune)
     copy = sub.add_parser("copy-data", help="copy a SQLite database into PostgreSQL (safe to repeat)")
     copy.add_argument("--from", dest="source", required=True, metavar="URL", help="sqlite:///path")
     copy.add_argument("--to", dest="target", required=True, metavar="URL", help="postgresql://…")

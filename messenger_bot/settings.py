@@ -62,6 +62,22 @@ class Settings(BaseSettings):
     webchat_rate: float = Field(30.0, gt=0)
     webchat_ip_rate: float = Field(300.0, gt=0)
 
+    #: Retention (retention.py, SECURITY.md): how long each kind of row is kept, pruned every hour.
+    #: A web chat key unused this long is forgotten with everything it set up.
+    webchat_user_days: int = Field(30, ge=1)
+    #: A web chat key that only ever sent one message (a visit, a script) is forgotten sooner.
+    webchat_one_message_hours: int = Field(24, ge=1)
+    #: Telegram, WhatsApp and console users silent this long, with no reminder still on.
+    user_days: int = Field(365, ge=1)
+    #: Update ids and MessageSids kept for de-duplication (Telegram keeps an update 24 hours).
+    dedup_days: int = Field(2, ge=1)
+    #: Each WhatsApp message's delivery status, by its last update.
+    whatsapp_outbound_days: int = Field(30, ge=1)
+    #: Finished reminder sends (sent, skipped, failed, …); a pending one stays until it is settled.
+    reminder_outbox_days: int = Field(30, ge=1)
+    #: Glasses of water and caffeinated drinks logged, by day (only today's totals are shown).
+    drink_log_days: int = Field(7, ge=1)
+
     def share(self, bot_rate: float) -> float:
         """This process's part of a rate that holds for the whole bot (see SENDING_INSTANCES).
 

@@ -15,18 +15,24 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
+from messenger_bot import retention
 from messenger_bot.channels.whatsapp_store import WhatsAppStore
+from messenger_bot.content import Content
+from messenger_bot.settings import load_settings
 from messenger_bot.storage.base import Storage, UserState
 from tests.fakes.telegram_api import FakeTelegram
+from tests.support.chat import ChatProcess
 from tests.support.server import ServeProcess, free_port
 
 ACCOUNT = "AC" + "2" * 32
@@ -217,3 +223,128 @@ def test_twilio_out_of_reach_is_reported_without_the_auth_token(tmp_path: Path) 
     done = run_command(env, "whatsapp", "sync-templates")
     assert done.returncode != 0 and done.stderr.strip()
     assert TWILIO_TOKEN not in done.stdout + done.stderr and "Traceback" not in done.stderr
+
+
+# -- retention -------------------------------------------------------------------------------
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+async def table_names(store: Storage) -> set[str]:
+    if store.backend == "sqlite":
+        rows = await store.fetch(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    else:
+        rows = await store.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
+    return {row[0] for row in rows}
+
+
+async def test_every_table_has_a_retention_rule(store: Storage) -> None:
+    """A migration that adds a table must say how long its rows live (retention.RULES, SECURITY.md)."""
+    assert await table_names(store) == set(retention.RULES)
+
+
+async def seed_user(store: Storage, channel: str, key: str, first: timedelta, last: timedelta) -> None:
+    await store.save_user(UserState(channel, key, first_seen=NOW - first, last_seen=NOW - last))
+    await store.execute("INSERT INTO water_log (channel, user_key, day, glasses) VALUES (?, ?, ?, 2)",
+                        channel, key, (NOW - last).date().isoformat())
+
+
+async def seed_reminder(store: Storage, channel: str, key: str, active: bool) -> None:
+    await store.execute(
+        "INSERT INTO reminder_subscriptions (channel, user_key, kind, spec, timezone, active, created_at, "
+        "updated_at) VALUES (?, ?, 'water', '{}', 'UTC', ?, ?, ?)",
+        channel, key, int(active), NOW.timestamp(), NOW.timestamp())
+
+
+async def remaining(store: Storage, sql: str) -> list[tuple[Any, ...]]:
+    return sorted(tuple(row) for row in await store.fetch(sql))
+
+
+async def test_a_pass_forgets_what_is_past_its_time_and_keeps_the_rest(store: Storage) -> None:
+    day, hour = timedelta(days=1), timedelta(hours=1)
+    await seed_user(store, "web", "web-quiet-a-month", 40 * day, 31 * day)
+    await seed_user(store, "web", "web-last-week", 40 * day, 7 * day)
+    await seed_user(store, "web", "web-one-message", 25 * hour, 25 * hour)
+    await seed_user(store, "web", "web-one-message-today", 2 * hour, 2 * hour)
+    await seed_user(store, "web", "web-came-back", 26 * hour, 25 * hour)
+    await seed_user(store, "telegram", "42", 400 * day, 366 * day)
+    await seed_user(store, "telegram", "43", 400 * day, 366 * day)
+    await seed_reminder(store, "telegram", "43", active=True)
+    await seed_user(store, "whatsapp", "whatsapp:+447700900777", 400 * day, 366 * day)
+    await seed_reminder(store, "whatsapp", "whatsapp:+447700900777", active=False)
+    await seed_user(store, "whatsapp", "whatsapp:+447700900778", 20 * day, 10 * day)
+    old, recent = (NOW - 40 * day).timestamp(), (NOW - hour).timestamp()
+    for update_id, at in ((1, old), (2, recent)):
+        await store.execute("INSERT INTO telegram_updates (update_id, received_at) VALUES (?, ?)",
+                            update_id, at)
+        await store.execute("INSERT INTO whatsapp_inbound (message_sid, received_at) VALUES (?, ?)",
+                            f"SM{update_id}", at)
+        await store.execute(
+            "INSERT INTO whatsapp_outbound (sid, channel, user_key, status, created_at, updated_at) "
+            "VALUES (?, 'whatsapp', 'whatsapp:+447700900778', 'read', ?, ?)", f"SM-out-{update_id}", at, at)
+    for subscription, (status, at) in enumerate((("sent", old), ("pending", old), ("sent", recent))):
+        await store.execute(
+            "INSERT INTO reminder_outbox (subscription_id, channel, user_key, kind, due_at, status, "
+            "created_at, updated_at) VALUES (?, 'telegram', '43', 'water', ?, ?, ?, ?)",
+            subscription, at, status, at, at)
+
+    removed = await retention.prune(store, retention.Limits.of(load_settings()), NOW)
+
+    assert removed["web chat users"] == 2 and removed["other users"] == 2
+    assert await remaining(store, "SELECT channel, user_key FROM users") == [
+        ("telegram", "43"), ("web", "web-came-back"), ("web", "web-last-week"),
+        ("web", "web-one-message-today"), ("whatsapp", "whatsapp:+447700900778"),
+    ]
+    # A forgotten user's other rows went with them; a kept user's drink log of 10 days ago went on its own.
+    assert await remaining(store, "SELECT user_key FROM water_log") == [
+        ("web-came-back",), ("web-last-week",), ("web-one-message-today",)]
+    assert await remaining(store, "SELECT user_key FROM reminder_subscriptions") == [("43",)]
+    assert await remaining(store, "SELECT update_id FROM telegram_updates") == [(2,)]
+    assert await remaining(store, "SELECT message_sid FROM whatsapp_inbound") == [("SM2",)]
+    assert await remaining(store, "SELECT sid FROM whatsapp_outbound") == [("SM-out-2",)]
+    assert await remaining(store, "SELECT status, updated_at FROM reminder_outbox") == [
+        ("pending", old), ("sent", recent)]
+    again = await retention.prune(store, retention.Limits.of(load_settings()), NOW)
+    assert not any(again.values())
+
+
+def test_the_prune_command_makes_the_bot_forget_a_silent_user(tmp_path: Path, content: Content) -> None:
+    env = clean_env(tmp_path)
+    with ChatProcess(env, "--user", "alice") as chat:
+        first = chat.send("hi")["replies"]
+        assert first[0]["text"] == content.messages.notice
+        assert chat.send("hello again")["replies"][0]["text"] != content.messages.notice
+    later = (datetime.now(UTC) + timedelta(days=366)).isoformat()
+    done = run_command(env, "prune", "--now", later)
+    assert done.returncode == 0 and "other users 1" in done.stdout
+    with ChatProcess(env, "--user", "alice") as chat:  # a stranger again: the notice, nothing kept
+        assert chat.send("hi")["replies"][0]["text"] == content.messages.notice
+
+
+def test_serve_prunes_at_start(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    with ChatProcess(env, "--user", "bob") as chat:
+        chat.send("hi")
+    db = tmp_path / "bot.sqlite3"
+    with sqlite3.connect(db) as conn:
+        long_ago = (datetime.now(UTC) - timedelta(days=400)).timestamp()
+        conn.execute("UPDATE users SET first_seen = ?, last_seen = ?", (long_ago, long_ago))
+    with ServeProcess(env) as serve:
+        def gone() -> bool:
+            with sqlite3.connect(db) as conn:
+                return conn.execute("SELECT COUNT(*) FROM users").fetchone() == (0,)
+        assert wait_for(gone), "the user silent for 400 days is still stored"
+        serve.stop()
+        assert "retention: removed" in serve.read_output()
+
+
+def wait_for(check: Callable[[], bool], limit: float = 30.0) -> bool:
+    """Poll until `check` holds; the limit only stops a broken run from hanging."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()

@@ -16,8 +16,9 @@ from messenger_bot.storage import Storage
 from messenger_bot.storage.base import ts
 
 CHANNEL = "whatsapp"
-#: A MessageSid is remembered this long; Twilio redelivers within minutes, not days.
-INBOUND_KEEP = timedelta(days=3)
+#: A MessageSid is remembered this long; Twilio redelivers within minutes, not days. The
+#: retention job (DEDUP_DAYS, default the same) may forget sooner.
+INBOUND_KEEP = timedelta(days=2)
 
 #: Later states never give way to earlier ones (callbacks can arrive out of order).
 STATUS_RANK = {

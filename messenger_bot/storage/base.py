@@ -91,6 +91,11 @@ class Storage(Protocol):
 
     async def user_row_counts(self, channel: str, user_key: str) -> dict[str, int]: ...
 
+    async def forget_users_where(self, condition: str, *params: Any, batch: int = ...) -> int: ...
+
+    async def forget_rows_where(self, table: str, key: str, condition: str, *params: Any,
+                                batch: int = ...) -> int: ...
+
 
 USER_COLUMNS = (
     "channel", "user_key", "first_seen", "last_seen", "last_inbound_at", "notice_seen", "last_menu",
@@ -158,6 +163,41 @@ class SQLStore:
             )
             counts[table] = int(rows[0][0])
         return counts
+
+    # -- retention (messenger_bot/retention.py says which rows, and why) ----------------------
+
+    async def forget_users_where(self, condition: str, *params: Any, batch: int = 500) -> int:
+        """Delete the users matching an SQL condition on `users`, with all their rows in every
+        user table, as "delete my data" would; in batches, each its own transaction, so a large
+        backlog never holds the database for long. Returns how many users went."""
+        total = 0
+        while True:
+            async with self.transaction():
+                gone = await self.fetch(
+                    "DELETE FROM users WHERE (channel, user_key) IN (SELECT channel, user_key FROM users "
+                    f"WHERE {condition} LIMIT {int(batch)}) RETURNING channel, user_key", *params,
+                )
+                keys = [(row[0], row[1]) for row in gone]
+                for table in USER_TABLES[1:]:
+                    await self.executemany(f"DELETE FROM {table} WHERE channel = ? AND user_key = ?", keys)
+            total += len(keys)
+            if len(keys) < batch:
+                return total
+
+    async def forget_rows_where(self, table: str, key: str, condition: str, *params: Any,
+                                batch: int = 5000) -> int:
+        """Delete a table's rows matching a condition, `batch` at a time by their key columns
+        (always in a transaction: on SQLite that runs off the event loop, however long it takes)."""
+        total = 0
+        while True:
+            async with self.transaction():
+                count = await self.execute(
+                    f"DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} WHERE {condition} "
+                    f"LIMIT {int(batch)})", *params,
+                )
+            total += count
+            if count < batch:
+                return total
 
     async def users(self) -> AsyncIterator[UserState]:
         for row in await self.fetch(f"SELECT {', '.join(USER_COLUMNS)} FROM users"):
