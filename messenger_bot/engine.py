@@ -283,10 +283,7 @@ class Engine:
             describe = getattr(feature, "describe", None)
             if describe is not None:
                 described.update(await describe(user))
-        counts = await self.store.user_row_counts(user.channel, user.user_key)
-        kept = ", ".join(f"{table.replace('_', ' ')}: {n}" for table, n in counts.items() if n)
-        if kept:
-            described["other records"] = kept
+        described.update(await self.store.user_records(user.channel, user.user_key))
         return described
 
     async def _delete(self, turn: Turn, answer: str) -> list[Reply]:

@@ -30,7 +30,7 @@ from messenger_bot import retention
 from messenger_bot.channels.whatsapp_store import WhatsAppStore
 from messenger_bot.content import Content
 from messenger_bot.settings import load_settings
-from messenger_bot.storage.base import Storage, UserState
+from messenger_bot.storage.base import FIELD_LABELS, USER_TABLES, Storage, UserState
 from tests.fakes.telegram_api import FakeTelegram
 from tests.support.chat import ChatProcess
 from tests.support.server import ServeProcess, free_port
@@ -348,3 +348,72 @@ def wait_for(check: Callable[[], bool], limit: float = 30.0) -> bool:
             return True
         time.sleep(0.05)
     return check()
+
+
+# -- "my data" shows every stored field -------------------------------------------------------
+
+
+def columns_of(db: Path, table: str) -> list[tuple[str, str]]:
+    """(name, declared type) of each column, as the database itself says."""
+    with sqlite3.connect(db) as conn:
+        return [(row[1], row[2].upper()) for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def tables_with_users(db: Path) -> set[str]:
+    with sqlite3.connect(db) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {t for t in tables if "user_key" in dict(columns_of(db, t))}
+
+
+#: Columns the reminders feature reads back, so they need a value it understands.
+READABLE = {"spec": '{"times": ["09:00"]}', "timezone": "UTC", "kind": "water", "day": "2026-11-30"}
+
+
+def seed_every_column(db: Path, table: str, channel: str, user_key: str) -> dict[str, Any]:
+    """One row of `table` for the user, every column filled with a value of its type."""
+    values: dict[str, Any] = {}
+    for name, kind in columns_of(db, table):
+        if name in READABLE:
+            values[name] = READABLE[name]
+        elif name in ("channel", "user_key"):
+            values[name] = channel if name == "channel" else user_key
+        elif "INT" in kind:
+            values[name] = 7
+        elif "REAL" in kind or "DOUBLE" in kind:
+            values[name] = datetime(2026, 11, 30, 8, 15, tzinfo=UTC).timestamp()
+        else:
+            values[name] = f"v-{name}"
+    with sqlite3.connect(db) as conn:
+        marks = ", ".join("?" * len(values))
+        conn.execute(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})", list(values.values()))
+    return values
+
+
+def test_my_data_shows_every_column_of_every_table_that_keeps_something(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    db = tmp_path / "bot.sqlite3"
+    with ChatProcess(env, "--user", "dana") as chat:
+        chat.send("hi")
+        chat.send("delete my data")  # the bot now waits for a yes: a pending question
+        assert tables_with_users(db) == set(USER_TABLES)  # every such table is also emptied by delete
+        for table in USER_TABLES[1:]:
+            seed_every_column(db, table, "console", "dana")
+        [reply] = chat.send("my data")["replies"]
+    text = reply["text"]
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        row = dict(conn.execute("SELECT * FROM users WHERE user_key = 'dana'").fetchone())
+    for name, _ in columns_of(db, "users"):
+        assert f"• {FIELD_LABELS.get(name, name.replace('_', ' '))}: " in text, f"users.{name} is not shown"
+    last_message = datetime.fromtimestamp(row["last_inbound_at"], UTC).isoformat(timespec="seconds")
+    assert f"your last message: {last_message}" in text
+    assert "a question waiting for your answer: feature core, step delete" in text
+    for table in USER_TABLES[1:]:
+        [line] = [line for line in text.splitlines() if line.startswith(f"• {table.replace('_', ' ')}: ")]
+        for name, kind in columns_of(db, table):
+            if name not in ("channel", "user_key"):
+                assert f" {name.replace('_', ' ')} " in line, f"{table}.{name} is not shown"
+                if "TEXT" in kind:
+                    assert READABLE.get(name, f"v-{name}") in line
+        if any("REAL" in kind for _, kind in columns_of(db, table)):
+            assert "2026-11-30T08:15:00+00:00" in line  # times in words, not epoch seconds

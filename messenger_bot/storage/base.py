@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -48,20 +48,41 @@ class UserState:
     timezone: str | None = None
     paused_reason: str | None = None
 
-    def describe(self) -> dict[str, Any]:
-        """Everything stored, as a user may read it ("my data")."""
+    def describe(self) -> dict[str, str]:
+        """Everything stored, as a user may read it ("my data"): every field, each under its label,
+        so a field added later shows up too (tests/test_privacy.py checks it against the table)."""
         return {
-            "channel": self.channel,
-            "user id": self.user_key,
-            "first seen": self.first_seen.isoformat(timespec="seconds"),
-            "last seen": self.last_seen.isoformat(timespec="seconds"),
-            "welcome notice shown": "yes" if self.notice_seen else "no",
-            "last menu shown": ", ".join(self.last_menu) or "none",
-            "pages visited (for Back)": ", ".join(self.history) or "none",
-            "country": self.country or "unknown",
-            "time zone": self.timezone or "not set",
-            "messages paused": self.paused_reason or "no",
+            FIELD_LABELS.get(f.name, f.name.replace("_", " ")): shown(getattr(self, f.name))
+            for f in fields(self)
         }
+
+
+#: How "my data" names the fields of the users row; any other field is shown by its own name.
+FIELD_LABELS = {
+    "user_key": "user id",
+    "last_inbound_at": "your last message",
+    "notice_seen": "welcome notice shown",
+    "last_menu": "last menu shown",
+    "history": "pages visited (for Back)",
+    "pending": "a question waiting for your answer",
+    "timezone": "time zone",
+    "paused_reason": "messages paused",
+}
+
+
+def shown(value: Any) -> str:
+    """A stored value as a person reads it: times to the second, lists and questions in words."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
+    return str(value)
 
 
 class Storage(Protocol):
@@ -91,6 +112,8 @@ class Storage(Protocol):
 
     async def user_row_counts(self, channel: str, user_key: str) -> dict[str, int]: ...
 
+    async def user_records(self, channel: str, user_key: str) -> dict[str, str]: ...
+
     async def forget_users_where(self, condition: str, *params: Any, batch: int = ...) -> int: ...
 
     async def forget_rows_where(self, table: str, key: str, condition: str, *params: Any,
@@ -109,6 +132,10 @@ _UPSERT_USER = (
 #: Tables holding a user's data, emptied by "delete my data". Features add theirs.
 USER_TABLES: list[str] = ["users", "reminder_subscriptions", "reminder_outbox", "water_log", "caffeine_log",
                          "whatsapp_outbound"]
+
+#: The column that makes a user table's row the newest one ("my data" shows it in full).
+_NEWEST = {"reminder_subscriptions": "updated_at", "reminder_outbox": "updated_at", "water_log": "day",
+           "caffeine_log": "logged_at", "whatsapp_outbound": "updated_at"}
 
 
 class SQLStore:
@@ -199,6 +226,29 @@ class SQLStore:
             if count < batch:
                 return total
 
+    async def table_columns(self, table: str) -> list[str]:
+        raise NotImplementedError
+
+    async def user_records(self, channel: str, user_key: str) -> dict[str, str]:
+        """For "my data", one line per table besides `users` where the user has rows: how many,
+        and the newest in full (every column but the two that say whose it is), so nothing is
+        hidden, however many rows there are."""
+        records = {}
+        for table in USER_TABLES[1:]:
+            columns = [c for c in await self.table_columns(table) if c not in ("channel", "user_key")]
+            count = await self.fetch(
+                f"SELECT COUNT(*) FROM {table} WHERE channel = ? AND user_key = ?", channel, user_key)
+            if not count[0][0]:
+                continue
+            newest = await self.fetch(
+                f"SELECT {', '.join(columns)} FROM {table} WHERE channel = ? AND user_key = ? "
+                f"ORDER BY {_NEWEST.get(table, '1')} DESC LIMIT 1", channel, user_key,
+            )
+            pairs = zip(columns, newest[0], strict=True)
+            values = ", ".join(f"{c.replace('_', ' ')} {shown_value(c, v)}" for c, v in pairs)
+            records[table.replace("_", " ")] = f"{count[0][0]} (the latest: {values})"
+        return records
+
     async def users(self) -> AsyncIterator[UserState]:
         for row in await self.fetch(f"SELECT {', '.join(USER_COLUMNS)} FROM users"):
             yield user_from_row(row)
@@ -219,3 +269,10 @@ def user_from_row(row: Row) -> UserState:
         history=json.loads(row[7]), pending=json.loads(row[8]) if row[8] else None,
         country=row[9], timezone=row[10], paused_reason=row[11],
     )
+
+
+def shown_value(column: str, value: Any) -> str:
+    """A column as "my data" shows it: epoch seconds in a time column (…_at) as a time."""
+    if isinstance(value, int | float) and column.endswith("_at"):
+        return shown(dt(float(value)))
+    return shown(value)

@@ -143,6 +143,13 @@ class PostgresStorage(SQLStore):
         runner = self._connection() or self.pool
         return await runner.fetch(to_dollar_params(sql), *params)
 
+    async def table_columns(self, table: str) -> list[str]:
+        rows = await self.fetch(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = ? ORDER BY ordinal_position", table,
+        )
+        return [row[0] for row in rows]
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         """Commit on success, roll back on any exception; nested use becomes a savepoint."""
