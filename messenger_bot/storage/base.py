@@ -204,11 +204,14 @@ class SQLStore:
                     "DELETE FROM users WHERE (channel, user_key) IN (SELECT channel, user_key FROM users "
                     f"WHERE {condition} LIMIT {int(batch)}) RETURNING channel, user_key", *params,
                 )
-                keys = [(row[0], row[1]) for row in gone]
-                for table in USER_TABLES[1:]:
-                    await self.executemany(f"DELETE FROM {table} WHERE channel = ? AND user_key = ?", keys)
-            total += len(keys)
-            if len(keys) < batch:
+                if gone:
+                    pairs = ", ".join(["(?, ?)"] * len(gone))
+                    keys = [value for row in gone for value in (row[0], row[1])]
+                    for table in USER_TABLES[1:]:
+                        await self.execute(
+                            f"DELETE FROM {table} WHERE (channel, user_key) IN (VALUES {pairs})", *keys)
+            total += len(gone)
+            if len(gone) < batch:
                 return total
 
     async def forget_rows_where(self, table: str, key: str, condition: str, *params: Any,
