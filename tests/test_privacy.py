@@ -31,7 +31,7 @@ from messenger_bot.channels.whatsapp_store import WhatsAppStore
 from messenger_bot.content import Content
 from messenger_bot.settings import load_settings
 from messenger_bot.storage.base import FIELD_LABELS, USER_TABLES, Storage, UserState
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import FakeTelegram, text_update
 from tests.support.chat import ChatProcess
 from tests.support.server import ServeProcess, free_port
 
@@ -417,3 +417,35 @@ def test_my_data_shows_every_column_of_every_table_that_keeps_something(tmp_path
                     assert READABLE.get(name, f"v-{name}") in line
         if any("REAL" in kind for _, kind in columns_of(db, table)):
             assert "2026-11-30T08:15:00+00:00" in line  # times in words, not epoch seconds
+
+
+# -- what the log keeps ------------------------------------------------------------------------
+
+
+def test_the_log_holds_no_secret_no_message_text_and_no_whole_number(
+    tmp_path: Path, telegram: FakeTelegram
+) -> None:
+    """Every channel at DEBUG, with a warning sign, a refused request and a flood: the whole log
+    is read for anything that is not the bot's to keep."""
+    number, words = "+447700900432", "plumtree zebra twitching"
+    env = clean_env(tmp_path, LOG_LEVEL="DEBUG", TELEGRAM_BOT_TOKEN=telegram.token,
+                    TELEGRAM_BASE_URL=telegram.base_url, TWILIO_ACCOUNT_SID=ACCOUNT,
+                    TWILIO_AUTH_TOKEN=TWILIO_TOKEN, TWILIO_WHATSAPP_FROM=SANDBOX,
+                    TWILIO_API_BASE_URL=f"http://127.0.0.1:{free_port()}")
+    with ServeProcess(env, "--no-scheduler") as serve, httpx.Client(timeout=10) as http:
+        bot = WhatsAppBot(serve, http, tmp_path / "bot.sqlite3")
+        for text in (words, f"{words}: my face is drooping and I can't speak"):
+            assert bot.say(number, text)[0]
+            telegram.push(text_update(telegram.next_update_id(), 5550432, text))
+            http.post(f"{serve.url}/api/chat", json={"user": "browser-key-0432", "text": text})
+        telegram.wait_for(lambda: len(telegram.delivered(5550432)) >= 3)
+        forged = {"MessageSid": "SM" + "9" * 32, "From": f"whatsapp:{number}", "To": SANDBOX, "Body": words}
+        assert http.post(f"{serve.url}/whatsapp/webhook", data=forged,
+                         headers={"X-Twilio-Signature": "forged"}).status_code == 403
+        for _ in range(40):
+            http.post(f"{serve.url}/api/chat", json={"user": "browser-key-0432", "text": words})
+        serve.stop()
+        log = serve.read_output()
+    assert "throttled" in log and "telegram" in log and "whatsapp" in log  # the events are there
+    for kept in (words, "drooping", number, number.lstrip("+"), telegram.token, TWILIO_TOKEN):
+        assert kept not in log, f"the log holds {kept!r}"
