@@ -193,6 +193,12 @@ class SQLStore:
 
     # -- retention (messenger_bot/retention.py says which rows, and why) ----------------------
 
+    @property
+    def _skip_locked(self) -> str:
+        """On PostgreSQL, passes on several instances at once take different rows instead of
+        waiting on (or deadlocking with) each other; SQLite has one writer anyway."""
+        return " FOR UPDATE SKIP LOCKED" if self.backend == "postgres" else ""
+
     async def forget_users_where(self, condition: str, *params: Any, batch: int = 500) -> int:
         """Delete the users matching an SQL condition on `users`, with all their rows in every
         user table, as "delete my data" would; in batches, each its own transaction, so a large
@@ -202,7 +208,8 @@ class SQLStore:
             async with self.transaction():
                 gone = await self.fetch(
                     "DELETE FROM users WHERE (channel, user_key) IN (SELECT channel, user_key FROM users "
-                    f"WHERE {condition} LIMIT {int(batch)}) RETURNING channel, user_key", *params,
+                    f"WHERE {condition} LIMIT {int(batch)}{self._skip_locked}) RETURNING channel, user_key",
+                    *params,
                 )
                 if gone:
                     pairs = ", ".join(["(?, ?)"] * len(gone))
@@ -223,7 +230,7 @@ class SQLStore:
             async with self.transaction():
                 count = await self.execute(
                     f"DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} WHERE {condition} "
-                    f"LIMIT {int(batch)})", *params,
+                    f"LIMIT {int(batch)}{self._skip_locked})", *params,
                 )
             total += count
             if count < batch:
