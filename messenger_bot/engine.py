@@ -277,14 +277,39 @@ class Engine:
         return [Reply("command", self.messages.my_data.replace("{details}", details), (self.menu_button,))]
 
     async def describe(self, user: UserState) -> dict[str, str]:
-        """Everything stored about a user, for "my data"; features add their own lines."""
-        described = {k: str(v) for k, v in user.describe().items()}
+        """Everything stored about a user, for "my data": every field of their row, what features
+        add, and the newest row of each other table, each named by the content's labels."""
+        texts = self.messages.my_data_texts
+        described = {self._label(k): self._shown(v) for k, v in user.describe().items()}
         for feature in self.features.values():
             describe = getattr(feature, "describe", None)
             if describe is not None:
                 described.update(await describe(user))
-        described.update(await self.store.user_records(user.channel, user.user_key))
+        for table, (count, newest) in (await self.store.user_records(user.channel, user.user_key)).items():
+            fields = ", ".join(f"{self._label(c, table)} {self._shown(v)}" for c, v in newest.items())
+            described[self._label(table)] = texts.records.replace("{count}", str(count)).replace(
+                "{fields}", fields)
         return described
+
+    def _label(self, name: str, table: str = "users") -> str:
+        """A field's name in "my data": the content's label for table.name or name, else its own."""
+        labels = self.messages.my_data_texts.labels
+        return labels.get(f"{table}.{name}") or labels.get(name) or name.replace("_", " ")
+
+    def _shown(self, value: object) -> str:
+        """A stored value as a person reads it: times to the second, lists and questions in words."""
+        texts = self.messages.my_data_texts
+        if value is None or value == [] or value == {}:
+            return texts.none
+        if isinstance(value, bool):
+            return texts.yes if value else texts.no
+        if isinstance(value, datetime):
+            return value.isoformat(timespec="seconds")
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        if isinstance(value, dict):
+            return ", ".join(f"{k} {v}" for k, v in value.items())
+        return str(value)
 
     async def _delete(self, turn: Turn, answer: str) -> list[Reply]:
         if answer == "yes":

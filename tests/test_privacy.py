@@ -30,7 +30,7 @@ from messenger_bot import retention
 from messenger_bot.channels.whatsapp_store import WhatsAppStore
 from messenger_bot.content import Content
 from messenger_bot.settings import load_settings
-from messenger_bot.storage.base import FIELD_LABELS, USER_TABLES, Storage, UserState
+from messenger_bot.storage.base import USER_TABLES, Storage, UserState
 from tests.fakes.telegram_api import FakeTelegram, text_update
 from tests.support.chat import ChatProcess
 from tests.support.server import ServeProcess, free_port
@@ -389,7 +389,14 @@ def seed_every_column(db: Path, table: str, channel: str, user_key: str) -> dict
     return values
 
 
-def test_my_data_shows_every_column_of_every_table_that_keeps_something(tmp_path: Path) -> None:
+def test_my_data_shows_every_column_of_every_table_that_keeps_something(
+    tmp_path: Path, content: Content
+) -> None:
+    labels = content.messages.my_data_texts.labels
+
+    def label(name: str, table: str = "users") -> str:
+        return labels.get(f"{table}.{name}") or labels.get(name) or name.replace("_", " ")
+
     env = clean_env(tmp_path)
     db = tmp_path / "bot.sqlite3"
     with ChatProcess(env, "--user", "dana") as chat:
@@ -404,15 +411,15 @@ def test_my_data_shows_every_column_of_every_table_that_keeps_something(tmp_path
         conn.row_factory = sqlite3.Row
         row = dict(conn.execute("SELECT * FROM users WHERE user_key = 'dana'").fetchone())
     for name, _ in columns_of(db, "users"):
-        assert f"• {FIELD_LABELS.get(name, name.replace('_', ' '))}: " in text, f"users.{name} is not shown"
+        assert f"• {label(name)}: " in text, f"users.{name} is not shown"
     last_message = datetime.fromtimestamp(row["last_inbound_at"], UTC).isoformat(timespec="seconds")
-    assert f"your last message: {last_message}" in text
-    assert "a question waiting for your answer: feature core, step delete" in text
+    assert f"• {label('last_inbound_at')}: {last_message}" in text
+    assert f"• {label('pending')}: feature core, step delete" in text
     for table in USER_TABLES[1:]:
-        [line] = [line for line in text.splitlines() if line.startswith(f"• {table.replace('_', ' ')}: ")]
+        [line] = [line for line in text.splitlines() if line.startswith(f"• {label(table)}: ")]
         for name, kind in columns_of(db, table):
             if name not in ("channel", "user_key"):
-                assert f" {name.replace('_', ' ')} " in line, f"{table}.{name} is not shown"
+                assert f" {label(name, table)} " in line, f"{table}.{name} is not shown"
                 if "TEXT" in kind:
                     assert READABLE.get(name, f"v-{name}") in line
         if any("REAL" in kind for _, kind in columns_of(db, table)):

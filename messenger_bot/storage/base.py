@@ -48,41 +48,10 @@ class UserState:
     timezone: str | None = None
     paused_reason: str | None = None
 
-    def describe(self) -> dict[str, str]:
-        """Everything stored, as a user may read it ("my data"): every field, each under its label,
-        so a field added later shows up too (tests/test_privacy.py checks it against the table)."""
-        return {
-            FIELD_LABELS.get(f.name, f.name.replace("_", " ")): shown(getattr(self, f.name))
-            for f in fields(self)
-        }
-
-
-#: How "my data" names the fields of the users row; any other field is shown by its own name.
-FIELD_LABELS = {
-    "user_key": "user id",
-    "last_inbound_at": "your last message",
-    "notice_seen": "welcome notice shown",
-    "last_menu": "last menu shown",
-    "history": "pages visited (for Back)",
-    "pending": "a question waiting for your answer",
-    "timezone": "time zone",
-    "paused_reason": "messages paused",
-}
-
-
-def shown(value: Any) -> str:
-    """A stored value as a person reads it: times to the second, lists and questions in words."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "none"
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
-    return str(value)
+    def describe(self) -> dict[str, Any]:
+        """Everything stored, field by field ("my data" names and shows each): a field added
+        later is described too (tests/test_privacy.py checks this against the table)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class Storage(Protocol):
@@ -112,7 +81,7 @@ class Storage(Protocol):
 
     async def user_row_counts(self, channel: str, user_key: str) -> dict[str, int]: ...
 
-    async def user_records(self, channel: str, user_key: str) -> dict[str, str]: ...
+    async def user_records(self, channel: str, user_key: str) -> dict[str, tuple[int, dict[str, Any]]]: ...
 
     async def forget_users_where(self, condition: str, *params: Any, batch: int = ...) -> int: ...
 
@@ -239,10 +208,10 @@ class SQLStore:
     async def table_columns(self, table: str) -> list[str]:
         raise NotImplementedError
 
-    async def user_records(self, channel: str, user_key: str) -> dict[str, str]:
-        """For "my data", one line per table besides `users` where the user has rows: how many,
-        and the newest in full (every column but the two that say whose it is), so nothing is
-        hidden, however many rows there are."""
+    async def user_records(self, channel: str, user_key: str) -> dict[str, tuple[int, dict[str, Any]]]:
+        """For "my data": per table besides `users` where the user has rows, how many, and the
+        newest in full (every column but the two that say whose it is; times as datetimes), so
+        nothing is hidden however many rows there are."""
         records = {}
         for table in USER_TABLES[1:]:
             columns = [c for c in await self.table_columns(table) if c not in ("channel", "user_key")]
@@ -254,9 +223,8 @@ class SQLStore:
                 f"SELECT {', '.join(columns)} FROM {table} WHERE channel = ? AND user_key = ? "
                 f"ORDER BY {_NEWEST.get(table, '1')} DESC LIMIT 1", channel, user_key,
             )
-            pairs = zip(columns, newest[0], strict=True)
-            values = ", ".join(f"{c.replace('_', ' ')} {shown_value(c, v)}" for c, v in pairs)
-            records[table.replace("_", " ")] = f"{count[0][0]} (the latest: {values})"
+            values = {c: _as_time(c, v) for c, v in zip(columns, newest[0], strict=True)}
+            records[table] = (int(count[0][0]), values)
         return records
 
     async def users(self) -> AsyncIterator[UserState]:
@@ -281,8 +249,7 @@ def user_from_row(row: Row) -> UserState:
     )
 
 
-def shown_value(column: str, value: Any) -> str:
-    """A column as "my data" shows it: epoch seconds in a time column (…_at) as a time."""
-    if isinstance(value, int | float) and column.endswith("_at"):
-        return shown(dt(float(value)))
-    return shown(value)
+
+def _as_time(column: str, value: Any) -> Any:
+    """Epoch seconds in a time column (…_at) as the time they are."""
+    return dt(float(value)) if isinstance(value, int | float) and column.endswith("_at") else value
