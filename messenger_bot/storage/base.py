@@ -169,9 +169,9 @@ class SQLStore:
         return " FOR UPDATE SKIP LOCKED" if self.backend == "postgres" else ""
 
     async def forget_users_where(self, condition: str, *params: Any, batch: int = 500) -> int:
-        """Delete the users matching an SQL condition on `users`, with all their rows in every
-        user table, as "delete my data" would; in batches, each its own transaction, so a large
-        backlog never holds the database for long. Returns how many users went."""
+        """Delete the users matching an SQL condition on `users` (the code's own, never input),
+        with all their rows in every user table, as "delete my data" would; in batches, each its
+        own transaction, so a large backlog never holds the database for long. Returns how many."""
         total = 0
         while True:
             async with self.transaction():
@@ -247,7 +247,6 @@ def user_from_row(row: Row) -> UserState:
         history=json.loads(row[7]), pending=json.loads(row[8]) if row[8] else None,
         country=row[9], timezone=row[10], paused_reason=row[11],
     )
-
 
 
 def _as_time(column: str, value: Any) -> Any:
