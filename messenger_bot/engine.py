@@ -161,7 +161,8 @@ class Engine:
         if command is None and text.strip() in self.commands:
             command = self.commands[text.strip()]
         if command is not None:
-            turn.user.pending = None
+            if command != "mydata":  # "my data" only shows things, the open question included
+                turn.user.pending = None
             return await self.on_payload(turn, ACTION_PREFIX + command)
         if after_alert:
             turn.user.pending = None  # an emergency ends any set-up question: nothing asks over the alert
@@ -326,17 +327,39 @@ class Engine:
         return [Reply("command", self.messages.my_data.replace("{details}", details), (self.menu_button,))]
 
     async def describe(self, user: UserState) -> dict[str, str]:
-        """Everything stored about a user, for "my data"; features add their own lines."""
-        described = {k: str(v) for k, v in user.describe().items()}
+        """Everything stored about a user, for "my data": every field of their row, what features
+        add, and the newest row of each other table, each named by the content's labels."""
+        texts = self.messages.my_data_texts
+        described = {self._label(k): self._shown(v) for k, v in user.describe().items()}
         for feature in self.features.values():
             describe = getattr(feature, "describe", None)
             if describe is not None:
                 described.update(await describe(user))
-        counts = await self.store.user_row_counts(user.channel, user.user_key)
-        kept = ", ".join(f"{table.replace('_', ' ')}: {n}" for table, n in counts.items() if n)
-        if kept:
-            described["other records"] = kept
+        for table, (count, newest) in (await self.store.user_records(user.channel, user.user_key)).items():
+            fields = ", ".join(f"{self._label(c, table)} {self._shown(v)}" for c, v in newest.items())
+            described[self._label(table)] = texts.records.replace("{count}", str(count)).replace(
+                "{fields}", fields)
         return described
+
+    def _label(self, name: str, table: str = "users") -> str:
+        """A field's name in "my data": the content's label for table.name or name, else its own."""
+        labels = self.messages.my_data_texts.labels
+        return labels.get(f"{table}.{name}") or labels.get(name) or name.replace("_", " ")
+
+    def _shown(self, value: object) -> str:
+        """A stored value as a person reads it: times to the second, lists and questions in words."""
+        texts = self.messages.my_data_texts
+        if value is None or value == [] or value == {}:
+            return texts.none
+        if isinstance(value, bool):
+            return texts.yes if value else texts.no
+        if isinstance(value, datetime):
+            return value.isoformat(timespec="seconds")
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        if isinstance(value, dict):
+            return ", ".join(f"{k} {v}" for k, v in value.items())
+        return str(value)
 
     async def _delete(self, turn: Turn, answer: str) -> list[Reply]:
         if answer == "yes":

@@ -71,13 +71,18 @@ def channels_for(settings: Settings) -> list[Channel]:
 
 
 def background_for(settings: Settings, scheduler: bool) -> list[Background]:
+    """The periodic jobs: reminders and retention; none under `serve --no-scheduler` (a cron runs
+    `reminders send-due` and `prune` instead)."""
     if not scheduler:
         return []
+    from messenger_bot.retention import RetentionJob
+
+    jobs: list[Background] = [RetentionJob(settings)]
     try:
         from messenger_bot.reminders.scheduler import ReminderScheduler
     except ImportError:
-        return []
-    return [ReminderScheduler(settings)]
+        return jobs
+    return [ReminderScheduler(settings), *jobs]
 
 
 def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
