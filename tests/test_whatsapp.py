@@ -181,6 +181,24 @@ def test_the_alert_names_the_local_emergency_number(bot: Bot, number: str, emerg
     assert messages[0].index(emergency) < 200  # the alert comes first, before anything else
 
 
+def test_a_user_with_a_username_and_no_number_is_answered_with_the_general_line(
+    bot: Bot, content: Content
+) -> None:
+    """WhatsApp usernames: Twilio's From carries Meta's business-scoped user id, and no WaId."""
+    user = User(bot, "US.13491208655302741918")
+    fields = user.fields("hi")
+    del fields["WaId"]
+    assert "1. " in "".join(user.send(fields))
+    assert _first_line(content, "caffeine") in user.say("can coffee make my lip twitch?")
+    [alert, *_] = user.send(user.fields("my face is drooping on one side and I can't speak properly"))
+    assert "Call your local emergency number now" in alert  # the id's letters are not a country we trust
+    assert bot.query("SELECT country FROM users WHERE user_key = ?", user.key) == [(None,)]
+    parent = User(bot, "US.ENT.11815799212886844830")
+    assert "1. " in parent.say("hi")
+    for wrong in ("whatsapp:@sam", "whatsapp:US.", "whatsapp:us.123", "whatsapp:US.12 34"):
+        assert bot.post("/whatsapp/webhook", {**user.fields("hi"), "From": wrong}).status_code == 400
+
+
 def test_media_gets_a_kind_text_only_answer_and_the_menu(bot: Bot) -> None:
     user = User(bot)
     user.say("hi")
