@@ -347,6 +347,30 @@ def test_the_webhook_refuses_a_wrong_or_missing_secret(telegram: Telegram):
     assert stored == []
 
 
+def test_a_locked_database_answers_the_webhook_503_and_the_redelivery_is_answered(
+    servers: dict[str, Telegram],
+):
+    """SQLite held by another writer for longer than the store waits: no apology that loses the
+    message, but a 503, so Telegram delivers the update again; then it is answered once."""
+    telegram = servers["webhook"]
+    chat = new_chat()
+    update = text_update(telegram.fake.next_update_id(), chat, "/help")
+    url = f"{telegram.server.url}/telegram/webhook"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    holder = sqlite3.connect(telegram.db, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        refused = httpx.post(url, json=update, headers=headers, timeout=60)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert refused.status_code == 503
+    assert telegram.fake.calls_to("sendMessage", chat) == []  # no apology
+    telegram.deliver(update)  # Telegram's redelivery
+    [answer] = telegram.wait_messages(chat)
+    assert "How to use me" in seen(answer)
+
+
 def test_one_flooding_chat_does_not_hold_up_another(servers: dict[str, Telegram]):
     # Polling only: the webhook answers each request in turn, polling shows the concurrency.
     # Its paced replies to the flooder drain while the webhook tests run.
