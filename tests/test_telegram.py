@@ -40,6 +40,7 @@ from messenger_bot.delivery import Outcome
 from messenger_bot.engine import BLOCKED, STOPPED, Engine
 from messenger_bot.settings import load_settings
 from messenger_bot.storage import Storage, UserState
+from messenger_bot.web.app import create_app
 from tests.fakes.telegram_api import (
     USERNAME,
     Call,
@@ -518,3 +519,42 @@ def test_an_unreadable_update_is_skipped_once_and_polling_goes_on(bot_env: dict[
     assert code == 0, output  # and shutdown did not hang
     assert output.count(f"skipped update {broken}") == 1, output
     assert "Traceback" not in output
+
+
+# -- python-telegram-bot's own memory ----------------------------------------------------------
+
+
+async def test_ptb_bookkeeping_stays_bounded_however_many_chats_write(tmp_path: Path, fake: FakeTelegram):
+    """PTB 22.8 without a persistence keeps every chat and user id it has seen (Application.
+    _chat_ids_to_be_updated_in_persistence and _user_ids_…, never emptied). Fed many distinct
+    chats, round after round, the bot's PTB keeps only the ids since its last periodic run
+    (`update_persistence`, which PTB calls every minute), and nothing after it."""
+    settings = load_settings(
+        database_url=f"sqlite:///{tmp_path / 'bot.sqlite3'}", telegram_bot_token=fake.token,
+        telegram_base_url=fake.base_url, telegram_webhook_url="https://bot.example.org/telegram/webhook",
+        telegram_webhook_secret=SECRET,
+    )
+    app = create_app(settings, scheduler=False)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    per_round = 600
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://bot.test") as client,
+    ):
+        ptb = app.state.channels["telegram"].app
+
+        def kept() -> list[int]:
+            names = [f"_{kind}_ids_to_be_{what}_in_persistence"
+                     for what in ("updated", "deleted") for kind in ("chat", "user")]
+            return [*(len(getattr(ptb, name)) for name in names), len(ptb.chat_data), len(ptb.user_data)]
+
+        for _ in range(3):
+            for _ in range(per_round):  # group chatter not addressed to the bot: read, not answered
+                group, person = new_chat(group=True), new_chat()
+                update = text_update(fake.next_update_id(), group, "my lip twitches", from_id=person)
+                response = await client.post("/telegram/webhook", json=update, headers=headers)
+                assert response.status_code == 200
+            assert max(kept()) == per_round  # what PTB holds between two runs: this round's chats
+            await ptb.update_persistence()
+            await ptb.update_persistence()
+            assert kept() == [0, 0, 0, 0, 0, 0]
