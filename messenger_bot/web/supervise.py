@@ -124,7 +124,8 @@ class Supervisor:
 
 class DeadlineMiddleware:
     """A request on one of `deadlines`' paths that has not answered in time gets 503 (Retry-After),
-    and its handler is cancelled, so a locked database never holds a provider past its timeout."""
+    and its handler is cancelled, so a locked database never holds a provider past its timeout.
+    Once the answer has started, the deadline no longer applies."""
 
     def __init__(self, app: ASGIApp, deadlines: Mapping[str, float]) -> None:
         self.app = app
@@ -136,14 +137,16 @@ class DeadlineMiddleware:
             await self.app(scope, receive, send)
             return
         started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
-            async with asyncio.timeout(seconds):
+            async with asyncio.timeout(seconds) as deadline:
+
+                async def tracked(message: Message) -> None:
+                    nonlocal started
+                    if message["type"] == "http.response.start":
+                        started = True
+                        deadline.reschedule(None)  # answered: a background send after it may go on
+                    await send(message)
+
                 await self.app(scope, receive, tracked)
         except TimeoutError:
             log.warning("%s took over %.0f s (database locked?): answered 503", scope["path"], seconds)
