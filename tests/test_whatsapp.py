@@ -194,6 +194,9 @@ def test_a_user_with_a_username_and_no_number_is_answered_with_the_general_line(
     [alert, *_] = user.send(user.fields("my face is drooping on one side and I can't speak properly"))
     assert "Call your local emergency number now" in alert  # the id's letters are not a country we trust
     assert bot.query("SELECT country FROM users WHERE user_key = ?", user.key) == [(None,)]
+    delivered = {"MessageSid": "SM" + "b" * 32, "MessageStatus": "delivered", "To": user.key, "From": SANDBOX}
+    assert bot.post("/whatsapp/status", delivered).status_code == 204
+    assert bot.query("SELECT user_key FROM whatsapp_outbound WHERE sid = ?", "SM" + "b" * 32) == [(user.key,)]
     parent = User(bot, "US.ENT.11815799212886844830")
     assert "1. " in parent.say("hi")
     for wrong in ("whatsapp:@sam", "whatsapp:US.", "whatsapp:us.123", "whatsapp:US.12 34"):
