@@ -110,3 +110,20 @@ def test_a_channel_that_cannot_start_leaves_the_others_serving_and_starts_later(
     assert "telegram cannot start" in output and "whatsapp cannot start" in output
     assert telegram.token not in output and "degraded-test-token" not in output
     assert "Traceback" not in output
+
+
+def test_a_refused_telegram_token_is_named_and_not_retried(bot_env: dict[str, str]) -> None:
+    with FakeTelegram() as telegram:
+        wrong = "999999:WRONG-token"
+        env = {**bot_env, "TELEGRAM_BOT_TOKEN": wrong, "TELEGRAM_BASE_URL": telegram.base_url}
+        with ServeProcess(env, "--no-scheduler") as server:
+            body = _health(server)
+            assert body["status"] == "degraded"
+            assert "TELEGRAM_BOT_TOKEN" in body["down"]["telegram"] and wrong not in body["down"]["telegram"]
+            said = {"user": "degraded-02", "text": "menu"}
+            assert httpx.post(f"{server.url}/api/chat", json=said, timeout=10).status_code == 200
+            code = server.stop()
+        output = server.read_output()
+    assert code == 0, output
+    assert "telegram cannot start" in output and "not retried" in output
+    assert wrong not in output and "Traceback" not in output
