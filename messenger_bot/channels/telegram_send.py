@@ -186,25 +186,28 @@ class Outbox:
         self.pacer = pacer
         self.store = store
 
-    async def deliver(self, chat_id: int, messages: list[Rendered], edit: int | None = None) -> SendResult:
-        """Send the messages in order (the first may replace message `edit`); stop at a failure."""
+    async def deliver(
+        self, chat_id: int, messages: list[Rendered], edit: int | None = None, thread: int | None = None
+    ) -> SendResult:
+        """Send the messages in order (the first may replace message `edit`); stop at a failure.
+        `thread` is the forum topic the user wrote in: new messages go there, not to the general topic."""
         provider_id = None
         try:
             for index, message in enumerate(messages):
                 if index == 0 and edit is not None and await self._edit(chat_id, edit, message):
                     provider_id = str(edit)
                     continue
-                sent = await self._send(chat_id, message)
+                sent = await self._send(chat_id, message, thread)
                 provider_id = str(sent.message_id)
         except Exception as error:  # whatever went wrong, the outcome decides a resend
             return partly(await self._failed(chat_id, error), provider_id)
         return SendResult(Outcome.SENT, provider_id)
 
-    async def _send(self, chat_id: int, message: Rendered) -> Message:
+    async def _send(self, chat_id: int, message: Rendered, thread: int | None = None) -> Message:
         async def send(text: str, mode: str | None) -> Message:
             return await self.bot.send_message(
                 chat_id, text, parse_mode=mode, reply_markup=message.keyboard,
-                link_preview_options=_NO_PREVIEW,
+                link_preview_options=_NO_PREVIEW, message_thread_id=thread,
             )
 
         try:
@@ -277,7 +280,11 @@ class TelegramSender:
     async def start(self, store: Storage) -> None:
         limits = limits_for(self.settings)
         self._bot = build_bot(self.settings, limits)
-        await self._bot.initialize()
+        try:
+            await self._bot.initialize()
+        except TelegramError as error:  # sending needs no getMe: the reminders go when Telegram answers
+            log.warning("telegram: the Bot API could not be reached at start (%s); reminders are tried "
+                        "as they fall due", type(error).__name__)
         self._outbox = Outbox(self._bot, limits.pacer, store)
 
     async def close(self) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,7 @@ from twilio.rest import Client
 from messenger_bot.channels.whatsapp_render import Part
 from messenger_bot.channels.whatsapp_store import WhatsAppStore
 from messenger_bot.delivery import Outcome, SendResult
+from messenger_bot.runtime import ChannelSettingsError
 from messenger_bot.settings import Settings
 
 log = logging.getLogger("messenger_bot.whatsapp")
@@ -73,6 +75,21 @@ def make_client(settings: Settings) -> tuple[Client, AsyncTwilioHttpClient]:
         client.api.base_url = base
         client.content.base_url = base
     return client, http
+
+
+_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_SENDER = re.compile(r"^whatsapp:\+\d{6,15}$")
+
+
+def check_settings(settings: Settings) -> None:
+    """Settings with which nothing could be sent are named at start, not met at each send."""
+    if not _ACCOUNT_SID.match(settings.twilio_account_sid or ""):
+        raise ChannelSettingsError("TWILIO_ACCOUNT_SID must be AC followed by 32 hexadecimal characters")
+    if not _SENDER.match(settings.twilio_whatsapp_from or ""):
+        raise ChannelSettingsError("TWILIO_WHATSAPP_FROM must look like whatsapp:+14155238886")
+    base = settings.public_base_url
+    if base and not base.startswith(("https://", "http://")):
+        raise ChannelSettingsError("PUBLIC_BASE_URL must start with https:// (the address Twilio calls)")
 
 
 def status_url(settings: Settings) -> str | None:

@@ -4,7 +4,8 @@ It speaks the shape python-telegram-bot uses: `POST /bot<token>/<method>` with a
 form-encoded body (JSON-encoded values for objects), answered with
 `{"ok": true, "result": ...}`. It records every call with the time it arrived,
 queues updates for `getUpdates` (long polling), and can be told to answer a chat
-with 429 (`retry_after`) or 403 (the user blocked the bot).
+with 429 (`retry_after`) or 403 (the user blocked the bot), or to be unreachable
+(every connection closed at once, as when the Bot API cannot be reached).
 
 Chaos (`fake.chaos(seed, faults=…)`) answers sends with faults at random. Some refuse the
 message (429, 500, 403, a timeout or an unreadable 200 with nothing sent); the CREATED_FAULTS
@@ -122,8 +123,11 @@ class FakeTelegram:
         self._open: asyncio.Event | None = None  # cleared: answers to sends wait (hold / release)
         self._answered = 0
         self._updates: list[dict[str, Any]] = []
+        #: Returned by getUpdates, not yet confirmed by a later offset: sent again, as Telegram does.
+        self._unconfirmed: list[dict[str, Any]] = []
         self._next_message_id = 1000
         self._next_update_id = 1
+        self.reachable = True
         self._loop: asyncio.AbstractEventLoop | None = None
         self._arrived: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -220,6 +224,13 @@ class FakeTelegram:
             self._open.set()
         return self._open
 
+    def unreachable(self) -> None:
+        """Every request's connection is dropped unanswered (a network error for the client)."""
+        self.reachable = False
+
+    def reconnect(self) -> None:
+        self.reachable = True
+
     def calls_to(self, method: str, chat_id: int | None = None) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method and (chat_id is None or c.chat_id == chat_id)]
@@ -260,6 +271,10 @@ class FakeTelegram:
             loop.close()
 
     async def _handle(self, request: web.Request) -> web.Response:
+        if not self.reachable:
+            if request.transport is not None:
+                request.transport.abort()
+            raise ConnectionResetError("the fake Bot API is unreachable")
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
@@ -279,7 +294,8 @@ class FakeTelegram:
         if failure is not None:
             return _error(failure.status, failure.description, failure.retry_after)
         if method == "getUpdates":
-            return _ok(await self._get_updates(float(params.get("timeout") or 0)))
+            offset = int(params.get("offset") or 0)
+            return _ok(await self._get_updates(float(params.get("timeout") or 0), offset))
         result = self._result(method, params)
         if isinstance(result, dict):
             call.message_id = result.get("message_id")
@@ -333,15 +349,19 @@ class FakeTelegram:
                 self._failures.pop(chat_id, None)  # type: ignore[arg-type]
         return failure
 
-    async def _get_updates(self, timeout: float) -> list[dict[str, Any]]:
-        """Long polling: wait (up to the timeout, at most 1 s here) for queued updates."""
+    async def _get_updates(self, timeout: float, offset: int) -> list[dict[str, Any]]:
+        """Long polling: wait (up to the timeout, at most 1 s here) for queued updates. Updates
+        below `offset` are confirmed; the others already returned come again, first."""
         assert self._arrived is not None
-        if not self._updates:
+        with self._lock:
+            self._unconfirmed = [u for u in self._unconfirmed if u.get("update_id", 0) >= offset]
+        if not self._updates and not self._unconfirmed:
             self._arrived.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), min(timeout, 1.0))
         with self._lock:
-            updates, self._updates = self._updates, []
+            updates, self._updates = [*self._unconfirmed, *self._updates], []
+            self._unconfirmed = updates
         return updates
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
@@ -439,3 +459,68 @@ def tap_update(
             "from": _user(chat_id), "message": message,
         },
     }
+
+
+def forum_update(update_id: int, chat_id: int, text: str, thread: int) -> dict[str, Any]:
+    """A message in a topic of a forum supergroup, addressed to the bot by a mention."""
+    update = text_update(update_id, chat_id, text, from_id=77)
+    message = update["message"]
+    message["chat"] = {"id": chat_id, "type": "supergroup", "title": "Lip forum", "is_forum": True}
+    message["message_thread_id"] = thread
+    message["is_topic_message"] = True
+    return update
+
+
+def photo_update(update_id: int, chat_id: int, caption: str, *, from_id: int | None = None) -> dict[str, Any]:
+    """A photo with a caption; a mention of the bot in the caption gets its caption entity."""
+    message: dict[str, Any] = {
+        "message_id": 5, "date": int(time.time()), "chat": _chat(chat_id), "from": _user(from_id or chat_id),
+        "photo": [{"file_id": "AgAD-photo", "file_unique_id": "u1", "width": 90, "height": 90}],
+        "caption": caption,
+    }
+    mention = f"@{USERNAME}"
+    if mention in caption:
+        message["caption_entities"] = [{"type": "mention", "offset": caption.index(mention),
+                                        "length": len(mention)}]
+    return {"update_id": update_id, "message": message}
+
+
+#: Telegram's placeholder sender for a message an anonymous group admin writes as the group.
+ANONYMOUS_ADMIN = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+
+
+def anonymous_admin_update(update_id: int, chat_id: int, text: str) -> dict[str, Any]:
+    update = text_update(update_id, chat_id, text)
+    update["message"]["from"] = ANONYMOUS_ADMIN
+    update["message"]["sender_chat"] = _chat(chat_id)
+    return update
+
+
+def edited_update(update_id: int, chat_id: int, text: str, message_id: int = 1) -> dict[str, Any]:
+    """The user edited their message `message_id` to read `text`."""
+    update = text_update(update_id, chat_id, text, message_id=message_id)
+    message = update.pop("message")
+    message["edit_date"] = message["date"] + 30
+    return {**update, "edited_message": message}
+
+
+def member_update(update_id: int, chat_id: int, status: str) -> dict[str, Any]:
+    """my_chat_member: the bot's status in the chat changed ("kicked": blocked, "member": back)."""
+    old = "member" if status != "member" else "kicked"
+    bot = {"id": BOT_ID, "is_bot": True, "first_name": "Lip Test", "username": USERNAME}
+
+    def member(state: str) -> dict[str, Any]:
+        extra = {"until_date": 0} if state == "kicked" else {}
+        return {"status": state, "user": bot, **extra}
+
+    return {"update_id": update_id, "my_chat_member": {
+        "chat": _chat(chat_id), "from": _user(chat_id), "date": int(time.time()),
+        "old_chat_member": member(old), "new_chat_member": member(status),
+    }}
+
+
+def unreadable_update(update_id: int, chat_id: int) -> dict[str, Any]:
+    """An update python-telegram-bot cannot parse (its chat has no type), as a new or broken shape."""
+    update = text_update(update_id, chat_id, "hello")
+    update["message"]["chat"] = {"id": chat_id}
+    return update
