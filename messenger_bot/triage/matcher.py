@@ -20,7 +20,7 @@ The order of a check, and why:
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -32,6 +32,10 @@ from messenger_bot.triage.speller import Speller
 
 #: How far back (in words) a negation cue can reach over carry-over words.
 _NEGATION_REACH = 8
+#: How far (in words) a clause reaches either side of a mention, and how long a sentence may
+#: be and still count as a general question or hold an explanation.
+_CLAUSE_REACH = 16
+_SENTENCE_REACH = 40
 
 
 @dataclass(frozen=True)
@@ -81,29 +85,31 @@ class Triage:
 
     def _standing(self, layout: Layout, mentions: list[Mention]) -> Iterator[Mention]:
         """The mentions no cue of their clause or sentence dismisses."""
-        cover = _cover(mentions, len(layout.canon))
-        context = _Context(self._cues.matches(layout), layout.clauses(self._ends), len(layout.canon))
-        sentences = layout.sentences()
-        firsts = [first for first, _ in sentences]
-        general: dict[int, bool] = {}
+        cover = _cover(mentions)
+        context = _Context(self._cues.matches(layout))
         explained = _Explained(layout, self._explanations)
         for mention in mentions:
-            if self._negated(layout.canon, mention.start, cover) or context.dismisses(mention):
+            if self._negated(layout.canon, mention.start, cover):
                 continue
-            number = bisect_right(firsts, mention.start) - 1
-            first, end = sentences[number]
-            if number not in general:
-                general[number] = self._general_question(layout.canon[first:end])
-            if general[number] or explained(mention.kind, number, sentences):
+            clause = layout.clause(self._ends, mention.start, mention.end, _CLAUSE_REACH)
+            if context.dismisses(mention, clause):
+                continue
+            sentence = layout.sentence(mention.start, _SENTENCE_REACH)
+            if sentence is None:
+                yield mention  # a run-on message: no question or explanation reaches this far
+                continue
+            if self._general_question(layout.canon[sentence[0] : sentence[1]]):
+                continue
+            if explained(mention.kind, sentence):
                 continue
             yield mention
 
-    def _negated(self, canon: list[str], start: int, cover: list[int]) -> bool:
+    def _negated(self, canon: list[str], start: int, cover: dict[int, int]) -> bool:
         """True when a negation cue reaches this mention: "no [a headache or] vision problems"."""
         i = start - 1
         steps = 0
         while i >= 0 and steps < _NEGATION_REACH:
-            if cover[i] <= i:
+            if cover.get(i, i + 1) <= i:
                 i = cover[i] - 1
             elif self._cue_ends_at(canon, i):
                 return True
@@ -128,64 +134,61 @@ class Triage:
 
 
 class _Explained:
-    """Which sentences hold an ordinary explanation of a sign (matched once per message)."""
+    """Which words of a message start an ordinary explanation of a sign (matched once per message)."""
 
     def __init__(self, layout: Layout, indexes: dict[str, tuple[PhraseIndex, PhraseIndex]]) -> None:
         self._layout = layout
         self._indexes = indexes
         self._found: dict[str, tuple[list[int], list[int]]] = {}
 
-    def __call__(self, sign: str, number: int, sentences: list[tuple[int, int]]) -> bool:
-        """Does sentence `number` explain `sign`, with nothing in it that rules the cause out?"""
+    def __call__(self, sign: str, sentence: tuple[int, int]) -> bool:
+        """Does the sentence explain `sign`, with nothing in it that rules the cause out?"""
         if sign not in self._indexes:
             return False
         if sign not in self._found:
             because, unless = self._indexes[sign]
-            self._found[sign] = ([m.start for m in because.matches(self._layout)],
-                                 [m.start for m in unless.matches(self._layout)])
-        first, end = sentences[number]
+            self._found[sign] = (sorted(m.start for m in because.matches(self._layout)),
+                                 sorted(m.start for m in unless.matches(self._layout)))
         because_at, unless_at = self._found[sign]
-        return any(first <= i < end for i in because_at) and not any(first <= i < end for i in unless_at)
+        return _any_within(because_at, sentence) and not _any_within(unless_at, sentence)
 
 
 class _Context:
-    """The past, hypothetical, present and idiom cues of one message, summed up per clause."""
+    """The past, hypothetical, present and idiom cues of one message, by where they start."""
 
-    def __init__(self, cues: list[Mention], clauses: list[int], size: int) -> None:
-        self._clauses = clauses
-        self._present = {clauses[c.start] for c in cues if c.kind == "present"}
-        self._idiom = [False] * size
-        self._first_before: dict[int, int] = {}
-        self._last_after: dict[int, int] = {}
-        for cue in cues:
-            clause = clauses[cue.start]
-            if cue.kind == "idiom":
-                self._idiom[cue.start : max(cue.end, cue.start + 1)] = [True] * max(cue.end - cue.start, 1)
-            elif cue.kind.endswith(":before"):
-                self._first_before[clause] = min(self._first_before.get(clause, size), cue.start)
-            elif cue.kind.endswith(":after"):
-                self._last_after[clause] = max(self._last_after.get(clause, -1), cue.start)
+    def __init__(self, cues: list[Mention]) -> None:
+        self._idioms = sorted((c.start, max(c.end, c.start + 1)) for c in cues if c.kind == "idiom")
+        self._present = sorted(c.start for c in cues if c.kind == "present")
+        self._before = sorted(c.start for c in cues if c.kind.endswith(":before"))
+        self._after = sorted(c.start for c in cues if c.kind.endswith(":after"))
 
-    def dismisses(self, mention: Mention) -> bool:
-        """Is the mention inside an idiom, or in a past or hypothetical cue's scope?"""
-        if any(self._idiom[mention.start : max(mention.end, mention.start + 1)]):
+    def dismisses(self, mention: Mention, clause: tuple[int, int]) -> bool:
+        """Is the mention inside an idiom, or in a past or hypothetical cue's scope in its clause?"""
+        end = max(mention.end, mention.start + 1)
+        at = bisect_left(self._idioms, (end, 0))
+        if any(stop > mention.start for _, stop in self._idioms[max(0, at - _CLAUSE_REACH) : at]):
             return True
-        clause = self._clauses[mention.start]
-        if clause in self._present:
+        first, last = clause
+        if _any_within(self._present, clause):
             return False
-        before = self._first_before.get(clause, len(self._idiom))
-        after = self._last_after.get(clause, -1)
-        return before < mention.start or after > mention.start
+        before = _any_within(self._before, (first, mention.start))
+        return before or _any_within(self._after, (mention.start + 1, last))
 
 
-def _cover(mentions: list[Mention], size: int) -> list[int]:
-    """For each word, the first word of the earliest mention covering it (size when none).
+def _any_within(starts: list[int], span: tuple[int, int]) -> bool:
+    """Does a sorted list of word positions hold one in [span[0], span[1])?"""
+    at = bisect_left(starts, span[0])
+    return at < len(starts) and starts[at] < span[1]
+
+
+def _cover(mentions: list[Mention]) -> dict[int, int]:
+    """For each word inside a mention, the first word of the earliest mention covering it.
 
     Lets the negation walk jump over whole sign phrases, whose own words ("no feeling",
     "not responding") are never cues.
     """
-    cover = [size] * size
+    cover: dict[int, int] = {}
     for mention in mentions:
         for i in range(mention.start, max(mention.end, mention.start + 1)):
-            cover[i] = min(cover[i], mention.start)
+            cover[i] = min(cover.get(i, mention.start), mention.start)
     return cover

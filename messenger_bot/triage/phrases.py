@@ -29,12 +29,18 @@ STEM_KEY = 3
 
 @dataclass(frozen=True)
 class Phrase:
-    """One compiled phrase: what it means (a sign id or a cue kind), its regex, its first words."""
+    """One compiled phrase: what it means (a sign id or a cue kind), its regex, its first words.
+
+    `required` holds, for every slot that must match, the words and stem keys (first
+    STEM_KEY letters) it can start with: a message lacking any of them cannot match, which
+    a matcher checks with set operations before running the regex anywhere.
+    """
 
     sign: str
     regex: re.Pattern[str]
     first_words: frozenset[str]
     first_stems: frozenset[str]
+    required: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()
 
 
 class PhraseCompiler:
@@ -55,8 +61,19 @@ class PhraseCompiler:
         for phrase in phrases:
             body = self._checked(phrase)
             first_words, first_stems = self.first(phrase.split())
-            compiled.append(Phrase(sign_id, re.compile(body), frozenset(first_words), frozenset(first_stems)))
+            firsts = (frozenset(first_words), frozenset(first_stems))
+            compiled.append(Phrase(sign_id, re.compile(body), *firsts, self.required(phrase)))
         return compiled
+
+    def required(self, phrase: str) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+        """For each slot that must match: the words and stem keys it can start with."""
+        needed = []
+        for slot in phrase.split():
+            if _GAP.fullmatch(slot) or slot.startswith("!") or (slot.endswith("?") and len(slot) > 1):
+                continue
+            words_, stems = self.first([slot])
+            needed.append((frozenset(words_), frozenset(stem[:STEM_KEY] for stem in stems)))
+        return tuple(needed)
 
     def first(self, slots: list[str]) -> tuple[set[str], set[str]]:
         """The words and stems a phrase can start with: lets a matcher try only likely phrases."""
@@ -179,12 +196,15 @@ class WordSequences:
         found = phrase_set(phrases)
         self._singles = frozenset(p[0] for p in found if len(p) == 1)
         self._longer = [p for p in found if len(p) > 1]
+        self._by_first: dict[str, list[tuple[str, ...]]] = {}
+        for sequence in self._longer:
+            self._by_first.setdefault(sequence[0], []).append(sequence)
 
     def at(self, canon: list[str], i: int) -> bool:
         """Does one of the sequences start at word i?"""
         if canon[i] in self._singles:
             return True
-        return any(tuple(canon[i : i + len(p)]) == p for p in self._longer)
+        return any(tuple(canon[i : i + len(p)]) == p for p in self._by_first.get(canon[i], ()))
 
     def blanked(self, canon: list[str]) -> list[str]:
         """`canon` with every occurrence of a sequence replaced by empty words."""

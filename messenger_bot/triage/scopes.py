@@ -16,7 +16,6 @@ from messenger_bot.triage.phrases import CUE_MARK, STEM_KEY, Phrase, WordSequenc
 
 _CLAUSE_MARKS = frozenset(",:;.!?")
 _SENTENCE_MARKS = frozenset(".!?;")
-_CACHE_LIMIT = 50_000
 
 
 @dataclass(frozen=True)
@@ -33,68 +32,91 @@ class Layout:
 
     def __init__(self, canon: list[str], cue_words: frozenset[str]) -> None:
         self.canon = canon
-        marked = [CUE_MARK + t if t in cue_words else t for t in canon]
+        self.words = frozenset(canon)
+        self.keys = frozenset(w[:STEM_KEY] for w in self.words)
+        marked = [CUE_MARK + t if t in cue_words else t for t in canon] if self.words & cue_words else canon
         self.string = " ".join(marked) + " "
         self.starts = [0, *accumulate(len(t) + 1 for t in marked)]
 
-    def clauses(self, ends: WordSequences) -> list[int]:
-        """The clause number of each word: a new clause after , ; : . ! ? and at an end word."""
-        out, number = [], 0
-        for i, token in enumerate(self.canon):
-            if ends.at(self.canon, i) and i:
-                number += 1
-            out.append(number)
-            if token in _CLAUSE_MARKS:
-                number += 1
-        return out
+    def clause(self, ends: WordSequences, start: int, end: int, reach: int) -> tuple[int, int]:
+        """The words around [start, end) up to a clause boundary, at most `reach` words each way.
 
-    def sentences(self) -> list[tuple[int, int]]:
-        """(first word, end word) of each sentence, split after . ! ? and ;."""
-        spans, first = [], 0
-        for i, token in enumerate(self.canon):
-            if token in _SENTENCE_MARKS:
-                spans.append((first, i + 1))
-                first = i + 1
-        if first < len(self.canon):
-            spans.append((first, len(self.canon)))
-        return spans
+        A boundary is , ; : . ! ? or an end word ("but", "however", ...). The reach keeps the
+        work per mention bounded and stops a cue from covering a sign far away in a run-on
+        message (a cue that reaches too far would hide a red flag).
+        """
+        canon = self.canon
+        first = start
+        while first > 0 and start - first < reach and canon[first - 1] not in _CLAUSE_MARKS:
+            if ends.at(canon, first):
+                break
+            first -= 1
+        last = max(end, start + 1)
+        while last < len(canon) and last - start < reach and canon[last] not in _CLAUSE_MARKS:
+            if ends.at(canon, last):
+                break
+            last += 1
+        return first, last
+
+    def sentence(self, start: int, reach: int) -> tuple[int, int] | None:
+        """(first word, end word) of the sentence holding word `start`, if it is at most `reach` words."""
+        canon = self.canon
+        first = start
+        while first > 0 and canon[first - 1] not in _SENTENCE_MARKS:
+            first -= 1
+            if start - first > reach:
+                return None
+        last = start
+        while last < len(canon) and canon[last] not in _SENTENCE_MARKS:
+            last += 1
+            if last - first > reach:
+                return None
+        return first, min(last + 1, len(canon))
 
 
 class PhraseIndex:
-    """A list of compiled phrases, tried only where their first word occurs.
+    """A list of compiled phrases, tried only where they can match.
 
-    Most words start no phrase; two set look-ups per word say so before any regex runs.
+    First, set operations on the message's distinct words drop every phrase one of whose
+    required slots has no word in the message (most phrases, for most messages); then the
+    rest are tried only at the words they can start with. A long message costs one pass
+    of set look-ups, not a regex per phrase per word.
     """
 
     def __init__(self, phrases: Iterable[Phrase]) -> None:
-        self._by_word: dict[str, list[Phrase]] = {}
-        self._by_stem: dict[str, list[tuple[str, Phrase]]] = {}
+        self._by_anchor: dict[str, list[Phrase]] = {}
         for phrase in phrases:
-            for word in phrase.first_words:
-                self._by_word.setdefault(word, []).append(phrase)
-            for stem in phrase.first_stems:
-                self._by_stem.setdefault(stem[:STEM_KEY], []).append((stem, phrase))
-        self._starters: dict[str, tuple[Phrase, ...]] = {}
+            words, keys = min(phrase.required, key=lambda slot: len(slot[0]) + len(slot[1]))
+            for anchor in words | keys:
+                self._by_anchor.setdefault(anchor, []).append(phrase)
 
     def matches(self, layout: Layout) -> list[Mention]:
         """Every (kind, first word, end word) one of the phrases matches."""
+        words, keys, by_anchor = layout.words, layout.keys, self._by_anchor
+        hits = by_anchor.keys() & words | by_anchor.keys() & keys
+        candidates = {p for anchor in hits for p in by_anchor[anchor]}
+        active = [
+            p for p in candidates
+            if all(not words.isdisjoint(w) or not keys.isdisjoint(s) for w, s in p.required)
+        ]
+        if not active:
+            return []
+        by_word: dict[str, list[Phrase]] = {}
+        by_stem: dict[str, list[tuple[str, Phrase]]] = {}
+        for phrase in active:
+            for word in phrase.first_words & words:
+                by_word.setdefault(word, []).append(phrase)
+            for stem in phrase.first_stems:
+                if stem[:STEM_KEY] in keys:
+                    by_stem.setdefault(stem[:STEM_KEY], []).append((stem, phrase))
         found = []
-        by_word, by_stem, string = self._by_word, self._by_stem, layout.string
-        for i, token in enumerate(layout.canon):
-            if token not in by_word and token[:STEM_KEY] not in by_stem:
-                continue
-            for phrase in self._starting_with(token):
-                match = phrase.regex.match(string, layout.starts[i])
+        string, starts, canon = layout.string, layout.starts, layout.canon
+        where = [i for i, t in enumerate(canon) if t in by_word or t[:STEM_KEY] in by_stem]
+        for i in where:
+            token = canon[i]
+            stemmed = (p for stem, p in by_stem.get(token[:STEM_KEY], ()) if token.startswith(stem))
+            for phrase in (*by_word.get(token, ()), *stemmed):
+                match = phrase.regex.match(string, starts[i])
                 if match:
-                    found.append(Mention(phrase.sign, i, bisect_left(layout.starts, match.end())))
+                    found.append(Mention(phrase.sign, i, bisect_left(starts, match.end())))
         return found
-
-    def _starting_with(self, token: str) -> tuple[Phrase, ...]:
-        phrases = self._starters.get(token)
-        if phrases is None:
-            by_stem = self._by_stem.get(token[:STEM_KEY], ())
-            phrases = (*self._by_word.get(token, ()), *(p for stem, p in by_stem if token.startswith(stem)))
-            if len(self._starters) >= _CACHE_LIMIT:
-                self._starters.clear()
-            self._starters[token] = phrases
-        return phrases

@@ -36,7 +36,7 @@ from messenger_bot.triage.schema import TriageRules
 MIN_FUZZY = 6
 TWO_EDITS = 9
 #: Words not seen before that one message may have corrected (the rest are read as typed).
-BUDGET = 256
+BUDGET = 64
 _CACHE_LIMIT = 50_000
 #: Endings a `word*` stem takes in the words people misspell ("droop" -> "droopy").
 _STEM_ENDINGS = ("", "s", "y", "ed", "ing", "ness", "ish", "ly", "er", "es")
@@ -72,6 +72,13 @@ class Speller:
             if len(word) >= MIN_FUZZY - 1:
                 for variant in _deletes(word):
                     self._index.setdefault(variant, []).append(word)
+        self._stems_by_key: dict[str, list[str]] = {}
+        for stem in self._stems:
+            self._stems_by_key.setdefault(stem[:4], []).append(stem)
+        self._fuzzy_stems: dict[str, list[str]] = {}
+        for stem in self._stems:
+            if len(stem) >= MIN_FUZZY:
+                self._fuzzy_stems.setdefault(stem[:2], []).append(stem)
         self._long = sorted(w for w in targets if len(w) >= TWO_EDITS)
         self._known = set(rules.vocabulary) | set(rules.ordinary_words)
         self._cache: dict[str, str] = {}
@@ -100,7 +107,7 @@ class Speller:
             return self._spellings[token]
         if token in self._known or not token.isalpha():
             return self._possessive(token)
-        if len(token) < 4 or any(token.startswith(stem) for stem in self._stems):
+        if len(token) < 4 or any(token.startswith(stem) for stem in self._stems_by_key.get(token[:4], ())):
             return token
         doubled = self._skeletons.get(skeleton(token))
         if doubled is not None:
@@ -130,8 +137,8 @@ class Speller:
             best = extractOne(token, self._long, scorer=OSA.distance, score_cutoff=2)
             if best is not None:
                 return best[0]
-        for stem in self._stems:
-            if len(stem) >= MIN_FUZZY and len(token) >= len(stem) and _prefix_near(token, stem):
+        for stem in self._fuzzy_stems.get(token[:2], ()):
+            if len(token) >= len(stem) and _prefix_near(token, stem):
                 return stem
         return token
 
