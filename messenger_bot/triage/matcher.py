@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from messenger_bot.text import normalise
 from messenger_bot.triage.phrases import TOKENS, WordSequences, phrase_set, single_words
 from messenger_bot.triage.schema import TriageRules
-from messenger_bot.triage.scopes import Layout, Mention, PhraseIndex
+from messenger_bot.triage.scopes import Interest, Layout, Mention, PhraseIndex
 from messenger_bot.triage.speller import Speller
 
 #: How far back (in words) a negation cue can reach over carry-over words.
@@ -62,6 +62,8 @@ class Triage:
             self._negation_cues.setdefault(cue[-1], []).append(cue)
         self._carry = frozenset(single_words(rules.negation.carry_over))
         self._cue_words = frozenset(single_words(rules.negation.cues))
+        explanations = [p for pair in rules.explanations.values() for phrases in pair for p in phrases]
+        self._interest = Interest([*rules.phrases, *rules.cues, *explanations], self._cue_words)
         self._ends = WordSequences(rules.context.ends)
         question = rules.general_question
         self._starts = WordSequences(question.starts)
@@ -74,7 +76,7 @@ class Triage:
         canon = self.speller.read(TOKENS.findall(normalise(text)))
         if not canon:
             return None
-        layout = Layout(canon, self._cue_words)
+        layout = Layout(canon, self._interest)
         mentions = self._signs.matches(layout)
         if not mentions:
             return None

@@ -31,9 +31,9 @@ STEM_KEY = 3
 class Phrase:
     """One compiled phrase: what it means (a sign id or a cue kind), its regex, its first words.
 
-    `required` holds, for every slot that must match, the words and stem keys (first
-    STEM_KEY letters) it can start with: a message lacking any of them cannot match, which
-    a matcher checks with set operations before running the regex anywhere.
+    `required` holds, for every slot that must match, the words and stems it can start
+    with: a message lacking all of one slot's cannot match, which a matcher checks with set
+    operations before running the regex anywhere.
     """
 
     sign: str
@@ -66,13 +66,13 @@ class PhraseCompiler:
         return compiled
 
     def required(self, phrase: str) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
-        """For each slot that must match: the words and stem keys it can start with."""
+        """For each slot that must match: the words and stems it can start with."""
         needed = []
         for slot in phrase.split():
             if _GAP.fullmatch(slot) or slot.startswith("!") or (slot.endswith("?") and len(slot) > 1):
                 continue
             words_, stems = self.first([slot])
-            needed.append((frozenset(words_), frozenset(stem[:STEM_KEY] for stem in stems)))
+            needed.append((frozenset(words_), frozenset(stems)))
         return tuple(needed)
 
     def first(self, slots: list[str]) -> tuple[set[str], set[str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import accumulate
 
 from messenger_bot.triage.phrases import CUE_MARK, STEM_KEY, Phrase, WordSequences
@@ -27,16 +28,61 @@ class Mention:
     end: int
 
 
-class Layout:
-    """A message as the phrases see it: "word word " with each word's offset in that string."""
+class Interest:
+    """The words and stem keys any phrase of a set can need: all other words are filler."""
 
-    def __init__(self, canon: list[str], cue_words: frozenset[str]) -> None:
+    def __init__(self, phrases: Iterable[Phrase], cue_words: frozenset[str]) -> None:
+        words, keys = set(cue_words), set()
+        for phrase in phrases:
+            words.update(phrase.first_words)
+            keys.update(stem[:STEM_KEY] for stem in phrase.first_stems)
+            for slot_words, slot_stems in phrase.required:
+                words.update(slot_words)
+                keys.update(stem[:STEM_KEY] for stem in slot_stems)
+        self.words, self.keys, self.cue_words = frozenset(words), frozenset(keys), cue_words
+
+
+class Layout:
+    """A message as the phrases see it: "word word " with each word's offset in that string.
+
+    `hits` are the positions of the words some phrase can use; `words` and `keys` what is
+    there, so a phrase index decides with set operations which phrases can match at all.
+    """
+
+    def __init__(self, canon: list[str], interest: Interest) -> None:
         self.canon = canon
-        self.words = frozenset(canon)
-        self.keys = frozenset(w[:STEM_KEY] for w in self.words)
-        marked = [CUE_MARK + t if t in cue_words else t for t in canon] if self.words & cue_words else canon
-        self.string = " ".join(marked) + " "
-        self.starts = [0, *accumulate(len(t) + 1 for t in marked)]
+        self._interest = interest
+        distinct = set(canon)
+        self.words = frozenset(distinct & interest.words)
+        self._by_key: dict[str, list[str]] = {}
+        for word in distinct:
+            if word[:STEM_KEY] in interest.keys:
+                self._by_key.setdefault(word[:STEM_KEY], []).append(word)
+        self.keys = frozenset(self._by_key)
+
+    def has_stem(self, stems: frozenset[str]) -> bool:
+        """Does a word of the message start with one of these stems?"""
+        by_key = self._by_key
+        return any(word.startswith(stem) for stem in stems for word in by_key.get(stem[:STEM_KEY], ()))
+
+    @cached_property
+    def hits(self) -> list[int]:
+        """Positions of the words some phrase can use (built only when a phrase can match)."""
+        wanted, keys = self.words, self.keys
+        return [i for i, t in enumerate(self.canon) if t in wanted or t[:STEM_KEY] in keys]
+
+    @cached_property
+    def string(self) -> str:
+        """The words joined for the phrase regexes, negation cues marked with CUE_MARK."""
+        cues = self._interest.cue_words
+        marked = [CUE_MARK + t if t in cues else t for t in self.canon] if self.words & cues else self.canon
+        return " ".join(marked) + " "
+
+    @cached_property
+    def starts(self) -> list[int]:
+        """Where each word starts in `string` (and, last, where the string ends)."""
+        cues = self._interest.cue_words
+        return [0, *accumulate(len(t) + 1 + (t in cues) for t in self.canon)]
 
     def clause(self, ends: WordSequences, start: int, end: int, reach: int) -> tuple[int, int]:
         """The words around [start, end) up to a clause boundary, at most `reach` words each way.
@@ -86,8 +132,8 @@ class PhraseIndex:
     def __init__(self, phrases: Iterable[Phrase]) -> None:
         self._by_anchor: dict[str, list[Phrase]] = {}
         for phrase in phrases:
-            words, keys = min(phrase.required, key=lambda slot: len(slot[0]) + len(slot[1]))
-            for anchor in words | keys:
+            words, stems = min(phrase.required, key=lambda slot: len(slot[0]) + len(slot[1]))
+            for anchor in words | {stem[:STEM_KEY] for stem in stems}:
                 self._by_anchor.setdefault(anchor, []).append(phrase)
 
     def matches(self, layout: Layout) -> list[Mention]:
@@ -97,7 +143,7 @@ class PhraseIndex:
         candidates = {p for anchor in hits for p in by_anchor[anchor]}
         active = [
             p for p in candidates
-            if all(not words.isdisjoint(w) or not keys.isdisjoint(s) for w, s in p.required)
+            if all(not words.isdisjoint(w) or layout.has_stem(s) for w, s in p.required)
         ]
         if not active:
             return []
@@ -111,7 +157,7 @@ class PhraseIndex:
                     by_stem.setdefault(stem[:STEM_KEY], []).append((stem, phrase))
         found = []
         string, starts, canon = layout.string, layout.starts, layout.canon
-        where = [i for i, t in enumerate(canon) if t in by_word or t[:STEM_KEY] in by_stem]
+        where = [i for i in layout.hits if canon[i] in by_word or canon[i][:STEM_KEY] in by_stem]
         for i in where:
             token = canon[i]
             stemmed = (p for stem, p in by_stem.get(token[:STEM_KEY], ()) if token.startswith(stem))
