@@ -6,10 +6,10 @@ are never corrected. A typed word is tried, in order, as:
 
 1. a listed spelling ("cant" -> "can't");
 2. a known word (kept; "face's" reads "face");
-3. the start of a `word*` stem (kept: the phrase regex already accepts it);
-4. the same word with its doubled letters single ("weaak", "numbb", "sluured", "dropy"):
-   people double a letter or drop one of a pair all the time, and no warning word is
-   another warning word's "skeleton";
+3. the same word with its doubled letters single ("weaak", "numbb", "sluured", "dropy"):
+   people double a letter or drop one of a pair all the time (the longest warning word
+   with that "skeleton" wins);
+4. the start of a `word*` stem (kept: the phrase regex already accepts it);
 5. two swapped letters, for words of 4-5 letters ("waek"): one changed letter in a short
    word is usually another real word ("week", "drink");
 6. one edit (6+ letters) or two (9+ letters), through a symmetric-delete index, so a lookup
@@ -107,11 +107,13 @@ class Speller:
             return self._spellings[token]
         if token in self._known or not token.isalpha():
             return self._possessive(token)
-        if len(token) < 4 or any(token.startswith(stem) for stem in self._stems_by_key.get(token[:4], ())):
+        if len(token) < 4:
             return token
         doubled = self._skeletons.get(skeleton(token))
         if doubled is not None:
             return doubled
+        if any(token.startswith(stem) for stem in self._stems_by_key.get(token[:4], ())):
+            return token
         if len(token) < MIN_FUZZY:
             return self._swap(token)
         return self._nearest(token)
@@ -152,13 +154,21 @@ def _targets(vocabulary: Iterable[str], stems: Iterable[str]) -> set[str]:
 
 
 def _unique_skeletons(targets: Iterable[str]) -> dict[str, str]:
-    """Skeleton -> target, for targets of 4+ letters whose skeleton no other target shares."""
-    seen: dict[str, str | None] = {}
-    for word in sorted(targets):
-        if len(word) >= 4:
-            key = skeleton(word)
-            seen[key] = None if key in seen and seen[key] != word else word
-    return {k: v for k, v in seen.items() if v is not None}
+    """Skeleton -> target, for targets of 4+ letters: the longest one, if no other is as long.
+
+    The longest, because a typed word that shares a skeleton with a longer one has most
+    likely lost a letter of a pair ("dropy" is "droopy" more often than a form of "drop").
+    """
+    best: dict[str, str | None] = {}
+    for word in sorted(targets, key=len, reverse=True):
+        if len(word) < 4:
+            continue
+        key = skeleton(word)
+        if key not in best:
+            best[key] = word
+        elif best[key] is not None and len(best[key] or "") == len(word) and best[key] != word:
+            best[key] = None
+    return {k: v for k, v in best.items() if v is not None}
 
 
 def _prefix_near(token: str, stem: str) -> bool:
