@@ -74,10 +74,11 @@ def typical(content_triage: Triage, rng: random.Random) -> None:
 
 def long(rules, repeat: int, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
     for size in SIZES:
+        real = (REAL * (size // len(REAL) + 1))[:size]
         cases = {
-            "made-up words": lambda: made_up(size, rng),
-            "real words": lambda: (REAL * (size // len(REAL) + 1))[:size],
-            "real + red flag": lambda: (REAL * (size // len(REAL) + 1))[: size - 30] + " my face is drooping",
+            "made-up words": lambda n=size: made_up(n, rng),
+            "real words": lambda text=real: text,
+            "real + red flag": lambda text=real: text[:-30] + " my face is drooping",
         }
         for name, build in cases.items():
             times, corrected = [], 0
@@ -92,7 +93,8 @@ def long(rules, repeat: int, rng: random.Random) -> None:  # type: ignore[no-unt
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     rng = random.Random(14)

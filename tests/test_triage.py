@@ -6,13 +6,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import random
 import shutil
 import string
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -440,7 +439,8 @@ def test_a_word_seen_before_costs_no_correction() -> None:
 
 def test_a_typo_within_the_budget_is_still_read() -> None:
     triage = Triage(TriageRules.model_validate(_raw_rules()))
-    assert triage.check(_made_up(BUDGET // 2 * 5, 3)[: BUDGET * 2] + " my arm is weaak") == Finding(("weakness",))
+    new_words = _made_up(BUDGET * 3, 3).split()[: BUDGET // 2]
+    assert triage.check(" ".join(new_words) + " my arm is weaak") == Finding(("weakness",))
 
 
 # --- The file's new parts are validated, naming where -----------------------------------------
