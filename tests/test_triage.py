@@ -19,8 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from messenger_bot.content import load_content
+from messenger_bot.text import normalise, words
 from messenger_bot.triage import Finding, Triage, TriageRules
-from messenger_bot.triage.speller import BUDGET
+from messenger_bot.triage.speller import BUDGET, skeleton
 
 ROOT = Path(__file__).parents[1]
 DEV_SETS = sorted((ROOT / "tests" / "eval").glob("triage-*.tsv"))
@@ -479,3 +481,26 @@ def test_check_content_reports_a_broken_cue_list(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "triage.yaml" in done.stdout + done.stderr
     assert "context 'hypothetical:before'" in done.stdout + done.stderr
+
+
+def _content_words() -> set[str]:
+    content = load_content(ROOT / "flows")
+    found: set[str] = set()
+    for node in content.nodes.values():
+        for text in (getattr(node, "text", None), getattr(node, "title", None)):
+            if isinstance(text, str):
+                found.update(words(normalise(text)))
+    return found
+
+
+def test_the_bots_own_words_are_not_corrected_into_other_words() -> None:
+    """Real words near a warning word ("hearing" ~ "searing", "walking" ~ "talking") stay as typed."""
+    speller = Triage(TriageRules.model_validate(_raw_rules())).speller
+    allowed = {normalise(k) for k in _raw_rules()["spellings"]}
+    changed = {}
+    for word in sorted(_content_words() - allowed):
+        read = speller.correct(word)
+        same_word = read.rstrip("s") == word.rstrip("s") or word.removesuffix("'s") == read
+        if read != word and not same_word and skeleton(read) != skeleton(word):
+            changed[word] = read
+    assert not changed

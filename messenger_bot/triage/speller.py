@@ -8,7 +8,8 @@ are never corrected. A typed word is tried, in order, as:
 2. a known word (kept; "face's" reads "face");
 3. the same word with its doubled letters single ("weaak", "numbb", "sluured", "dropy"):
    people double a letter or drop one of a pair all the time (the longest warning word
-   with that "skeleton" wins);
+   with that "skeleton" wins); a word that starts a `word*` stem is only read so when that
+   restores a lost letter ("dropy" -> "droopy", not "droopping" -> "dropping");
 4. the start of a `word*` stem (kept: the phrase regex already accepts it);
 5. two swapped letters, for words of 4-5 letters ("waek"): one changed letter in a short
    word is usually another real word ("week", "drink");
@@ -60,15 +61,16 @@ class Speller:
         self.budget = budget
         self.corrections = 0  # words corrected (not from cache) since the speller was built
         self._spellings = {normalise(k): normalise(v) for k, v in rules.spellings.items()}
-        targets = _targets(rules.vocabulary, rules.stems)
+        real = {w for w in rules.vocabulary if w.isalpha()}
+        targets = _targets(real, rules.stems)
         self._stems = sorted((s for s in rules.stems if len(s) >= 4), key=len, reverse=True)
-        self._skeletons = _unique_skeletons(targets)
+        self._skeletons = _unique_skeletons(real, targets - real)
         self._swaps: dict[str, list[str]] = {}
         for word in targets:
             if 4 <= len(word) < MIN_FUZZY:
                 self._swaps.setdefault("".join(sorted(word)), []).append(word)
         self._index: dict[str, list[str]] = {}
-        for word in sorted(targets):
+        for word in sorted(real):
             if len(word) >= MIN_FUZZY - 1:
                 for variant in _deletes(word):
                     self._index.setdefault(variant, []).append(word)
@@ -79,7 +81,7 @@ class Speller:
         for stem in self._stems:
             if len(stem) >= MIN_FUZZY:
                 self._fuzzy_stems.setdefault(stem[:2], []).append(stem)
-        self._long = sorted(w for w in targets if len(w) >= TWO_EDITS)
+        self._long = sorted(w for w in real if len(w) >= TWO_EDITS)
         self._known = set(rules.vocabulary) | set(rules.ordinary_words)
         self._cache: dict[str, str] = {}
 
@@ -110,9 +112,10 @@ class Speller:
         if len(token) < 4:
             return token
         doubled = self._skeletons.get(skeleton(token))
-        if doubled is not None:
+        stemmed = any(token.startswith(stem) for stem in self._stems_by_key.get(token[:4], ()))
+        if doubled is not None and (not stemmed or len(doubled) > len(token)):
             return doubled
-        if any(token.startswith(stem) for stem in self._stems_by_key.get(token[:4], ())):
+        if stemmed:
             return token
         if len(token) < MIN_FUZZY:
             return self._swap(token)
@@ -146,29 +149,33 @@ class Speller:
 
 
 def _targets(vocabulary: Iterable[str], stems: Iterable[str]) -> set[str]:
-    """The words typos are corrected to: the phrases' words and the usual forms of their stems."""
+    """The phrases' words and the usual forms of their stems (which only the skeleton step uses)."""
     found = {w for w in vocabulary if w.isalpha()}
     long_stems = [stem for stem in stems if stem.isalpha() and len(stem) >= 4]
     found.update(stem + ending for stem in long_stems for ending in _STEM_ENDINGS)
     return found
 
 
-def _unique_skeletons(targets: Iterable[str]) -> dict[str, str]:
-    """Skeleton -> target, for targets of 4+ letters: the longest one, if no other is as long.
+def _unique_skeletons(real: set[str], forms: set[str]) -> dict[str, str]:
+    """Skeleton -> target (4+ letters): a word the phrases use, else a form of a stem; the
+    longest of them, and none where two different ones are as long.
 
     The longest, because a typed word that shares a skeleton with a longer one has most
     likely lost a letter of a pair ("dropy" is "droopy" more often than a form of "drop").
     """
-    best: dict[str, str | None] = {}
-    for word in sorted(targets, key=len, reverse=True):
-        if len(word) < 4:
-            continue
-        key = skeleton(word)
-        if key not in best:
-            best[key] = word
-        elif best[key] is not None and len(best[key] or "") == len(word) and best[key] != word:
-            best[key] = None
-    return {k: v for k, v in best.items() if v is not None}
+    found: dict[str, str] = {}
+    for group in (real, forms):
+        best: dict[str, str | None] = {}
+        for word in sorted(group, key=len, reverse=True):
+            key = skeleton(word)
+            if len(word) < 4 or key in found:
+                continue
+            if key not in best:
+                best[key] = word
+            elif best[key] is not None and len(best[key] or "") == len(word):
+                best[key] = None
+        found.update((k, v) for k, v in best.items() if v is not None)
+    return found
 
 
 def _prefix_near(token: str, stem: str) -> bool:
