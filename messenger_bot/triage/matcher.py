@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from messenger_bot.text import normalise
-from messenger_bot.triage.phrases import TOKENS, WordSequences, phrase_set, single_words
+from messenger_bot.triage.phrases import WordSequences, phrase_set, single_words, tokens
 from messenger_bot.triage.schema import TriageRules
 from messenger_bot.triage.scopes import Interest, Layout, Mention, PhraseIndex
 from messenger_bot.triage.speller import Speller
@@ -73,7 +73,7 @@ class Triage:
 
     def check(self, text: str) -> Finding | None:
         """The red flags `text` describes, or None when it describes none."""
-        canon = self.speller.read(TOKENS.findall(normalise(text)))
+        canon = self.speller.read(tokens(normalise(text)))
         if not canon:
             return None
         layout = Layout(canon, self._interest)

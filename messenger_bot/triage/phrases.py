@@ -15,6 +15,13 @@ from messenger_bot.text import WORD, normalise, words
 
 #: Tokens of a message: words, and the punctuation that ends a clause or a sentence.
 TOKENS = re.compile(rf"{WORD}|[.,;:!?]")
+#: The same for normalised ASCII text (lower-case already): a plain class scans faster.
+_ASCII_TOKENS = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|[.,;:!?]")
+
+
+def tokens(normalised: str) -> list[str]:
+    """The words and clause marks of a normalised message."""
+    return (_ASCII_TOKENS if normalised.isascii() else TOKENS).findall(normalised)
 #: A gap may not cross these (a sentence end).
 SENTENCE_END = ".!?;"
 #: Put before every one-word negation cue in the string phrases are matched against, so a

@@ -72,17 +72,20 @@ class Layout:
         return [i for i, t in enumerate(self.canon) if t in wanted or t[:STEM_KEY] in keys]
 
     @cached_property
-    def string(self) -> str:
-        """The words joined for the phrase regexes, negation cues marked with CUE_MARK."""
+    def marked(self) -> list[str]:
+        """The words, each negation cue with CUE_MARK before it (so a gap never crosses one)."""
         cues = self._interest.cue_words
-        marked = [CUE_MARK + t if t in cues else t for t in self.canon] if self.words & cues else self.canon
-        return " ".join(marked) + " "
+        return [CUE_MARK + t if t in cues else t for t in self.canon] if self.words & cues else self.canon
+
+    @cached_property
+    def string(self) -> str:
+        """The words joined for the phrase regexes: "word word "."""
+        return " ".join(self.marked) + " "
 
     @cached_property
     def starts(self) -> list[int]:
         """Where each word starts in `string` (and, last, where the string ends)."""
-        cues = self._interest.cue_words
-        return [0, *accumulate(len(t) + 1 + (t in cues) for t in self.canon)]
+        return list(accumulate(map((1).__add__, map(len, self.marked)), initial=0))
 
     def clause(self, ends: WordSequences, start: int, end: int, reach: int) -> tuple[int, int]:
         """The words around [start, end) up to a clause boundary, at most `reach` words each way.
