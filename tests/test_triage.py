@@ -504,3 +504,19 @@ def test_the_bots_own_words_are_not_corrected_into_other_words() -> None:
         if read != word and not same_word and skeleton(read) != skeleton(word):
             changed[word] = read
     assert not changed
+
+
+FLOODS = ["no numb ", "numb. ", "what is numb? ", "years ago i fainted ", "my face is drooping "]
+
+
+@pytest.mark.parametrize("flood", FLOODS)
+def test_a_flood_of_one_phrase_is_judged_a_bounded_number_of_times(
+    flood: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """10,000 mentions of one sign: a few dozen are judged, then the flood is over-triaged."""
+    triage = Triage(TriageRules.model_validate(_raw_rules()))
+    judged = []
+    stands = triage._stands
+    monkeypatch.setattr(triage, "_stands", lambda *args: judged.append(args[1]) or stands(*args))
+    assert triage.check((flood * 10_000)[:50_000]) is not None
+    assert 0 < len(judged) <= 64

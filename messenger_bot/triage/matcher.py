@@ -36,6 +36,12 @@ _NEGATION_REACH = 8
 #: be and still count as a general question or hold an explanation.
 _CLAUSE_REACH = 16
 _SENTENCE_REACH = 40
+#: Mentions of one sign judged per message. A message with more (a flood of one phrase) is
+#: over-triaged: the mention after these counts as standing, so the work stays bounded.
+_JUDGED_PER_SIGN = 32
+#: Context cues of one kind read per message: enough for every mention judged; in a flood,
+#: a mention past them meets no cue, so it alerts (over-triage), and the work stays bounded.
+_CUES_PER_KIND = 128
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,7 @@ class Triage:
         if not canon:
             return None
         layout = Layout(canon, self._interest)
-        mentions = self._signs.matches(layout)
+        mentions = self._signs.matches(layout, limit=_JUDGED_PER_SIGN + 1)
         if not mentions:
             return None
         found = {mention.kind for mention in self._standing(layout, mentions)}
@@ -88,23 +94,34 @@ class Triage:
     def _standing(self, layout: Layout, mentions: list[Mention]) -> Iterator[Mention]:
         """The mentions no cue of their clause or sentence dismisses."""
         cover = _cover(mentions)
-        context = _Context(self._cues.matches(layout))
+        context = _Context(self._cues.matches(layout, limit=_CUES_PER_KIND))
         explained = _Explained(layout, self._explanations)
+        judged: dict[str, int] = {}
         for mention in mentions:
-            if self._negated(layout.canon, mention.start, cover):
-                continue
-            clause = layout.clause(self._ends, mention.start, mention.end, _CLAUSE_REACH)
-            if context.dismisses(mention, clause):
-                continue
-            sentence = layout.sentence(mention.start, _SENTENCE_REACH)
-            if sentence is None:
-                yield mention  # a run-on message: no question or explanation reaches this far
-                continue
-            if self._general_question(layout.canon[sentence[0] : sentence[1]]):
-                continue
-            if explained(mention.kind, sentence):
-                continue
-            yield mention
+            count = judged.get(mention.kind, 0)
+            if count < 0:
+                continue  # this sign already stands
+            judged[mention.kind] = count + 1
+            if count >= _JUDGED_PER_SIGN or self._stands(layout, mention, cover, context, explained):
+                judged[mention.kind] = -1
+                yield mention
+
+    def _stands(
+        self, layout: Layout, mention: Mention, cover: dict[int, int], context: _Context,
+        explained: _Explained,
+    ) -> bool:
+        """No negation, context cue, general question or explanation dismisses this mention."""
+        if self._negated(layout.canon, mention.start, cover):
+            return False
+        clause = layout.clause(self._ends, mention.start, mention.end, _CLAUSE_REACH)
+        if context.dismisses(mention, clause):
+            return False
+        sentence = layout.sentence(mention.start, _SENTENCE_REACH)
+        if sentence is None:
+            return True  # a run-on message: no question or explanation reaches this far
+        if self._general_question(layout.canon[sentence[0] : sentence[1]]):
+            return False
+        return not explained(mention.kind, sentence)
 
     def _negated(self, canon: list[str], start: int, cover: dict[int, int]) -> bool:
         """True when a negation cue reaches this mention: "no [a headache or] vision problems"."""

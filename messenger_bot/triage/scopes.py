@@ -139,8 +139,9 @@ class PhraseIndex:
             for anchor in words | {stem[:STEM_KEY] for stem in stems}:
                 self._by_anchor.setdefault(anchor, []).append(phrase)
 
-    def matches(self, layout: Layout) -> list[Mention]:
-        """Every (kind, first word, end word) one of the phrases matches."""
+    def matches(self, layout: Layout, limit: int | None = None) -> list[Mention]:
+        """Every (kind, first word, end word) one of the phrases matches, in word order;
+        with `limit`, at most that many of each kind (a flood of one phrase stays cheap)."""
         words, keys, by_anchor = layout.words, layout.keys, self._by_anchor
         hits = by_anchor.keys() & words | by_anchor.keys() & keys
         candidates = {p for anchor in hits for p in by_anchor[anchor]}
@@ -158,14 +159,24 @@ class PhraseIndex:
             for stem in phrase.first_stems:
                 if stem[:STEM_KEY] in keys:
                     by_stem.setdefault(stem[:STEM_KEY], []).append((stem, phrase))
-        found = []
+        found: list[Mention] = []
+        counts: dict[str, int] = {}
         string, starts, canon = layout.string, layout.starts, layout.canon
+        most = len(canon) + 1 if limit is None else limit
+        open_kinds = {phrase.sign for phrase in active}
         where = [i for i in layout.hits if canon[i] in by_word or canon[i][:STEM_KEY] in by_stem]
         for i in where:
+            if not open_kinds:
+                break
             token = canon[i]
             stemmed = (p for stem, p in by_stem.get(token[:STEM_KEY], ()) if token.startswith(stem))
             for phrase in (*by_word.get(token, ()), *stemmed):
+                if counts.get(phrase.sign, 0) >= most:
+                    continue
                 match = phrase.regex.match(string, starts[i])
                 if match:
+                    counts[phrase.sign] = counts.get(phrase.sign, 0) + 1
                     found.append(Mention(phrase.sign, i, bisect_left(starts, match.end())))
+                    if counts[phrase.sign] >= most:
+                        open_kinds.discard(phrase.sign)
         return found
