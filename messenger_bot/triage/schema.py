@@ -69,10 +69,6 @@ class Context(_Strict):
     idioms: list[str] = Field(default_factory=list)
 
 
-#: Cue kinds a context phrase is compiled under ("past:before", ...); the matcher reads them back.
-CUE_LISTS = ("present", "past:before", "past:after", "hypothetical:before", "hypothetical:after", "idiom")
-
-
 class TriageRules(_Strict):
     """flows/triage.yaml, validated and compiled."""
 
@@ -148,7 +144,8 @@ class TriageRules(_Strict):
 
     @property
     def cues(self) -> list[Phrase]:
-        """The context cues, compiled; `Phrase.sign` holds the cue kind (see CUE_LISTS)."""
+        """The context cues, compiled; `Phrase.sign` holds the cue kind ("present", "idiom",
+        "past:before", "past:after", "hypothetical:before" or "hypothetical:after")."""
         return self._cues
 
     @property
