@@ -520,3 +520,28 @@ def test_a_flood_of_one_phrase_is_judged_a_bounded_number_of_times(
     monkeypatch.setattr(triage, "_stands", lambda *args: judged.append(args[1]) or stands(*args))
     assert triage.check((flood * 10_000)[:50_000]) is not None
     assert 0 < len(judged) <= 64
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("i was scared it was a stroke but the doctor said it's stress", None),
+    ("the doctor said it's a migraine but my face is drooping", ("face-droop",)),
+    ("the doctor said it's nothing, but my arm is numb again today", ("numbness",)),
+    ("my face is drooping, the doctor said it's stress but it's getting worse", ("face-droop",)),
+])
+def test_found_normal_covers_only_what_came_before_it(
+    triage: Triage, message: str, expected: tuple | None,
+) -> None:
+    found = triage.check(message)
+    assert (found.signs if found else None) == expected
+
+
+@pytest.mark.parametrize(("calm", "alarming"), [
+    ("i have a splitting headache from the kids screaming", "worst headache of my life after drinking"),
+    ("my vision is blurry when i take my glasses off", "my vision suddenly went blurry at the screen"),
+    ("my legs are weak after the gym", "my left arm is weak after the gym"),
+])
+def test_an_everyday_cause_explains_a_sign_unless_it_sounds_sudden(
+    triage: Triage, calm: str, alarming: str,
+) -> None:
+    assert triage.check(calm) is None
+    assert triage.check(alarming) is not None

@@ -14,6 +14,8 @@ The order of a check, and why:
      ("right now", "again", "this morning");
    - an idiom that holds its words ("dying to know", "paralysed with fear");
    - a sentence that is a general question and mentions nobody it is happening to;
+   - the rest of its sentence saying it was checked and found normal ("... but the doctor
+     said it's stress"), unless the mention's clause says it is happening now;
    - an ordinary explanation in the sentence ("numb after the dentist's injection");
 4. any mention left is an alert. Over-triage by design: no reason found, no dismissal.
 """
@@ -121,6 +123,8 @@ class Triage:
             return True  # a run-on message: no question or explanation reaches this far
         if self._general_question(layout.canon[sentence[0] : sentence[1]]):
             return False
+        if context.found_normal(mention, clause, sentence):
+            return False
         return not explained(mention.kind, sentence)
 
     def _negated(self, canon: list[str], start: int, cover: dict[int, int]) -> bool:
@@ -173,11 +177,12 @@ class _Explained:
 
 
 class _Context:
-    """The past, hypothetical, present and idiom cues of one message, by where they start."""
+    """The past, hypothetical, present, normal and idiom cues of one message, by where they start."""
 
     def __init__(self, cues: list[Mention]) -> None:
         self._idioms = sorted((c.start, max(c.end, c.start + 1)) for c in cues if c.kind == "idiom")
         self._present = sorted(c.start for c in cues if c.kind == "present")
+        self._normal = sorted(c.start for c in cues if c.kind == "normal")
         self._before = sorted(c.start for c in cues if c.kind.endswith(":before"))
         self._after = sorted(c.start for c in cues if c.kind.endswith(":after"))
 
@@ -192,6 +197,13 @@ class _Context:
             return False
         before = _any_within(self._before, (first, mention.start))
         return before or _any_within(self._after, (mention.start + 1, last))
+
+    def found_normal(self, mention: Mention, clause: tuple[int, int], sentence: tuple[int, int]) -> bool:
+        """Does the sentence, after the mention, say it was checked and found normal, with no
+        present cue from the mention's clause on? ("scared it was a stroke but the doctor said
+        it's stress"; never "the doctor said it's a migraine but my face is drooping".)"""
+        after = (mention.start + 1, sentence[1])
+        return _any_within(self._normal, after) and not _any_within(self._present, (clause[0], sentence[1]))
 
 
 def _any_within(starts: list[int], span: tuple[int, int]) -> bool:

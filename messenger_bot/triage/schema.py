@@ -60,12 +60,13 @@ class Scope(_Strict):
 
 
 class Context(_Strict):
-    """Clause ends, and the cues that make a sign mention past, hypothetical or an idiom."""
+    """Clause ends, and the cues that make a sign mention past, hypothetical, found normal or an idiom."""
 
     ends: list[str] = Field(min_length=1)
     present: list[str] = Field(default_factory=list)
     past: Scope = Scope()
     hypothetical: Scope = Scope()
+    normal: list[str] = Field(default_factory=list)
     idioms: list[str] = Field(default_factory=list)
 
 
@@ -123,6 +124,7 @@ class TriageRules(_Strict):
             "past:before": context.past.before, "past:after": context.past.after,
             "hypothetical:before": context.hypothetical.before,
             "hypothetical:after": context.hypothetical.after,
+            "normal": context.normal,
             "idiom": context.idioms,
         }
 
@@ -144,8 +146,8 @@ class TriageRules(_Strict):
 
     @property
     def cues(self) -> list[Phrase]:
-        """The context cues, compiled; `Phrase.sign` holds the cue kind ("present", "idiom",
-        "past:before", "past:after", "hypothetical:before" or "hypothetical:after")."""
+        """The context cues, compiled; `Phrase.sign` holds the cue kind ("present", "normal",
+        "idiom", "past:before", "past:after", "hypothetical:before" or "hypothetical:after")."""
         return self._cues
 
     @property
