@@ -457,10 +457,10 @@ def test_bad_cue_phrase_names_its_list() -> None:
 
 def test_bad_explanation_phrase_names_its_sign() -> None:
     raw = _raw_rules()
-    raw["signs"]["numbness"]["explained_by"]["unless"].append("@nosuchlist")
+    raw["signs"]["numbness"]["explained_by"][0]["unless"].append("@nosuchlist")
     with pytest.raises(ValidationError) as error:
         TriageRules.model_validate(raw)
-    assert "sign 'numbness': explained_by" in str(error.value) and "@nosuchlist" in str(error.value)
+    assert "sign 'numbness': explained_by 1" in str(error.value) and "@nosuchlist" in str(error.value)
 
 
 def test_unknown_context_key_is_refused() -> None:

@@ -61,8 +61,8 @@ class Triage:
         self._signs = PhraseIndex(rules.phrases)
         self._cues = PhraseIndex(rules.cues)
         self._explanations = {
-            sign: (PhraseIndex(because), PhraseIndex(unless))
-            for sign, (because, unless) in rules.explanations.items()
+            sign: [(PhraseIndex(because), PhraseIndex(unless)) for because, unless in pairs]
+            for sign, pairs in rules.explanations.items()
         }
         self.speller = Speller(rules)
         self._negation_cues: dict[str, list[tuple[str, ...]]] = {}
@@ -70,7 +70,9 @@ class Triage:
             self._negation_cues.setdefault(cue[-1], []).append(cue)
         self._carry = frozenset(single_words(rules.negation.carry_over))
         self._cue_words = frozenset(single_words(rules.negation.cues))
-        explanations = [p for pair in rules.explanations.values() for phrases in pair for p in phrases]
+        explanations = [
+            p for pairs in rules.explanations.values() for pair in pairs for phrases in pair for p in phrases
+        ]
         self._interest = Interest([*rules.phrases, *rules.cues, *explanations], self._cue_words)
         self._ends = WordSequences(rules.context.ends)
         question = rules.general_question
@@ -159,21 +161,25 @@ class Triage:
 class _Explained:
     """Which words of a message start an ordinary explanation of a sign (matched once per message)."""
 
-    def __init__(self, layout: Layout, indexes: dict[str, tuple[PhraseIndex, PhraseIndex]]) -> None:
+    def __init__(self, layout: Layout, indexes: dict[str, list[tuple[PhraseIndex, PhraseIndex]]]) -> None:
         self._layout = layout
         self._indexes = indexes
-        self._found: dict[str, tuple[list[int], list[int]]] = {}
+        self._found: dict[str, list[tuple[list[int], list[int]]]] = {}
 
     def __call__(self, sign: str, sentence: tuple[int, int]) -> bool:
         """Does the sentence explain `sign`, with nothing in it that rules the cause out?"""
         if sign not in self._indexes:
             return False
         if sign not in self._found:
-            because, unless = self._indexes[sign]
-            self._found[sign] = (sorted(m.start for m in because.matches(self._layout)),
-                                 sorted(m.start for m in unless.matches(self._layout)))
-        because_at, unless_at = self._found[sign]
-        return _any_within(because_at, sentence) and not _any_within(unless_at, sentence)
+            self._found[sign] = [
+                (sorted(m.start for m in because.matches(self._layout)),
+                 sorted(m.start for m in unless.matches(self._layout)))
+                for because, unless in self._indexes[sign]
+            ]
+        return any(
+            _any_within(because_at, sentence) and not _any_within(unless_at, sentence)
+            for because_at, unless_at in self._found[sign]
+        )
 
 
 class _Context:

@@ -32,7 +32,7 @@ class Sign(_Strict):
 
     name: str = Field(min_length=1)
     phrases: list[str] = Field(min_length=1)
-    explained_by: Explanation | None = None
+    explained_by: list[Explanation] = Field(default_factory=list)
 
 
 class Negation(_Strict):
@@ -83,7 +83,7 @@ class TriageRules(_Strict):
 
     _phrases: list[Phrase] = PrivateAttr(default_factory=list)
     _cues: list[Phrase] = PrivateAttr(default_factory=list)
-    _explanations: dict[str, tuple[list[Phrase], list[Phrase]]] = PrivateAttr(default_factory=dict)
+    _explanations: dict[str, list[tuple[list[Phrase], list[Phrase]]]] = PrivateAttr(default_factory=dict)
     _vocabulary: frozenset[str] = PrivateAttr(default=frozenset())
     _stems: frozenset[str] = PrivateAttr(default=frozenset())
     _cue_vocabulary: frozenset[str] = PrivateAttr(default=frozenset())
@@ -103,12 +103,12 @@ class TriageRules(_Strict):
         problems: list[str] = []
         for sign_id, sign in self.signs.items():
             self._phrases.extend(_compiled(signs, sign_id, sign.phrases, f"sign '{sign_id}'", problems))
-            if sign.explained_by is not None:
-                where = f"sign '{sign_id}': explained_by"
-                self._explanations[sign_id] = (
-                    _compiled(others, sign_id, sign.explained_by.words, where, problems),
-                    _compiled(others, sign_id, sign.explained_by.unless, where, problems),
-                )
+            for number, explanation in enumerate(sign.explained_by, 1):
+                where = f"sign '{sign_id}': explained_by {number}"
+                self._explanations.setdefault(sign_id, []).append((
+                    _compiled(others, sign_id, explanation.words, where, problems),
+                    _compiled(others, sign_id, explanation.unless, where, problems),
+                ))
         for kind, phrases in self._cue_lists().items():
             self._cues.extend(_compiled(others, kind, phrases, f"context '{kind}'", problems))
         if problems:
@@ -151,7 +151,7 @@ class TriageRules(_Strict):
         return self._cues
 
     @property
-    def explanations(self) -> dict[str, tuple[list[Phrase], list[Phrase]]]:
+    def explanations(self) -> dict[str, list[tuple[list[Phrase], list[Phrase]]]]:
         """Per sign id: (phrases that explain it, phrases that cancel the explanation)."""
         return self._explanations
 
