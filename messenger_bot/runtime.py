@@ -6,12 +6,25 @@ engine over the same content and database.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 from messenger_bot.content import Content, load_content
 from messenger_bot.engine import Engine, Feature
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage, storage_for
+
+
+class ChannelSettingsError(Exception):
+    """A channel cannot start because of its settings (a refused token, a malformed sender):
+    it stays down, named by /healthz, until the setting is fixed; trying again would not help."""
+
+
+def database_busy(error: BaseException | None) -> bool:
+    """SQLite locked by another writer for longer than the store waits: a moment's trouble, so the
+    provider should deliver the message again (503), not receive an apology for it."""
+    text = str(error)
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
 
 @dataclass

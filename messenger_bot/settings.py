@@ -7,15 +7,20 @@ logging them shows `**********`, never the value.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from messenger_bot.redact import redacted_url, url_password
 from messenger_bot.storage import DEFAULT_DATABASE_URL
 
 #: The content shipped beside the package (a checkout or an editable install).
 DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "flows"
+#: What Telegram accepts as a webhook secret_token.
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 class SettingsError(Exception):
@@ -59,6 +64,22 @@ class Settings(BaseSettings):
     webchat_rate: float = Field(30.0, gt=0)
     webchat_ip_rate: float = Field(300.0, gt=0)
 
+    #: Retention (retention.py, SECURITY.md): how long each kind of row is kept, pruned every hour.
+    #: A web chat key unused this long is forgotten with everything it set up.
+    webchat_user_days: int = Field(30, ge=1)
+    #: A web chat key that only ever sent one message (a visit, a script) is forgotten sooner.
+    webchat_one_message_hours: int = Field(24, ge=1)
+    #: Telegram, WhatsApp and console users silent this long, with no reminder still on.
+    user_days: int = Field(365, ge=1)
+    #: Update ids and MessageSids kept for de-duplication (Telegram keeps an update 24 hours).
+    dedup_days: int = Field(2, ge=1)
+    #: Each WhatsApp message's delivery status, by its last update.
+    whatsapp_outbound_days: int = Field(30, ge=1)
+    #: Finished reminder sends (sent, skipped, failed, …); a pending one stays until it is settled.
+    reminder_outbox_days: int = Field(30, ge=1)
+    #: Glasses of water and caffeinated drinks logged, by day (only today's totals are shown).
+    drink_log_days: int = Field(7, ge=1)
+
     def share(self, bot_rate: float) -> float:
         """This process's part of a rate that holds for the whole bot (see SENDING_INSTANCES).
 
@@ -68,11 +89,31 @@ class Settings(BaseSettings):
         part = bot_rate / self.sending_instances
         return float(math.floor(part)) if part >= 1 else part
 
+    def secret_values(self) -> list[str]:
+        """Every secret this process holds, so log lines and error messages can hide them."""
+        held = (self.telegram_bot_token, self.telegram_webhook_secret, self.twilio_auth_token)
+        values = [s.get_secret_value() for s in held if s is not None]
+        password = url_password(self.database_url)
+        return [*values, password] if password else values
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
+        """Refused here, with a message of our own, rather than by the driver, whose message
+        (or traceback) may quote the URL; either way the value is shown without its password."""
         if not value.startswith(("sqlite:///", "postgres://", "postgresql://")):
             raise ValueError("must start with sqlite:/// or postgresql://")
+        try:
+            urlsplit(value).port  # noqa: B018 - parsing it is the check
+        except ValueError:
+            raise ValueError("is not a valid URL (check the host and the port)") from None
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET.match(value.get_secret_value()):
+            raise ValueError("use 1-256 characters from A-Z, a-z, 0-9, _ and -")
         return value
 
     @field_validator("log_level")
@@ -107,6 +148,7 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def _shown(name: str, value: object) -> str:
+    """A wrong value as the error may quote it: secrets not at all, URLs without their password."""
     if any(word in name for word in ("TOKEN", "SECRET", "PASSWORD")):
         return "a hidden value"
-    return repr(value)
+    return repr(redacted_url(value)) if isinstance(value, str) else repr(value)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +13,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from messenger_bot.content import Content
 from messenger_bot.settings import load_settings
 from messenger_bot.web.app import create_app
+from tests.support.server import ServeProcess
 
 USER = "browser-key-0001"
 
@@ -229,6 +233,69 @@ async def test_healthz_is_ok_then_503_when_the_database_is_gone(
     down = await client.get("/healthz")
     assert down.status_code == 503
     assert down.json()["database"] == "unreachable"
+
+
+# -- the alert names a number, through a real `serve` ------------------------------------------
+
+RED_FLAG = "my face is drooping and I can't speak"
+_browsers = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_"))}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path_factory.mktemp('serve') / 'bot.sqlite3'}"
+    with ServeProcess(env, "--no-scheduler") as server:
+        yield server.url
+
+
+def alert_from(url: str, **place: Any) -> str:
+    """A new browser, at `place`, describes a warning sign; the text of the alert it gets."""
+    body = {"user": f"placed-browser-{next(_browsers):04d}", "text": RED_FLAG, **place}
+    response = httpx.post(f"{url}/api/chat", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    replies = response.json()["replies"]
+    assert replies[0]["kind"] == "alert"
+    assert set(replies[0]) == {"kind", "topic", "text", "buttons"}, "the reply shape stays"
+    return replies[0]["text"]
+
+
+@pytest.mark.parametrize(("place", "number"), [
+    ({"time_zone": "Europe/London", "languages": ["en-GB", "en"]}, "Call 999 now"),
+    ({"time_zone": "America/Chicago", "languages": ["en-GB"]}, "Call 911 now"),  # the zone wins
+    ({"time_zone": "Asia/Calcutta", "languages": ["en-US"]}, "Call 112 now"),  # an old name of Asia/Kolkata
+    ({"time_zone": "Europe/Berlin"}, "Call 112 now"),
+    ({"time_zone": "UTC", "languages": ["pt-BR", "en"]}, "Call 192 now"),  # no country in UTC: the language's
+    ({"languages": ["en-AU"]}, "Call 000 now"),
+])
+def test_the_browsers_time_zone_or_language_picks_the_number(
+    served: str, place: dict[str, Any], number: str
+) -> None:
+    text = alert_from(served, **place)
+    assert number in text
+    assert "112, 911 or 999" not in text
+
+
+@pytest.mark.parametrize("place", [
+    {},
+    {"time_zone": "UTC", "languages": ["en"]},
+    {"time_zone": "Etc/GMT-2"},
+    {"time_zone": "Asia/Tashkent"},  # a country the content has no number for
+    {"time_zone": "Mars/Olympus_Mons", "languages": ["xx"]},
+    {"time_zone": "../../etc/passwd", "languages": "en-GB"},
+    {"time_zone": 44, "languages": [7, {"tag": "en-GB"}, None]},
+    {"time_zone": "Europe/London" * 10, "languages": ["en-" + "x" * 100]},
+    {"time_zone": None, "languages": None},
+])
+def test_with_no_country_known_the_alert_names_112_911_and_999(
+    served: str, content: Content, place: dict[str, Any]
+) -> None:
+    """Malformed or unknown places are not an error: the person still gets the alert, with the
+    numbers of the largest regions and the line that says which works where."""
+    text = alert_from(served, **place)
+    assert "Call 112, 911 or 999 now" in text
+    assert content.messages.alert.general_note in text
+    assert text.index(content.messages.alert.general_note) < text.index("•"), "right below the numbers"
 
 
 def _payload(reply: dict[str, Any], label: str) -> str:

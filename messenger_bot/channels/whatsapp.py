@@ -9,6 +9,7 @@ the REST API, after the response, in order. Sending first (reminders) is
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -33,7 +34,7 @@ from messenger_bot.channels.whatsapp_form import (
 from messenger_bot.channels.whatsapp_render import Part, render, twiml
 from messenger_bot.channels.whatsapp_sender import WhatsAppSender
 from messenger_bot.channels.whatsapp_store import CHANNEL, WhatsAppStore
-from messenger_bot.channels.whatsapp_twilio import PAUSE_CODES, TwilioMessages, masked
+from messenger_bot.channels.whatsapp_twilio import PAUSE_CODES, TwilioMessages, check_settings, masked
 from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.delivery import Outcome
 from messenger_bot.runtime import Runtime
@@ -51,11 +52,14 @@ FLOOD_BURST, FLOOD_SECONDS = 15, 30
 #: Forget old MessageSids every this many new ones.
 PRUNE_EVERY = 1000
 TWIML = "application/xml"
+#: Twilio gives up on a webhook after 15 s: past this, a turn (held by a locked database) gets 503.
+DEADLINE_SECONDS = 10.0
 
 
 class WhatsAppChannel:
     name = CHANNEL
     body_limits: ClassVar[dict[str, int]] = {WEBHOOK: 64 * 1024, STATUS: 16 * 1024}
+    deadlines: ClassVar[dict[str, float]] = {WEBHOOK: DEADLINE_SECONDS, STATUS: DEADLINE_SECONDS}
 
     def __init__(self, settings: Settings) -> None:
         if settings.twilio_auth_token is None:
@@ -68,11 +72,13 @@ class WhatsAppChannel:
         self._store: WhatsAppStore | None = None
         self._api: TwilioMessages | None = None
         self._new_since_prune = 0
+        self._releasing: set[asyncio.Task[None]] = set()
 
     def routes(self) -> list[BaseRoute]:
         return [Route(WEBHOOK, self.webhook, methods=["POST"]), Route(STATUS, self.status, methods=["POST"])]
 
     async def start(self, runtime: Runtime) -> None:
+        check_settings(self.settings)
         self._runtime = runtime
         self._store = WhatsAppStore(runtime.store)
         self._api = TwilioMessages(self.settings, self._store)
@@ -104,16 +110,33 @@ class WhatsAppChannel:
         if not await self.throttle.allow(incoming.user_key):
             return self._flooded(request, incoming)
         runtime, store = self._ready()
-        if not await store.first_delivery(form["MessageSid"], now):
+        sid = form["MessageSid"]
+        try:
+            first = await store.first_delivery(sid, now)
+        except asyncio.CancelledError:
+            self._release_later(sid)
+            raise
+        if not first:
             return _twiml([])
         await self._maybe_prune(now)
         try:
             replies = await runtime.engine.turn(incoming)
         except Exception:
             # Nothing is lost: the 5xx makes Twilio retry, and the retry must not look like a duplicate.
-            await store.release(form["MessageSid"])
+            await store.release(sid)
+            raise
+        except asyncio.CancelledError:
+            self._release_later(sid)
             raise
         return self._answer(request, incoming.user_key, replies)
+
+    def _release_later(self, sid: str) -> None:
+        """Past the deadline (a locked database) the request is answered 503 and its turn cancelled;
+        the delivery is released once the database lets it, so Twilio's retry is not a duplicate."""
+        _, store = self._ready()
+        task = asyncio.get_running_loop().create_task(store.release(sid))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
 
     async def status(self, request: Request) -> Response:
         """Twilio's word on a message sent: recorded; an unreachable user is paused until they write."""

@@ -20,6 +20,10 @@ from messenger_bot.conversation import Incoming
 CHANNEL = "whatsapp"
 MAX_FIELDS = 200
 _ADDRESS = re.compile(r"^whatsapp:\+?(\d{6,15})$")
+#: A WhatsApp user with a username and no phone number shown: Meta's business-scoped user id
+#: (two letters, a dot, up to 128 letters and digits; `US.ENT.…` for a parent id), as Twilio's
+#: `From` carries it: `whatsapp:US.13491208655302741918`.
+_USER_ID = re.compile(r"^whatsapp:([A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128})$")
 
 
 class BadForm(Exception):
@@ -67,16 +71,26 @@ def signature_ok(validator: RequestValidator, url: str, form: FormFields, signat
 
 
 def user_key_of(address: str) -> str | None:
-    """'whatsapp:+447700900123' as the user key, or None when it is not a WhatsApp address."""
-    match = _ADDRESS.match(address.strip())
-    return f"whatsapp:+{match.group(1)}" if match else None
+    """'whatsapp:+447700900123' (or a username's 'whatsapp:US.1349…') as the user key, or None
+    when it is not a WhatsApp address."""
+    address = address.strip()
+    match = _ADDRESS.match(address)
+    if match:
+        return f"whatsapp:+{match.group(1)}"
+    user_id = _USER_ID.match(address)
+    return f"whatsapp:{user_id.group(1)}" if user_id else None
+
+
+def phone_of(user_key: str) -> str | None:
+    """The phone number in a user key; None for a username's id (so no country is known)."""
+    return user_key if user_key.startswith("whatsapp:+") else None
 
 
 def incoming_from(form: FormFields, now: datetime) -> Incoming:
     """A Twilio message as the engine sees it: typed text, or the payload of a tap."""
     user_key = user_key_of(form.get("From", ""))
     if user_key is None:
-        raise BadForm("From must be a WhatsApp address like whatsapp:+14155550123")
+        raise BadForm("From must be a WhatsApp address like whatsapp:+14155550123 or whatsapp:US.1234567890")
     if not form.get("MessageSid"):
         raise BadForm("MessageSid is missing")
     body = form.get("Body", "")
@@ -87,7 +101,7 @@ def incoming_from(form: FormFields, now: datetime) -> Incoming:
     text = body if body.strip() and button is None else None  # a tap's Body is only the button's label
     return Incoming(
         channel=CHANNEL, user_key=user_key, text=text, button=button,
-        phone=user_key, non_text=non_text, received_at=now,
+        phone=phone_of(user_key), non_text=non_text, received_at=now,
     )
 
 

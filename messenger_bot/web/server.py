@@ -20,7 +20,7 @@ GRACEFUL_SECONDS = 20
 
 def serve(settings: Settings, scheduler: bool = True) -> int:
     """Run until stopped. Broken content raises ContentError before anything listens."""
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, secrets=settings.secret_values())
     load_content(settings.content_dir)
     config = uvicorn.Config(
         create_app(settings, scheduler=scheduler),

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from messenger_bot.conversation import Incoming
+from messenger_bot.emergency import country_for_place
 from messenger_bot.runtime import Runtime
 from messenger_bot.settings import Settings
 from messenger_bot.throttle import Throttle
@@ -31,6 +32,10 @@ BODY_LIMIT = 16 * 1024
 #: The key a browser keeps for itself: random, so it says nothing about the person.
 USER_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_PAYLOAD = 200
+#: What a browser says of its place: an IANA zone name and BCP 47 language tags, each short.
+TIME_ZONE = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+){0,2}")
+LANGUAGE = re.compile(r"[A-Za-z0-9-]{2,35}")
+MAX_LANGUAGES = 10
 STATIC = Path(__file__).resolve().parent / "static"
 #: Scripts and styles only from this server: a slip in escaping still cannot run anything.
 HEADERS = {
@@ -59,10 +64,15 @@ class ChatMessage:
     user: str
     text: str | None
     button: str | None
+    country: str | None = None
 
 
 def parse_message(body: bytes) -> ChatMessage:
-    """`{"user": KEY, "text": "..."}` or `{"user": KEY, "button": "<payload>"}`, or BadRequest."""
+    """`{"user": KEY, "text": "..."}` or `{"user": KEY, "button": "<payload>"}`, or BadRequest.
+
+    Optional `time_zone` and `languages` (the browser's) give the country for the alert's number;
+    a value that is missing, malformed or unknown only means no country, never a 400.
+    """
     try:
         data: Any = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # RecursionError: nested too deep
@@ -79,7 +89,17 @@ def parse_message(body: bytes) -> ChatMessage:
         raise BadRequest('"text" must be a string')
     if button is not None and (not isinstance(button, str) or not 0 < len(button) <= MAX_PAYLOAD):
         raise BadRequest(f'"button" must be a string of 1 to {MAX_PAYLOAD} characters')
-    return ChatMessage(user, text, button)
+    return ChatMessage(user, text, button, _country(data.get("time_zone"), data.get("languages")))
+
+
+def _country(time_zone: object, languages: object) -> str | None:
+    """The country a browser's time zone (or else its first language) names, if any."""
+    zone = time_zone if isinstance(time_zone, str) and len(time_zone) <= 64 else None
+    zone = zone if zone and TIME_ZONE.fullmatch(zone) else None
+    tags: list[str] = []
+    if isinstance(languages, list):
+        tags = [t for t in languages[:MAX_LANGUAGES] if isinstance(t, str) and LANGUAGE.fullmatch(t)]
+    return country_for_place(zone, tags)
 
 
 class WebChat:
@@ -123,7 +143,9 @@ class WebChat:
             )
         if self.runtime is None:
             return JSONResponse({"error": "starting or stopping", "message": UNAVAILABLE}, status_code=503)
-        incoming = Incoming("web", message.user, text=message.text, button=message.button)
+        incoming = Incoming(
+            "web", message.user, text=message.text, button=message.button, country=message.country
+        )
         try:
             replies = await self.runtime.engine.turn(incoming)
         except Exception:
