@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 
 from messenger_bot.settings import load_settings
 from messenger_bot.web.app import create_app
+from tests.support.server import ServeProcess
 
 USER = "browser-key-0001"
 
@@ -214,6 +215,24 @@ async def test_one_address_rotating_keys_is_throttled_while_another_address_is_a
         ]
         assert statuses[0] == 200 and statuses[-1] == 429
         assert (await say(neighbour, user="neighbour-0001", text="menu"))[-1]["kind"] == "menu"
+
+
+def test_a_flooding_browser_that_describes_a_warning_sign_still_gets_the_alert(
+    bot_env: dict[str, str],
+) -> None:
+    """Through a real `serve`: past the limit a browser gets 429, but a warning sign gets the alert."""
+    with ServeProcess({**bot_env, "WEBCHAT_RATE": "30"}, "--no-scheduler") as serve, httpx.Client() as http:
+        def post(text: str) -> httpx.Response:
+            return http.post(f"{serve.url}/api/chat", json={"user": "flooder-0002", "text": text})
+
+        statuses = [post("menu").status_code for _ in range(35)]
+        assert statuses[0] == 200 and statuses[-1] == 429
+        response = post("my face is drooping and I can't speak")
+        assert response.status_code == 200
+        [alert] = response.json()["replies"]
+        assert alert["kind"] == "alert" and "Call your local emergency number now." in alert["text"]
+        assert alert["buttons"], "the alert still offers the way on"
+        assert post("menu").status_code == 429, "the alert opened no way around the limit"
 
 
 # -- health -----------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import BotCommand, Message, MessageEntity, Update
-from telegram.constants import ChatType
+from telegram.constants import ChatType, MessageLimit
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     Application,
@@ -46,7 +46,7 @@ from messenger_bot.conversation import Incoming
 from messenger_bot.runtime import Runtime
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage
-from messenger_bot.throttle import Throttle
+from messenger_bot.throttle import FloodGate, Throttle
 
 __all__ = ["TelegramChannel", "TelegramSender"]
 
@@ -57,8 +57,10 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 #: Updates handled at once when polling; one chat's updates still run one at a time.
 CONCURRENT_UPDATES = 64
-#: Per chat: a burst of 10 messages, then one a second; more are dropped unanswered.
+#: Per chat: a burst of 10 messages, then one a second; more get no answer (but an emergency alert).
 FLOOD_BURST = 10
+#: Telegram's own limit on a message's text: no longer text reaches the engine.
+TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment, or type /menu."
 #: Shown in Telegram's command menu; the engine (or its FAQ) answers each.
 COMMANDS = [
@@ -143,7 +145,7 @@ class TelegramChannel:
         self.settings = settings
         self.by_webhook = settings.telegram_webhook_url is not None
         self.secret = webhook_secret(settings)
-        self.flood = Throttle(FLOOD_BURST, FLOOD_BURST)
+        self.gate = FloodGate(Throttle(FLOOD_BURST, FLOOD_BURST))
         self.locks = ChatLocks()
         self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._runtime: Runtime | None = None
@@ -318,15 +320,29 @@ class TelegramChannel:
     async def _turn(self, chat_id: int, edit: int | None = None, **fields: Any) -> None:
         """Engine, then the reply: a tap's single answer replaces the tapped message, else follows it."""
         assert self._runtime is not None and self._outbox is not None
-        if not await self.flood.allow(str(chat_id)):
-            log.info("telegram: chat %s is sending too fast; message dropped", chat_id)
+        if isinstance(fields.get("text"), str):
+            fields["text"] = fields["text"][:TEXT_LIMIT]
+        incoming = Incoming("telegram", str(chat_id), **fields)
+        if not await self._admitted(chat_id, incoming):
             return
         async with self.locks.hold(chat_id):
-            replies = await self._runtime.engine.turn(Incoming("telegram", str(chat_id), **fields))
+            replies = await self._runtime.engine.turn(incoming)
             messages = render(replies, CODEC)
             if len(messages) != 1 or replies[0].kind == "alert":
                 edit = None
             await self._outbox.deliver(chat_id, messages, edit=edit)
+
+    async def _admitted(self, chat_id: int, incoming: Incoming) -> bool:
+        """False for a chat over its flood limit, which still gets the alert for a warning sign."""
+        assert self._runtime is not None and self._outbox is not None
+        admission = await self.gate.admit(self._runtime.engine, incoming, str(chat_id))
+        if admission.admitted:
+            return True
+        log.info("telegram: chat %s is sending too fast; %s", chat_id,
+                 "only the emergency alert sent" if admission.alert else "message dropped")
+        if admission.alert:
+            await self._outbox.deliver(chat_id, render(admission.alert, CODEC))
+        return False
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log what failed (never the token or the user's words), and apologise to the user."""

@@ -32,11 +32,11 @@ from messenger_bot.channels.whatsapp_render import Part, render, twiml
 from messenger_bot.channels.whatsapp_sender import WhatsAppSender
 from messenger_bot.channels.whatsapp_store import CHANNEL, WhatsAppStore
 from messenger_bot.channels.whatsapp_twilio import PAUSE_CODES, TwilioMessages, masked
-from messenger_bot.conversation import Incoming, Reply
+from messenger_bot.conversation import Reply
 from messenger_bot.delivery import Outcome
 from messenger_bot.runtime import Runtime
 from messenger_bot.settings import Settings
-from messenger_bot.throttle import Throttle
+from messenger_bot.throttle import FloodGate, Throttle
 
 __all__ = ["WhatsAppChannel", "WhatsAppSender"]
 
@@ -60,7 +60,7 @@ class WhatsAppChannel:
             raise ValueError("TWILIO_AUTH_TOKEN must be set for WhatsApp")
         self.settings = settings
         self.validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
-        self.throttle = Throttle(FLOOD_BURST, FLOOD_SECONDS)
+        self.gate = FloodGate(Throttle(FLOOD_BURST, FLOOD_SECONDS))
         self.templates: dict[str, str] = {}
         self._runtime: Runtime | None = None
         self._store: WhatsAppStore | None = None
@@ -99,9 +99,11 @@ class WhatsAppChannel:
             incoming = incoming_from(form, now)
         except BadForm as error:
             return _bad(str(error))
-        if not await self.throttle.allow(incoming.user_key):
-            return self._flooded(request, incoming)
         runtime, store = self._ready()
+        admission = await self.gate.admit(runtime.engine, incoming, incoming.user_key)
+        if not admission.admitted:
+            log.debug("whatsapp user %s throttled", masked(incoming.user_key))
+            return self._alert_alone(request, admission.alert)
         if not await store.first_delivery(form["MessageSid"], now):
             return _twiml([])
         await self._maybe_prune(now)
@@ -154,15 +156,11 @@ class WhatsAppChannel:
             return _twiml([], background=BackgroundTask(self._send_rest, user_key, parts))
         return _twiml([p.body or "" for p in parts], self._status_callback(request))
 
-    def _flooded(self, request: Request, incoming: Incoming) -> Response:
-        """Too many messages too fast: no answer, except that an emergency is never left unanswered."""
-        runtime, _ = self._ready()
-        log.debug("whatsapp user %s throttled", masked(incoming.user_key))
-        if not incoming.text or runtime.engine.triage.check(incoming.text) is None:
-            return _twiml([])
-        alert = runtime.engine.alert_reply(incoming.region())
-        bodies = [p.body or "" for p in render([Reply(alert.kind, alert.text)])]
-        return _twiml(bodies, self._status_callback(request))
+    def _alert_alone(self, request: Request, alert: list[Reply]) -> Response:
+        """A throttled sender's alert, as plain TwiML: no numbered options, since no menu is saved
+        for a throttled message and a typed number would pick from an older one."""
+        bodies = [p.body or "" for p in render([Reply(r.kind, r.text) for r in alert])]
+        return _twiml(bodies, self._status_callback(request) if bodies else None)
 
     async def _send_rest(self, user_key: str, parts: list[Part]) -> None:
         """Interactive replies, one after another so they arrive in order; stop at the first refusal."""

@@ -19,10 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from messenger_bot.conversation import Incoming
+from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.runtime import Runtime
 from messenger_bot.settings import Settings
-from messenger_bot.throttle import Throttle
+from messenger_bot.throttle import FloodGate, Throttle
 
 log = logging.getLogger("messenger_bot.web.chat")
 
@@ -89,8 +89,8 @@ class WebChat:
 
     def __init__(self, settings: Settings) -> None:
         self.body_limits = {CHAT_PATH: BODY_LIMIT}
-        self.per_user = Throttle(settings.webchat_rate, 60.0)
-        self.per_address = Throttle(settings.webchat_ip_rate, 60.0)
+        #: Per browser key, then per address (several people behind one router share an address).
+        self.gate = FloodGate(Throttle(settings.webchat_rate, 60.0), Throttle(settings.webchat_ip_rate, 60.0))
         self.runtime: Runtime | None = None
         self.assets = {path: ((STATIC / name).read_bytes(), kind) for path, (name, kind) in ASSETS.items()}
 
@@ -113,20 +113,25 @@ class WebChat:
             message = parse_message(await request.body())
         except BadRequest as error:
             return JSONResponse({"error": str(error)}, status_code=400)
-        address = request.client.host if request.client else "unknown"
-        if not await self.per_user.allow(message.user) or not await self.per_address.allow(address):
-            log.info("web chat: throttled a client")
-            return JSONResponse(
-                {"error": "too many messages", "message": SLOW_DOWN},
-                status_code=429,
-                headers={"retry-after": "5"},
-            )
         if self.runtime is None:
             return JSONResponse({"error": "starting or stopping", "message": UNAVAILABLE}, status_code=503)
         incoming = Incoming("web", message.user, text=message.text, button=message.button)
+        address = request.client.host if request.client else "unknown"
+        admission = await self.gate.admit(self.runtime.engine, incoming, message.user, address)
+        if not admission.admitted:
+            return _throttled(admission.alert)
         try:
             replies = await self.runtime.engine.turn(incoming)
         except Exception:
             log.exception("web chat: the turn failed")
             return JSONResponse({"error": "unavailable", "message": UNAVAILABLE}, status_code=503)
         return JSONResponse({"replies": [reply.as_json() for reply in replies]})
+
+
+def _throttled(alert: list[Reply]) -> Response:
+    """429 for a client over its limit, unless it described a warning sign: then the alert alone."""
+    log.info("web chat: throttled a client%s", "; only the emergency alert sent" if alert else "")
+    if alert:
+        return JSONResponse({"replies": [reply.as_json() for reply in alert]})
+    return JSONResponse({"error": "too many messages", "message": SLOW_DOWN}, status_code=429,
+                        headers={"retry-after": "5"})
