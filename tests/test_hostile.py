@@ -12,21 +12,25 @@ import itertools
 import json
 import logging
 import os
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 from twilio.request_validator import RequestValidator
 
 from tests.fakes.telegram_api import FakeTelegram, tap_update, text_update
 from tests.fakes.twilio_api import FakeTwilio
+from tests.support import hostile
 from tests.support.chat import ChatProcess
+from tests.support.server import ServeProcess
 from tests.test_faults import (
     SECRET_HEADER,
     running,
@@ -295,6 +299,11 @@ lines = st.one_of(
 @HYPOTHESIS
 @given(line=lines)
 def test_chat_json_answers_every_line_with_one_json_line(chat: ChatProcess, line: bytes) -> None:
+    answer_line(chat, line)
+
+
+def answer_line(chat: ChatProcess, line: bytes) -> None:
+    """One line in, exactly one JSON line out: replies, or an error object, never a traceback."""
     line = line.replace(b"\n", b" ").replace(b"\r", b" ")  # one line (a bare CR ends a line too)
     assert chat.proc.stdin and chat.proc.stdout
     chat.proc.stdin.buffer.write(line + b"\n")  # type: ignore[attr-defined]
@@ -304,3 +313,79 @@ def test_chat_json_answers_every_line_with_one_json_line(chat: ChatProcess, line
     answer = json.loads(out)
     assert set(answer) in ({"replies"}, {"error"}), answer
     assert "Traceback" not in out
+
+
+# -- the fuzz run: every endpoint of one real `serve`, the bodies bench/fuzz.py sends too ------------
+
+#: No shrinking: against a real server it would take minutes, and the failing request is reported whole.
+FUZZ = settings(max_examples=120, deadline=None, database=None, suppress_health_check=list(HealthCheck),
+                phases=[Phase.explicit, Phase.generate])
+
+
+@dataclass
+class Served:
+    """One `serve` for the module, with every channel on, and the fakes it talks to."""
+
+    serve: ServeProcess
+    http: httpx.Client
+    statuses: Counter[int]
+
+    def send(self, call: hostile.HostileRequest) -> httpx.Response:
+        response = self.http.post(self.serve.url + call.path, content=call.body, headers=call.headers)
+        self.statuses[response.status_code] += 1
+        assert response.status_code < 500, (call.what, call.body[:200], response.status_code, response.text)
+        assert self.serve.proc.poll() is None, "serve is still running"
+        return response
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with FakeTelegram() as telegram, FakeTwilio() as twilio:
+        db = tmp_path_factory.mktemp("fuzz") / "bot.sqlite3"
+        env = hostile.serve_env(f"sqlite:///{db}", telegram.base_url, telegram.token, twilio.base_url)
+        with ServeProcess(env, "--no-scheduler") as serve, httpx.Client(timeout=30) as http:
+            found = Served(serve, http, Counter())
+            yield found
+        log = serve.read_output()
+    assert found.statuses and max(found.statuses) < 500
+    assert "Traceback" not in log and '"level": "ERROR"' not in log, "no turn failed, on any channel"
+    for secret in (hostile.TELEGRAM_SECRET, hostile.TWILIO_TOKEN, telegram.token):
+        assert secret not in log
+
+
+@FUZZ
+@given(call=hostile.web_chat())
+def test_fuzzed_web_chat_bodies_get_an_answer_or_a_4xx(served: Served, call: hostile.HostileRequest) -> None:
+    response = served.send(call)
+    assert response.status_code in {200, 400, 413}, (call.what, response.text)
+    if response.status_code == 200:
+        assert response.json()["replies"][-1]["buttons"], "every answer ends with a way on"
+
+
+@FUZZ
+@given(call=hostile.telegram())
+def test_fuzzed_telegram_updates_get_a_200_or_a_400(served: Served, call: hostile.HostileRequest) -> None:
+    assert served.send(call).status_code in {200, 400}
+
+
+@FUZZ
+@given(call=hostile.whatsapp())
+def test_fuzzed_whatsapp_messages_get_twiml_or_a_400(served: Served, call: hostile.HostileRequest) -> None:
+    response = served.send(call)
+    assert response.status_code in {200, 400}, (call.what, response.text)
+    if response.status_code == 200:
+        twiml_messages(response)  # well-formed XML, whatever was written
+
+
+@FUZZ
+@given(call=hostile.whatsapp_status())
+def test_fuzzed_whatsapp_status_callbacks_get_a_204_or_a_400(
+    served: Served, call: hostile.HostileRequest
+) -> None:
+    assert served.send(call).status_code in {204, 400}
+
+
+@FUZZ
+@given(line=hostile.chat_lines)
+def test_fuzzed_chat_json_lines_each_get_one_json_line(chat: ChatProcess, line: bytes) -> None:
+    answer_line(chat, line)

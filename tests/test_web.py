@@ -168,7 +168,9 @@ async def test_a_body_over_16_kb_gets_413(client: httpx.AsyncClient) -> None:
     streamed = await client.post("/api/chat", content=chunks())
     assert streamed.status_code == 413
     assert "too large" in streamed.json()["error"]
-    assert (await say(client, text="a" * 10_000))[-1]["kind"] in {"fallback", "topic"}
+    too_long = await client.post("/api/chat", json={"user": USER, "text": "a" * 4001})
+    assert too_long.status_code == 413 and "at most 4000 characters" in too_long.json()["error"]
+    assert (await say(client, text="a" * 4000))[-1]["kind"] in {"fallback", "topic"}
 
 
 async def test_a_database_failure_is_a_polite_503_not_a_500(

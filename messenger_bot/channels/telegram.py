@@ -230,6 +230,8 @@ class TelegramChannel:
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("no update_id")
             update = Update.de_json(data, self.app.bot)
+            if not _ids_are_integers(update):
+                raise ValueError("an id is not an integer")
         except Exception:  # any malformed body is the sender's problem, never a 500
             return JSONResponse({"error": "the body is not a Telegram update"}, status_code=400)
         # Answered before returning, so Telegram's connection limit paces us; a redelivery
@@ -356,7 +358,10 @@ class TelegramChannel:
             raise ApplicationHandlerStop
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is not None and self._outbox is not None:
-            await self._outbox.deliver(chat.id, [Rendered(APOLOGY, APOLOGY)])
+            try:
+                await self._outbox.deliver(chat.id, [Rendered(APOLOGY, APOLOGY)])
+            except Exception as failure:  # an error handler that raises makes the webhook a 500
+                log.error("telegram: no apology for update %s: %s", update_id, type(failure).__name__)
         raise ApplicationHandlerStop  # one apology per update: later handler groups must not run too
 
     async def _database_down(self, error: BaseException | None) -> bool:
@@ -366,3 +371,18 @@ class TelegramChannel:
     def _redact(self, text: str) -> str:
         token = self.settings.telegram_bot_token
         return text.replace(token.get_secret_value(), "<token>") if token is not None else text
+
+
+#: Telegram's ids fit in 52 bits; the database keeps integers of up to 63.
+_ID_LIMIT = 2**63
+
+
+def _ids_are_integers(update: Update) -> bool:
+    """The ids a turn relies on (update, chat, user, message) are integers a database can hold;
+    an update with lists or numbers of hundreds of digits there is not one Telegram sent."""
+    found = [update.update_id]
+    for part, name in ((update.effective_chat, "id"), (update.effective_user, "id"),
+                       (update.effective_message, "message_id")):
+        if part is not None:
+            found.append(getattr(part, name))
+    return all(type(value) is int and -_ID_LIMIT < value < _ID_LIMIT for value in found)

@@ -22,7 +22,9 @@ from twilio.request_validator import RequestValidator
 from messenger_bot.channels.whatsapp_form import (
     BadForm,
     FormFields,
+    error_code,
     incoming_from,
+    message_sid,
     parse_form,
     signature_ok,
     signed_url,
@@ -120,13 +122,17 @@ class WhatsAppChannel:
         form = await self._verified(request)
         if isinstance(form, Response):
             return form
-        sid, state = form.get("MessageSid"), form.get("MessageStatus") or form.get("SmsStatus")
-        if not sid or not state:
-            return _bad("MessageSid and MessageStatus are required")
+        try:
+            sid = message_sid(form)
+        except BadForm as error:
+            return _bad(str(error))
+        state = form.get("MessageStatus") or form.get("SmsStatus")
+        if not state:
+            return _bad("MessageStatus is required")
         user_key = user_key_of(form.get("To", ""))
         if user_key is None:
             return Response(status_code=204)
-        code = _int(form.get("ErrorCode"))
+        code = error_code(form)
         _, store = self._ready()
         await store.record(sid, user_key, state.lower(), _now(), kind="reply", error_code=code)
         if code in PAUSE_CODES:
@@ -201,13 +207,6 @@ def _forbidden() -> Response:
 
 def _bad(why: str) -> Response:
     return JSONResponse({"error": why}, status_code=400)
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 def _now() -> datetime:

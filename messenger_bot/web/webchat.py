@@ -31,6 +31,8 @@ BODY_LIMIT = 16 * 1024
 #: The key a browser keeps for itself: random, so it says nothing about the person.
 USER_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_PAYLOAD = 200
+#: Longest message text, checked before the engine; the page's text box holds no more (maxlength).
+MAX_TEXT = 4000
 STATIC = Path(__file__).resolve().parent / "static"
 #: Scripts and styles only from this server: a slip in escaping still cannot run anything.
 HEADERS = {
@@ -53,6 +55,14 @@ UNAVAILABLE = "Sorry, I can't answer right now. Please try again in a moment."
 class BadRequest(Exception):
     """The body is not a message the chat understands; the text says why, briefly."""
 
+    status = 400
+
+
+class TooLong(BadRequest):
+    """A message longer than the chat reads: 413, like a body over its limit."""
+
+    status = 413
+
 
 @dataclass(frozen=True)
 class ChatMessage:
@@ -65,8 +75,8 @@ def parse_message(body: bytes) -> ChatMessage:
     """`{"user": KEY, "text": "..."}` or `{"user": KEY, "button": "<payload>"}`, or BadRequest."""
     try:
         data: Any = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # RecursionError: nested too deep
-        raise BadRequest("the body must be JSON") from None
+    except (ValueError, RecursionError):  # bad UTF-8 or JSON, an integer of thousands of digits, too deep
+        raise BadRequest("the body must be JSON (numbers under 4,300 digits, nesting under 1,000)") from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
     user = data.get("user")
@@ -77,6 +87,8 @@ def parse_message(body: bytes) -> ChatMessage:
         raise BadRequest('send either "text" or "button"')
     if text is not None and not isinstance(text, str):
         raise BadRequest('"text" must be a string')
+    if text is not None and len(text) > MAX_TEXT:
+        raise TooLong(f'"text" is too long: at most {MAX_TEXT} characters')
     if button is not None and (not isinstance(button, str) or not 0 < len(button) <= MAX_PAYLOAD):
         raise BadRequest(f'"button" must be a string of 1 to {MAX_PAYLOAD} characters')
     return ChatMessage(user, text, button)
@@ -112,7 +124,7 @@ class WebChat:
         try:
             message = parse_message(await request.body())
         except BadRequest as error:
-            return JSONResponse({"error": str(error)}, status_code=400)
+            return JSONResponse({"error": str(error)}, status_code=error.status)
         if self.runtime is None:
             return JSONResponse({"error": "starting or stopping", "message": UNAVAILABLE}, status_code=503)
         incoming = Incoming("web", message.user, text=message.text, button=message.button)
