@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     #: (several people behind one office or home router share an address, so it is higher).
     webchat_rate: float = Field(30.0, gt=0)
     webchat_ip_rate: float = Field(300.0, gt=0)
+    #: Proxies whose X-Forwarded-For is believed (addresses or networks, or "*" for any peer); the
+    #: visitor is the rightmost entry that is not one of them (web/middleware.py).
+    forwarded_allow_ips: str = "127.0.0.1,::1"
 
     def share(self, bot_rate: float) -> float:
         """This process's part of a rate that holds for the whole bot (see SENDING_INSTANCES).
@@ -71,6 +74,17 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite:///", "postgres://", "postgresql://")):
             raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        from messenger_bot.web.middleware import parse_proxies
+
+        try:
+            parse_proxies(value)
+        except ValueError:
+            raise ValueError('must be "*" or IP addresses and networks separated by commas') from None
         return value
 
     @field_validator("log_level")

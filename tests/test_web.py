@@ -237,6 +237,28 @@ def test_a_flooding_browser_that_describes_a_warning_sign_still_gets_the_alert(
         assert post("menu").status_code == 429, "the alert opened no way around the limit"
 
 
+# -- behind a proxy ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("trusted", ["*", "127.0.0.1,10.0.0.0/8"])
+def test_behind_a_proxy_an_invented_forwarded_for_buys_no_way_around_the_address_limit(
+    bot_env: dict[str, str], trusted: str
+) -> None:
+    """Each proxy appends the address it saw; the visitor writes whatever it likes to the left.
+    Under "*" (a platform router) the rightmost entry is the visitor; with a list of proxies, the
+    rightmost entry that is not one of them (here the router 10.0.0.5 sits between)."""
+    env = {**bot_env, "FORWARDED_ALLOW_IPS": trusted, "WEBCHAT_IP_RATE": "10"}
+    router = ", 10.0.0.5" if trusted != "*" else ""
+    with ServeProcess(env, "--no-scheduler") as serve, httpx.Client() as http:
+        def post(user: str, forwarded: str) -> int:
+            return http.post(f"{serve.url}/api/chat", json={"user": user, "text": "menu"},
+                             headers={"x-forwarded-for": forwarded + router}).status_code
+
+        statuses = [post(f"rotating-{n:04d}", f"198.51.100.{n}, 203.0.113.9") for n in range(20)]
+        assert statuses[0] == 200 and statuses[-1] == 429, "one visitor, however many addresses it invents"
+        assert post("neighbour-0001", "203.0.113.77") == 200, "another visitor is not slowed"
+
+
 # -- health -----------------------------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from messenger_bot import __version__
 from messenger_bot.runtime import Runtime, open_runtime
 from messenger_bot.settings import Settings
-from messenger_bot.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from messenger_bot.web.middleware import BodyLimitMiddleware, ForwardedMiddleware, RequestIdMiddleware
 
 log = logging.getLogger("messenger_bot.web")
 #: What a store raises when its database is gone or busy (OSError covers refused and reset connections).
@@ -106,7 +106,11 @@ def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
     for channel in channels:
         routes.extend(channel.routes())
         limits.update(channel.body_limits)
-    middleware = [Middleware(RequestIdMiddleware), Middleware(BodyLimitMiddleware, limits=limits)]
+    middleware = [
+        Middleware(ForwardedMiddleware, trusted=settings.forwarded_allow_ips),
+        Middleware(RequestIdMiddleware),
+        Middleware(BodyLimitMiddleware, limits=limits),
+    ]
     handlers = {HTTPException: _http_error, **dict.fromkeys(DATABASE_ERRORS, _database_error),
                 Exception: _server_error}
     return Starlette(
