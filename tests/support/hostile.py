@@ -127,7 +127,7 @@ bad_ids = st.one_of(
 ID_PATHS = [("update_id",), ("message", "chat", "id"), ("message", "from", "id"), ("message", "message_id")]
 
 
-def _with(update: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+def with_value(update: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
     """A copy of the update with the value at `path` replaced."""
     copy = json.loads(json.dumps(update))
     node = copy
@@ -142,7 +142,7 @@ def telegram() -> st.SearchStrategy[HostileRequest]:
         st.builds(lambda u, c, t: ("text", text_update(u, c, t)), update_ids, chats, texts),
         st.builds(lambda u, c, t: ("command", text_update(u, c, "/" + t)), update_ids, chats, texts),
         st.builds(lambda u, c, p: ("tap", tap_update(u, c, p, message_id=1)), update_ids, chats, payloads),
-        st.builds(lambda u, c, path, bad: ("bad id", _with(text_update(u, c, "hi"), path, bad)),
+        st.builds(lambda u, c, path, bad: ("bad id", with_value(text_update(u, c, "hi"), path, bad)),
                   update_ids, chats, st.sampled_from(ID_PATHS), bad_ids),
         st.builds(lambda n: ("huge integer", f'{{"update_id": {n}}}'), huge_integers),
         json_values.map(lambda v: ("any json", v)),
@@ -171,7 +171,7 @@ error_codes = st.one_of(st.sampled_from(["63016", "21610", "30008", "", "-5", "â
                         st.integers(10, 400).map(lambda n: "9" * n), huge_integers, st.text(max_size=8))
 
 
-def _signed(path: str, fields: dict[str, str], what: str) -> HostileRequest:
+def signed(path: str, fields: dict[str, str], what: str) -> HostileRequest:
     signature = RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC + path, fields)
     headers = {"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature}
     return HostileRequest(path, urlencode(fields).encode(), headers, what)
@@ -183,7 +183,7 @@ def whatsapp() -> st.SearchStrategy[HostileRequest]:
         st.one_of(payloads, counts, bad_sids), max_size=3,
     )
     return st.builds(
-        lambda sid, user, body, more: _signed("/whatsapp/webhook", {
+        lambda sid, user, body, more: signed("/whatsapp/webhook", {
             "MessageSid": sid, "AccountSid": TWILIO_ACCOUNT, "From": user, "To": SANDBOX, "Body": body,
             "NumMedia": "0", **more}, "whatsapp message"),
         st.one_of(good_sids, good_sids, good_sids, bad_sids), numbers, texts, extras,
@@ -192,7 +192,7 @@ def whatsapp() -> st.SearchStrategy[HostileRequest]:
 
 def whatsapp_status() -> st.SearchStrategy[HostileRequest]:
     return st.builds(
-        lambda sid, state, to, code: _signed("/whatsapp/status", {
+        lambda sid, state, to, code: signed("/whatsapp/status", {
             "MessageSid": sid, "MessageStatus": state, "To": to, "From": SANDBOX,
             **({"ErrorCode": code} if code is not None else {})}, "whatsapp status"),
         st.one_of(good_sids, bad_sids),
