@@ -328,6 +328,7 @@ class Served:
 
     serve: ServeProcess
     http: httpx.Client
+    telegram: FakeTelegram
     statuses: Counter[int]
 
     def send(self, call: hostile.HostileRequest) -> httpx.Response:
@@ -344,7 +345,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         db = tmp_path_factory.mktemp("fuzz") / "bot.sqlite3"
         env = hostile.serve_env(f"sqlite:///{db}", telegram.base_url, telegram.token, twilio.base_url)
         with ServeProcess(env, "--no-scheduler") as serve, httpx.Client(timeout=30) as http:
-            found = Served(serve, http, Counter())
+            found = Served(serve, http, telegram, Counter())
             yield found
         log = serve.read_output()
     assert max(found.statuses, default=0) < 500
@@ -450,3 +451,31 @@ def test_telegram_updates_whose_ids_are_lists_or_too_big_get_400(served: Served)
 def test_chat_json_answers_a_line_with_a_huge_integer_with_an_error(chat: ChatProcess) -> None:
     assert "error" in chat.send('{"text": ' + "9" * 5000 + "}")
     assert chat.send({"text": "menu"})["replies"], "and the session goes on"
+
+
+# -- long messages: cut at what the platform carries, read by triage up to there -------------------
+
+WARNING_SIGN = " my face is drooping and I can't speak"
+
+
+def test_a_whatsapp_message_as_long_as_whatsapp_allows_is_read_to_its_end(served: Served) -> None:
+    longest = "lip " * ((4096 - len(WARNING_SIGN)) // 4) + WARNING_SIGN
+    assert len(longest) <= 4096
+    fields = {"MessageSid": "SM" + "12" * 16, "AccountSid": hostile.TWILIO_ACCOUNT, "To": hostile.SANDBOX,
+              "From": "whatsapp:+447700944444", "Body": longest, "NumMedia": "0"}
+    answer = twiml_messages(_signed_post(served, "/whatsapp/webhook", fields))
+    assert "Call 999 now" in answer[0], "the warning sign at the very end was read"
+    beyond = {**fields, "MessageSid": "SM" + "34" * 16, "Body": "lip " * 1024 + WARNING_SIGN}
+    answer = twiml_messages(_signed_post(served, "/whatsapp/webhook", beyond))
+    assert answer and "Call 999 now" not in answer[0], "past 4,096 characters nothing reaches the engine"
+
+
+def test_a_telegram_message_as_long_as_telegram_allows_is_read_to_its_end(served: Served) -> None:
+    chat = 4343
+    longest = "lip " * ((4096 - len(WARNING_SIGN)) // 4) + WARNING_SIGN
+    headers = {"content-type": "application/json", hostile.SECRET_HEADER: hostile.TELEGRAM_SECRET}
+    response = served.http.post(served.serve.url + "/telegram/webhook", headers=headers,
+                                content=json.dumps(text_update(43_430_001, chat, longest)))
+    assert response.status_code == 200
+    delivered = served.telegram.wait_for(lambda: served.telegram.delivered(chat))
+    assert "These signs can mean a stroke" in delivered[0].text
