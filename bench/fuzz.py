@@ -65,7 +65,7 @@ def fuzz_http(serve: ServeProcess, name: str, count: int) -> Counter[str]:
                     print(f"  {response.status_code} for {call.what}: {call.body[:120]!r}", flush=True)
             except httpx.HTTPError as error:
                 statuses["no answer"] += 1
-                print(f"  no answer for {call.what}: {type(error).__name__}", flush=True)
+                print(f"  no answer for {call.what}: {type(error).__name__}: {call.body[:120]!r}", flush=True)
 
         draw(ENDPOINTS[name](), count, send)
     return statuses
@@ -106,10 +106,12 @@ def main() -> int:
                                 telegram.token, twilio.base_url)
         started = time.monotonic()
         with ServeProcess(env, "--no-scheduler") as serve:
+            drain = hostile.Drain(serve.proc)
             for name in ENDPOINTS:
                 results[name] = fuzz_http(serve, name, args.bodies)
+                print(f"{name}: {dict(results[name])}", flush=True)
             alive = serve.proc.poll() is None
-        log = serve.read_output()
+        log = drain.text()
         results["chat --json lines"] = fuzz_chat(env, args.bodies)
         seconds = time.monotonic() - started
     return report(results, alive, log, seconds, args.bodies)

@@ -345,9 +345,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         db = tmp_path_factory.mktemp("fuzz") / "bot.sqlite3"
         env = hostile.serve_env(f"sqlite:///{db}", telegram.base_url, telegram.token, twilio.base_url)
         with ServeProcess(env, "--no-scheduler") as serve, httpx.Client(timeout=30) as http:
+            drain = hostile.Drain(serve.proc)
             found = Served(serve, http, telegram, Counter())
             yield found
-        log = serve.read_output()
+        log = drain.text()
     assert max(found.statuses, default=0) < 500
     assert "Traceback" not in log and '"level": "ERROR"' not in log, "no turn failed, on any channel"
     for secret in (hostile.TELEGRAM_SECRET, hostile.TWILIO_TOKEN, telegram.token):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -257,6 +259,14 @@ def test_behind_a_proxy_an_invented_forwarded_for_buys_no_way_around_the_address
         statuses = [post(f"rotating-{n:04d}", f"198.51.100.{n}, 203.0.113.9") for n in range(20)]
         assert statuses[0] == 200 and statuses[-1] == 429, "one visitor, however many addresses it invents"
         assert post("neighbour-0001", "203.0.113.77") == 200, "another visitor is not slowed"
+
+
+def test_a_malformed_forwarded_allow_ips_stops_the_start_naming_it(bot_env: dict[str, str]) -> None:
+    result = subprocess.run([sys.executable, "-m", "messenger_bot", "serve", "--no-scheduler"],
+                            env={**bot_env, "FORWARDED_ALLOW_IPS": "10.0.0.0/8, the router"},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "FORWARDED_ALLOW_IPS" in result.stderr and "networks separated by commas" in result.stderr
 
 
 # -- health -----------------------------------------------------------------------------------

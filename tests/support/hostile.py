@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import threading
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -235,3 +237,23 @@ def serve_env(database_url: str, telegram_base_url: str, telegram_token: str, tw
         "WHATSAPP_MPS": "400", "WEBCHAT_RATE": "1000000", "WEBCHAT_IP_RATE": "1000000", **extra,
     })
     return env
+
+
+class Drain:
+    """Reads a process's output as it comes: a pipe nobody reads fills up (64 KB) and then blocks
+    every log line, and so every request, of a long run."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self.lines.append(line)
+
+    def text(self) -> str:
+        """All of it, once the process has exited."""
+        self._thread.join(timeout=30)
+        return "".join(self.lines)
