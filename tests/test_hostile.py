@@ -318,7 +318,7 @@ def answer_line(chat: ChatProcess, line: bytes) -> None:
 # -- the fuzz run: every endpoint of one real `serve`, the bodies bench/fuzz.py sends too ------------
 
 #: No shrinking: against a real server it would take minutes, and the failing request is reported whole.
-FUZZ = settings(max_examples=200, deadline=None, database=None, suppress_health_check=list(HealthCheck),
+FUZZ = settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck),
                 phases=[Phase.explicit, Phase.generate])
 
 
