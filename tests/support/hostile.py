@@ -153,14 +153,18 @@ def with_value(update: dict[str, Any], path: tuple[str, ...], value: Any) -> dic
 
 
 def telegram() -> st.SearchStrategy[HostileRequest]:
-    updates = st.one_of(
-        st.builds(lambda u, c, t: ("text", text_update(u, c, t)), update_ids, chats, texts),
-        st.builds(lambda u, c, t: ("command", text_update(u, c, "/" + t)), update_ids, chats, texts),
-        st.builds(lambda u, c, p: ("tap", tap_update(u, c, p, message_id=1)), update_ids, chats, payloads),
-        st.builds(lambda u, c, path, bad: ("bad id", with_value(text_update(u, c, "hi"), path, bad)),
-                  update_ids, chats, st.sampled_from(ID_PATHS), bad_ids),
-        st.builds(lambda n: ("huge integer", f'{{"update_id": {n}}}'), huge_integers),
-        json_values.map(lambda v: ("any json", v)),
+    updates = weighted(
+        st.one_of(
+            st.builds(lambda u, c, t: ("text", text_update(u, c, t)), update_ids, chats, texts),
+            st.builds(lambda u, c, t: ("command", text_update(u, c, "/" + t)), update_ids, chats, texts),
+            st.builds(lambda u, c, p: ("tap", tap_update(u, c, p, 1)), update_ids, chats, payloads),
+        ),
+        st.one_of(
+            st.builds(lambda u, c, path, bad: ("bad id", with_value(text_update(u, c, "hi"), path, bad)),
+                      update_ids, chats, st.sampled_from(ID_PATHS), bad_ids),
+            st.builds(lambda n: ("huge integer", f'{{"update_id": {n}}}'), huge_integers),
+            json_values.map(lambda v: ("any json", v)),
+        ),
     )
     headers = {"content-type": "application/json", SECRET_HEADER: TELEGRAM_SECRET}
     return updates.map(lambda kv: HostileRequest(
