@@ -430,6 +430,19 @@ def test_digits_of_other_scripts_in_buttons_and_numbers_get_answers(served: Serv
     fields = {"MessageSid": "SM" + "cd" * 16, "AccountSid": hostile.TWILIO_ACCOUNT, "To": hostile.SANDBOX,
               "From": "whatsapp:+447700922222", "Body": "①", "NumMedia": "②", "ButtonPayload": "²"}
     assert twiml_messages(_signed_post(served, "/whatsapp/webhook", fields))
+    sids = iter(f"SM{n:032x}" for n in range(0xD161, 0xD170))
+
+    def say(body: str) -> list[str]:
+        message = {"MessageSid": next(sids), "AccountSid": hostile.TWILIO_ACCOUNT, "To": hostile.SANDBOX,
+                   "From": "whatsapp:+447700922223", "Body": body, "NumMedia": "0"}
+        return twiml_messages(_signed_post(served, "/whatsapp/webhook", message))
+
+    say("menu")
+    second = say("2")
+    say("menu")
+    assert say("٢") == second, "an Arabic-Indic two picks the second option, as 2 does"
+    say("menu")
+    assert "1. " in say("²")[-1], "a superscript two is no option number: the menu again, not a crash"
 
 
 def test_a_status_callback_with_a_huge_error_code_is_recorded_without_it(served: Served) -> None:
