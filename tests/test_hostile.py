@@ -2,8 +2,10 @@
 nothing stored from a rejected request, a replayed request answered once, and no response or log
 line carrying a token, a secret or another user's data.
 
-The app runs in process (httpx.ASGITransport, the real lifespan) with every channel on by webhook,
-against the fake Bot API and Twilio servers on loopback; `chat --json` runs as one subprocess.
+The first tests run the app in process (httpx.ASGITransport, the real lifespan) with every channel on
+by webhook, against the fake Bot API and Twilio servers on loopback; `chat --json` runs as one
+subprocess. The fuzz run then sends the bodies of tests/support/hostile.py (those bench/fuzz.py sends)
+to one real `serve` for the module, and each known hostile case once more.
 """
 
 from __future__ import annotations
