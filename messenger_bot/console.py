@@ -44,6 +44,8 @@ def parse_line(line: str, channel: str, user: str, country: str | None = None) -
         return {"error": f"not valid JSON: {error.msg} at column {error.colno}"}
     except RecursionError:
         return {"error": "not valid JSON: nested too deeply"}
+    except ValueError:  # an integer of more than 4,300 digits (Python's int-string limit)
+        return {"error": "not valid JSON: a number is too long"}
     if not isinstance(data, dict):
         return {"error": 'expected an object like {"text": "..."} or {"button": "..."}'}
     text, button = data.get("text"), data.get("button")

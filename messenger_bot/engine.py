@@ -36,6 +36,9 @@ STOPPED = "stopped by user"
 #: Set by a channel's sender when the platform says the user blocked the bot; lifted when they write.
 BLOCKED = "blocked the bot"
 _NUMBER = re.compile(r"^\s*#?(\d{1,3})\s*[.)]?\s*$")
+#: Every payload the bot issues (node ids, "do:" actions and what features build) is short, printable
+#: ASCII; anything else cannot be a button of ours, so it never reaches a handler's parsing.
+PAYLOAD_LIMIT = 200
 
 #: Typed words that mean an engine command, after normalisation.
 COMMANDS: dict[str, str] = {
@@ -252,7 +255,7 @@ class Engine:
         """A tapped button. Anything stale or unknown shows the menu, never an error."""
         if payload in self.content.nodes:
             return [self.node_reply(turn, payload)]
-        if not payload.startswith(ACTION_PREFIX):
+        if not _issuable(payload) or not payload.startswith(ACTION_PREFIX):
             return [self.node_reply(turn, ROOT)]
         name, _, rest = payload[len(ACTION_PREFIX):].partition(":")
         core: dict[str, Handler] = {
@@ -374,3 +377,9 @@ class Engine:
             Button(self.messages.keep_button, f"{ACTION_PREFIX}delete:no"),
         )
         return [Reply("command", self.messages.delete_confirm, buttons)]
+
+
+def _issuable(payload: str) -> bool:
+    """Could the bot have issued this payload? A handler may then parse it with int() and friends:
+    "²".isdigit() is true but int("²") raises, and a payload from outside may hold anything."""
+    return len(payload) <= PAYLOAD_LIMIT and payload.isascii() and payload.isprintable()

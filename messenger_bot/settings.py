@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     #: (several people behind one office or home router share an address, so it is higher).
     webchat_rate: float = Field(30.0, gt=0)
     webchat_ip_rate: float = Field(300.0, gt=0)
+    #: Proxies whose X-Forwarded-For is believed (addresses or networks, or "*" for any peer); the
+    #: visitor is the rightmost entry that is not one of them (web/middleware.py).
+    forwarded_allow_ips: str = "127.0.0.1,::1"
 
     #: Retention (retention.py, SECURITY.md): how long each kind of row is kept, pruned every hour.
     #: A web chat key unused this long is forgotten with everything it set up.
@@ -114,6 +117,17 @@ class Settings(BaseSettings):
     def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not WEBHOOK_SECRET.match(value.get_secret_value()):
             raise ValueError("use 1-256 characters from A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        from messenger_bot.web.middleware import parse_proxies
+
+        try:
+            parse_proxies(value)
+        except ValueError:
+            raise ValueError('must be "*" or IP addresses and networks separated by commas') from None
         return value
 
     @field_validator("log_level")

@@ -16,6 +16,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from messenger_bot.channels.telegram import UpdateLog
+from messenger_bot.channels.telegram import FLOOD_BURST, UpdateLog
 from messenger_bot.channels.telegram_render import (
     DATA_LIMIT,
     LIMIT,
@@ -382,6 +383,32 @@ def test_one_flooding_chat_does_not_hold_up_another(servers: dict[str, Telegram]
     telegram.say(other, "/about")
     telegram.wait_messages(other)
     assert len(telegram.fake.delivered(flooder)) < 10  # paced at one a second, not served ahead of others
+
+
+RED_FLAG = "my face is drooping and I can't speak"
+FLOOD = 25
+
+
+def test_a_flooding_chat_that_describes_a_warning_sign_still_gets_the_alert(telegram: Telegram):
+    """Over the flood limit (a burst of 10), a message is dropped unanswered unless it describes a
+    warning sign: then the alert alone goes out, ahead of most of the paced answers still owed."""
+    chat = new_chat()
+    if telegram.mode == "polling":  # one getUpdates batch, handled concurrently and in order
+        for n in range(FLOOD):
+            telegram.fake.push(text_update(telegram.fake.next_update_id(), chat, f"hello {n}"))
+        telegram.fake.push(text_update(telegram.fake.next_update_id(), chat, RED_FLAG))
+    else:  # Telegram posts a busy chat's updates over several connections at once
+        pool = ThreadPoolExecutor(FLOOD)
+        posts = [pool.submit(telegram.say, chat, f"hello {n}") for n in range(FLOOD)]
+        returned = as_completed(posts)
+        for _ in range(FLOOD - FLOOD_BURST):  # the dropped ones come back at once, the rest paced
+            next(returned).result()
+        telegram.say(chat, RED_FLAG)
+        pool.shutdown(wait=False)  # what the flood is owed drains at one a second, in the background
+    alert = telegram.fake.wait_for(
+        lambda: [c for c in telegram.fake.delivered(chat) if "These signs can mean a stroke" in c.text])
+    assert "Call 112, 911 or 999 now." in seen(alert[0])
+    assert len(telegram.fake.delivered(chat)) < FLOOD_BURST + 2, "the alert did not wait behind the flood"
 
 
 # -- rendering ----------------------------------------------------------------------------------

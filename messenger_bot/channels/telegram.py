@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import BotCommand, ChatMember, Message, MessageEntity, Update
-from telegram.constants import ChatType
+from telegram.constants import ChatType, MessageLimit
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     Application,
@@ -50,7 +50,7 @@ from messenger_bot.engine import BLOCKED
 from messenger_bot.runtime import ChannelSettingsError, Runtime, database_busy
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage
-from messenger_bot.throttle import Throttle
+from messenger_bot.throttle import FloodGate, Throttle
 
 __all__ = ["TelegramChannel", "TelegramSender"]
 
@@ -69,8 +69,10 @@ STOP_SECONDS = 10.0
 FORGET_SECONDS = 2.0
 #: Updates handled at once when polling; one chat's updates still run one at a time.
 CONCURRENT_UPDATES = 64
-#: Per chat: a burst of 10 messages, then one a second; more are dropped unanswered.
+#: Per chat: a burst of 10 messages, then one a second; more get no answer (but an emergency alert).
 FLOOD_BURST = 10
+#: Telegram's own limit on a message's text: no longer text reaches the engine.
+TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment, or type /menu."
 #: Shown in Telegram's command menu; the engine (or its FAQ) answers each.
 COMMANDS = [
@@ -158,7 +160,7 @@ class TelegramChannel:
         self.settings = settings
         self.by_webhook = settings.telegram_webhook_url is not None
         self.secret = webhook_secret(settings)
-        self.flood = Throttle(FLOOD_BURST, FLOOD_BURST)
+        self.gate = FloodGate(Throttle(FLOOD_BURST, FLOOD_BURST))
         self.locks = ChatLocks()
         self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._runtime: Runtime | None = None
@@ -271,6 +273,8 @@ class TelegramChannel:
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("no update_id")
             update = Update.de_json(data, self.app.bot)
+            if not _ids_are_integers(update):
+                raise ValueError("an id is not an integer")
         except Exception:  # any malformed body is the sender's problem, never a 500
             return JSONResponse({"error": "the body is not a Telegram update"}, status_code=400)
         # Answered before returning, so Telegram's connection limit paces us; a redelivery
@@ -425,15 +429,29 @@ class TelegramChannel:
         """Engine, then the reply: a tap's single answer replaces the tapped message, else follows it
         (in the forum topic it came from)."""
         assert self._runtime is not None and self._outbox is not None
-        if not await self.flood.allow(str(chat_id)):
-            log.info("telegram: chat %s is sending too fast; message dropped", chat_id)
+        if isinstance(fields.get("text"), str):
+            fields["text"] = fields["text"][:TEXT_LIMIT]
+        incoming = Incoming("telegram", str(chat_id), **fields)
+        if not await self._admitted(chat_id, incoming):
             return
         async with self.locks.hold(chat_id):
-            replies = await self._runtime.engine.turn(Incoming("telegram", str(chat_id), **fields))
+            replies = await self._runtime.engine.turn(incoming)
             messages = render(replies, CODEC)
             if len(messages) != 1 or replies[0].kind == "alert":
                 edit = None
             await self._outbox.deliver(chat_id, messages, edit=edit, thread=thread)
+
+    async def _admitted(self, chat_id: int, incoming: Incoming) -> bool:
+        """False for a chat over its flood limit, which still gets the alert for a warning sign."""
+        assert self._runtime is not None and self._outbox is not None
+        admission = await self.gate.admit(self._runtime.engine, incoming, str(chat_id))
+        if admission.admitted:
+            return True
+        log.info("telegram: chat %s is sending too fast; %s", chat_id,
+                 "only the emergency alert sent" if admission.alert else "message dropped")
+        if admission.alert:
+            await self._outbox.deliver(chat_id, render(admission.alert, CODEC))
+        return False
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log what failed (never the token or the user's words), and apologise to the user."""
@@ -449,7 +467,10 @@ class TelegramChannel:
         message = update.effective_message if isinstance(update, Update) else None
         if chat is not None and self._outbox is not None:
             thread = _thread(message) if message is not None else None
-            await self._outbox.deliver(chat.id, [Rendered(APOLOGY, APOLOGY)], thread=thread)
+            try:
+                await self._outbox.deliver(chat.id, [Rendered(APOLOGY, APOLOGY)], thread=thread)
+            except Exception as failure:  # an error handler that raises makes the webhook a 500
+                log.error("telegram: no apology for update %s: %s", update_id, type(failure).__name__)
         raise ApplicationHandlerStop  # one apology per update: later handler groups must not run too
 
     async def _database_down(self, error: BaseException | None) -> bool:
@@ -466,3 +487,18 @@ class TelegramChannel:
 def _thread(message: Message) -> int | None:
     """The forum topic a message belongs to, so the answer lands there (as PTB's own reply does)."""
     return message.message_thread_id if message.is_topic_message else None
+
+
+#: Telegram's ids fit in 52 bits; the database keeps integers of up to 63.
+_ID_LIMIT = 2**63
+
+
+def _ids_are_integers(update: Update) -> bool:
+    """The ids a turn relies on (update, chat, user, message) are integers a database can hold;
+    an update with lists or numbers of hundreds of digits there is not one Telegram sent."""
+    found = [update.update_id]
+    for part, name in ((update.effective_chat, "id"), (update.effective_user, "id"),
+                       (update.effective_message, "message_id")):
+        if part is not None:
+            found.append(getattr(part, name))
+    return all(type(value) is int and -_ID_LIMIT < value < _ID_LIMIT for value in found)

@@ -25,7 +25,9 @@ from twilio.request_validator import RequestValidator
 from messenger_bot.channels.whatsapp_form import (
     BadForm,
     FormFields,
+    error_code,
     incoming_from,
+    message_sid,
     parse_form,
     signature_ok,
     signed_url,
@@ -35,11 +37,11 @@ from messenger_bot.channels.whatsapp_render import Part, render, twiml
 from messenger_bot.channels.whatsapp_sender import WhatsAppSender
 from messenger_bot.channels.whatsapp_store import CHANNEL, WhatsAppStore
 from messenger_bot.channels.whatsapp_twilio import PAUSE_CODES, TwilioMessages, check_settings, masked
-from messenger_bot.conversation import Incoming, Reply
+from messenger_bot.conversation import Reply
 from messenger_bot.delivery import Outcome
 from messenger_bot.runtime import Runtime
 from messenger_bot.settings import Settings
-from messenger_bot.throttle import Throttle
+from messenger_bot.throttle import FloodGate, Throttle
 
 __all__ = ["WhatsAppChannel", "WhatsAppSender"]
 
@@ -66,7 +68,7 @@ class WhatsAppChannel:
             raise ValueError("TWILIO_AUTH_TOKEN must be set for WhatsApp")
         self.settings = settings
         self.validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
-        self.throttle = Throttle(FLOOD_BURST, FLOOD_SECONDS)
+        self.gate = FloodGate(Throttle(FLOOD_BURST, FLOOD_SECONDS))
         self.templates: dict[str, str] = {}
         self._runtime: Runtime | None = None
         self._store: WhatsAppStore | None = None
@@ -107,9 +109,11 @@ class WhatsAppChannel:
             incoming = incoming_from(form, now)
         except BadForm as error:
             return _bad(str(error))
-        if not await self.throttle.allow(incoming.user_key):
-            return self._flooded(request, incoming)
         runtime, store = self._ready()
+        admission = await self.gate.admit(runtime.engine, incoming, incoming.user_key)
+        if not admission.admitted:
+            log.debug("whatsapp user %s throttled", masked(incoming.user_key))
+            return self._alert_alone(request, admission.alert)
         sid = form["MessageSid"]
         try:
             first = await store.first_delivery(sid, now)
@@ -143,13 +147,17 @@ class WhatsAppChannel:
         form = await self._verified(request)
         if isinstance(form, Response):
             return form
-        sid, state = form.get("MessageSid"), form.get("MessageStatus") or form.get("SmsStatus")
-        if not sid or not state:
-            return _bad("MessageSid and MessageStatus are required")
+        try:
+            sid = message_sid(form)
+        except BadForm as error:
+            return _bad(str(error))
+        state = form.get("MessageStatus") or form.get("SmsStatus")
+        if not state:
+            return _bad("MessageStatus is required")
         user_key = user_key_of(form.get("To", ""))
         if user_key is None:
             return Response(status_code=204)
-        code = _int(form.get("ErrorCode"))
+        code = error_code(form)
         _, store = self._ready()
         await store.record(sid, user_key, state.lower(), _now(), kind="reply", error_code=code)
         if code in PAUSE_CODES:
@@ -188,15 +196,11 @@ class WhatsAppChannel:
         base = self.settings.public_base_url or str(request.base_url)
         return replace(part, media=urljoin(base.rstrip("/") + "/", part.media.lstrip("/")))
 
-    def _flooded(self, request: Request, incoming: Incoming) -> Response:
-        """Too many messages too fast: no answer, except that an emergency is never left unanswered."""
-        runtime, _ = self._ready()
-        log.debug("whatsapp user %s throttled", masked(incoming.user_key))
-        if not incoming.text or runtime.engine.triage.check(incoming.text) is None:
-            return _twiml([])
-        alert = runtime.engine.alert_reply(incoming.region())
-        bodies = [p.body or "" for p in render([Reply(alert.kind, alert.text)])]
-        return _twiml(bodies, self._status_callback(request))
+    def _alert_alone(self, request: Request, alert: list[Reply]) -> Response:
+        """A throttled sender's alert, as plain TwiML: no numbered options, since no menu is saved
+        for a throttled message and a typed number would pick from an older one."""
+        bodies = [p.body or "" for p in render([Reply(r.kind, r.text) for r in alert])]
+        return _twiml(bodies, self._status_callback(request) if bodies else None)
 
     async def _send_rest(self, user_key: str, parts: list[Part]) -> None:
         """Interactive replies, one after another so they arrive in order; stop at the first refusal."""
@@ -238,13 +242,6 @@ def _forbidden() -> Response:
 
 def _bad(why: str) -> Response:
     return JSONResponse({"error": why}, status_code=400)
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 def _now() -> datetime:

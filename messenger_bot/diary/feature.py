@@ -179,7 +179,7 @@ class DiaryFeature:
         return (button(b.summary, "summary"), button(b.follow_up, "followup"), button(b.tried, "tried"))
 
     async def _own(self, turn: Turn, entry_id: str) -> db.Entry | None:
-        if not entry_id.isdigit():
+        if not entry_id.isascii() or not entry_id.isdecimal():
             return None
         return await db.entry(self.store, turn.user.channel, turn.user.user_key, int(entry_id))
 

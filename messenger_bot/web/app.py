@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 from messenger_bot import __version__
 from messenger_bot.runtime import Runtime, open_runtime
 from messenger_bot.settings import Settings
-from messenger_bot.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from messenger_bot.web.middleware import BodyLimitMiddleware, ForwardedMiddleware, RequestIdMiddleware
 from messenger_bot.web.supervise import ChannelGateMiddleware, DeadlineMiddleware, Supervisor
 
 log = logging.getLogger("messenger_bot.web")
@@ -132,9 +132,13 @@ def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
         deadlines.update(getattr(channel, "deadlines", {}))
         if channel.name != "web":  # the web chat's page and API never close
             owners.update({r.path: channel.name for r in own if isinstance(r, Route)})
-    middleware = [Middleware(RequestIdMiddleware), Middleware(BodyLimitMiddleware, limits=limits),
-                  Middleware(ChannelGateMiddleware, supervisor=supervisor, paths=owners),
-                  Middleware(DeadlineMiddleware, deadlines=deadlines)]
+    middleware = [
+        Middleware(ForwardedMiddleware, trusted=settings.forwarded_allow_ips),
+        Middleware(RequestIdMiddleware),
+        Middleware(BodyLimitMiddleware, limits=limits),
+        Middleware(ChannelGateMiddleware, supervisor=supervisor, paths=owners),
+        Middleware(DeadlineMiddleware, deadlines=deadlines),
+    ]
     handlers = {HTTPException: _http_error, **dict.fromkeys(DATABASE_ERRORS, _database_error),
                 Exception: _server_error}
     return Starlette(

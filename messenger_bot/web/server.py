@@ -30,7 +30,7 @@ def serve(settings: Settings, scheduler: bool = True) -> int:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
-        proxy_headers=True,
+        proxy_headers=False,  # the app's ForwardedMiddleware reads X-Forwarded-For, from the right
         server_header=False,
     )
     server = uvicorn.Server(config)
