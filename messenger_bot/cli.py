@@ -1,4 +1,4 @@
-"""The command line (DESIGN.md, fixed): serve, chat, check-content, reminders send-due.
+"""The command line (DESIGN.md, fixed): serve, chat, check-content, eval, reminders send-due.
 
 Each command reads the settings once; a bad setting or broken content stops it with
 a message naming the problem and exit code 2 (settings) or 1 (content).
@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 from messenger_bot.content import ContentError, check_content
+from messenger_bot.redact import scrub
 from messenger_bot.settings import Settings, SettingsError, load_settings
 
 EXIT_CONTENT = 1
 EXIT_SETTINGS = 2
+EXIT_FAILED = 1
 
 
 def cmd_check_content(args: argparse.Namespace) -> int:
@@ -32,22 +36,38 @@ def cmd_check_content(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from messenger_bot.console import run_interactive, run_json
+    from messenger_bot.console import machine_country, run_interactive, run_json
     from messenger_bot.runtime import open_runtime
 
     settings = _settings()
     user = args.user or ("json" if args.json else "console")
+    country = args.country or machine_country()
     with asyncio.Runner() as runner:
         runtime = runner.run(open_runtime(settings))
         try:
             if args.json:
-                run_json(runner, runtime.engine, args.channel, user, sys.stdin, sys.stdout)
+                run_json(runner, runtime.engine, args.channel, user, sys.stdin, sys.stdout, country)
             else:
-                runner.run(run_interactive(runtime.engine, args.channel, user))
+                runner.run(run_interactive(runtime.engine, args.channel, user, country))
         except KeyboardInterrupt:
             pass
         finally:
             runner.run(runtime.close())
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Score development sets and print every miss; exit 0 whatever the scores, 2 on a bad file."""
+    from messenger_bot.evaluation import DevSetError, evaluate, total
+
+    try:
+        scores = asyncio.run(evaluate([Path(f) for f in args.files], _settings(), args.channel))
+    except DevSetError as error:
+        print(f"messenger-bot eval: {error}", file=sys.stderr)
+        return EXIT_SETTINGS
+    for score in scores:
+        print("\n".join(score.report()))
+    print(total(scores))
     return 0
 
 
@@ -65,15 +85,17 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 async def _migrate(url: str) -> int:
     from datetime import UTC, datetime
 
+    from messenger_bot.redact import redacted_url as redacted
+    from messenger_bot.redact import scrub, url_password
     from messenger_bot.storage import storage_for
-    from messenger_bot.storage.postgres import redacted
 
     started = datetime.now(UTC).timestamp()
     store = storage_for(url)
     try:
         await store.open()  # applies what is missing, under a lock on PostgreSQL
     except Exception as error:  # refused, bad password, no such database: say so, no traceback
-        print(f"messenger-bot: cannot migrate {redacted(url)}: {error}", file=sys.stderr)
+        why = scrub(str(error), [url_password(url) or ""])
+        print(f"messenger-bot: cannot migrate {redacted(url)}: {why}", file=sys.stderr)
         return 1
     try:
         rows = await store.fetch("SELECT version, applied_at FROM schema_migrations ORDER BY version")
@@ -81,6 +103,30 @@ async def _migrate(url: str) -> int:
         await store.close()
     new = [f"{row[0]:04d}" for row in rows if row[1] >= started]
     print(f"{redacted(url)}: schema at migration {rows[-1][0]:04d}; applied now: {', '.join(new) or 'none'}")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    """One retention pass (retention.py), then exit: for a platform's cron, or to see what a
+    pass at `--now` would remove."""
+    from datetime import UTC, datetime
+
+    from messenger_bot.retention import Limits, prune, summary
+    from messenger_bot.storage import open_storage
+
+    settings = _settings()
+    now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+
+    async def run() -> dict[str, int]:
+        store = await open_storage(settings.database_url)
+        try:
+            return await prune(store, Limits.of(settings), now)
+        finally:
+            await store.close()
+
+    print(f"removed: {summary(asyncio.run(run()))}")
     return 0
 
 
@@ -117,6 +163,12 @@ def cmd_whatsapp_sync_templates(args: argparse.Namespace) -> int:
     return run_sync_templates(_settings())
 
 
+def _country_code(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z]{2}", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a two-letter country code (e.g. GB, US)")
+    return value.upper()
+
+
 def _settings() -> Settings:
     return load_settings()
 
@@ -133,15 +185,28 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--json", action="store_true", help="one JSON line in, one JSON line out")
     chat.add_argument("--channel", choices=["console", "telegram", "whatsapp"], default="console")
     chat.add_argument("--user", help="the user id to talk as (state is kept per user)")
+    chat.add_argument(
+        "--country", type=_country_code, metavar="CC",
+        help="ISO country code whose emergency number an alert names (default: this machine's time zone)",
+    )
     chat.set_defaults(func=cmd_chat)
     check = sub.add_parser("check-content", help="validate the content in flows/ (or DIR)")
     check.add_argument("dir", nargs="?", help="content directory (default: the configured one)")
     check.set_defaults(func=cmd_check_content)
+    evaluate = sub.add_parser("eval", help="score development sets (TSV) and print every miss")
+    evaluate.add_argument(
+        "files", nargs="+", metavar="FILE", help="lines of alert|no<TAB>message or topic-id[,…]<TAB>message"
+    )
+    evaluate.add_argument("--channel", choices=["console", "telegram", "whatsapp", "web"], default="console")
+    evaluate.set_defaults(func=cmd_eval)
     from messenger_bot.reminders.cli import add_parser as add_reminders
 
     add_reminders(sub)
     migrate = sub.add_parser("migrate", help="apply the database migrations (DATABASE_URL), then exit")
     migrate.set_defaults(func=cmd_migrate)
+    prune = sub.add_parser("prune", help="remove what is past its retention (see SECURITY.md), then exit")
+    prune.add_argument("--now", metavar="ISO-8601", help="act as if it were this time (UTC if no offset)")
+    prune.set_defaults(func=cmd_prune)
     copy = sub.add_parser("copy-data", help="copy a SQLite database into PostgreSQL (safe to repeat)")
     copy.add_argument("--from", dest="source", required=True, metavar="URL", help="sqlite:///path")
     copy.add_argument("--to", dest="target", required=True, metavar="URL", help="postgresql://…")
@@ -168,6 +233,19 @@ def main(argv: list[str] | None = None) -> int:
         print("messenger-bot: the content in flows/ is broken:", file=sys.stderr)
         print(str(error), file=sys.stderr)
         return EXIT_CONTENT
+    except Exception as error:
+        return _failed(args.command, error)
+
+
+def _failed(command: str, error: Exception) -> int:
+    """A command that could not run (a database that refuses, a provider out of reach): one line
+    that says why, with every secret of the settings hidden. The traceback only at DEBUG."""
+    settings = load_settings()
+    why = scrub(f"{type(error).__name__}: {error}", settings.secret_values())
+    print(f"messenger-bot {command}: {why}", file=sys.stderr)
+    if settings.log_level == "DEBUG":
+        print(scrub(traceback.format_exc(), settings.secret_values()), file=sys.stderr)
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """`messenger-bot chat`: a conversation on stdin/stdout against the real engine.
 
 Interactive mode shows buttons as numbered choices; `--json` speaks DESIGN.md's
-line protocol (one line in, one flushed line out), which tests and scripts drive.
+line protocol (one line in, one flushed line out), which tests and scripts drive. The person
+at the terminal is where the machine is: its time zone gives the country whose emergency
+number an alert names (`--country` says it outright).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 from typing import Any, TextIO
 
 from messenger_bot.conversation import Incoming, Reply
+from messenger_bot.emergency import country_for_zone
 from messenger_bot.engine import Engine
 
 PROMPT = "> "
@@ -20,24 +23,36 @@ PROMPT = "> "
 _BOLD = re.compile(r"\*(\S(?:[^*\n]*\S)?)\*")
 
 
-def parse_line(line: str, channel: str, user: str) -> Incoming | dict[str, Any]:
+def machine_country() -> str | None:
+    """The country of this machine's time zone (TZ, /etc/localtime, …), or None (UTC, unknown)."""
+    from tzlocal import get_localzone_name
+
+    try:
+        return country_for_zone(get_localzone_name() or "")
+    except (LookupError, ValueError, OSError):  # a broken or missing zone setting: no country
+        return None
+
+
+def parse_line(line: str, channel: str, user: str, country: str | None = None) -> Incoming | dict[str, Any]:
     """A `--json` input line as an Incoming, or an error object to print instead."""
     stripped = line.strip()
     if not stripped.startswith("{"):
-        return Incoming(channel, user, text=line.rstrip("\r\n"))
+        return Incoming(channel, user, text=line.rstrip("\r\n"), country=country)
     try:
         data = json.loads(stripped)
     except json.JSONDecodeError as error:
         return {"error": f"not valid JSON: {error.msg} at column {error.colno}"}
     except RecursionError:
         return {"error": "not valid JSON: nested too deeply"}
+    except ValueError:  # an integer of more than 4,300 digits (Python's int-string limit)
+        return {"error": "not valid JSON: a number is too long"}
     if not isinstance(data, dict):
         return {"error": 'expected an object like {"text": "..."} or {"button": "..."}'}
     text, button = data.get("text"), data.get("button")
     if button is not None and isinstance(button, str):
-        return Incoming(channel, user, button=button)
+        return Incoming(channel, user, button=button, country=country)
     if text is not None and isinstance(text, str):
-        return Incoming(channel, user, text=text)
+        return Incoming(channel, user, text=text, country=country)
     return {"error": 'expected "text" or "button" with a string value'}
 
 
@@ -47,6 +62,7 @@ def render_plain(replies: list[Reply]) -> str:
     for reply in replies:
         marker = "[!] EMERGENCY: " if reply.kind == "alert" else ""
         out.append(marker + _BOLD.sub(r"\1", reply.text))
+        out.extend(f"  {f.label}: {f.url}" for f in reply.files)  # a terminal shows a file's link
     last = next((r for r in reversed(replies) if r.buttons), None)
     if last:
         out.append("\n".join(f"  {i}. {b.label}" for i, b in enumerate(last.buttons, 1)))
@@ -55,11 +71,12 @@ def render_plain(replies: list[Reply]) -> str:
 
 
 def run_json(
-    runner: asyncio.Runner, engine: Engine, channel: str, user: str, stdin: TextIO, stdout: TextIO
+    runner: asyncio.Runner, engine: Engine, channel: str, user: str, stdin: TextIO, stdout: TextIO,
+    country: str | None = None,
 ) -> None:
     """Blocking reads between turns are fine: nothing else runs on this loop."""
     for line in stdin:
-        parsed = parse_line(line, channel, user)
+        parsed = parse_line(line, channel, user, country)
         if isinstance(parsed, dict):
             out: dict[str, Any] = parsed
         else:
@@ -68,9 +85,9 @@ def run_json(
         stdout.flush()
 
 
-async def run_interactive(engine: Engine, channel: str, user: str) -> None:
+async def run_interactive(engine: Engine, channel: str, user: str, country: str | None = None) -> None:
     loop = asyncio.get_running_loop()
-    print(render_plain(await engine.turn(Incoming(channel, user, text="menu"))), flush=True)
+    print(render_plain(await engine.turn(Incoming(channel, user, text="menu", country=country))), flush=True)
     while True:
         print(PROMPT, end="", flush=True)
         line = await loop.run_in_executor(None, sys.stdin.readline)
@@ -79,4 +96,5 @@ async def run_interactive(engine: Engine, channel: str, user: str) -> None:
             return
         if line.strip().lower() in {"quit", "exit"}:
             return
-        print(render_plain(await engine.turn(Incoming(channel, user, text=line.rstrip("\n")))), flush=True)
+        incoming = Incoming(channel, user, text=line.rstrip("\n"), country=country)
+        print(render_plain(await engine.turn(incoming)), flush=True)

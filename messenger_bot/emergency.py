@@ -1,13 +1,19 @@
-"""The country a phone number belongs to, so an alert can name the local emergency number.
+"""The country a user is in, so an alert can name the local emergency number.
 
 The numbers themselves are content (flows/emergency-numbers.yaml, looked up by the
-engine); this only turns a number into an ISO 3166 region code. Any channel that learns
-a user's phone number (WhatsApp does, from `From`) can use it.
+engine); this only turns what a channel knows into an ISO 3166 region code: a phone number
+(WhatsApp's `From`), or an IANA time zone and language tags (what a browser, or the
+machine `chat` runs on, tells us).
 """
 
 from __future__ import annotations
 
+import re
+import zoneinfo
+from collections.abc import Iterable
 from functools import lru_cache
+from importlib import resources
+from pathlib import Path
 
 import phonenumbers
 
@@ -63,3 +69,64 @@ def _region_by_parsing(number: str) -> str | None:
         return phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
     except phonenumbers.NumberParseException:
         return None
+
+
+#: "pt-BR", "es-419", "zh-Hant-TW": the region is the two-letter subtag after the language.
+_LANGUAGE_REGION = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z]{4})?-([A-Za-z]{2})(?:-|$)")
+
+
+def country_for_place(time_zone: str | None, languages: Iterable[str] = ()) -> str | None:
+    """The country of a time zone ("Europe/London" -> "GB"), else the region of the first,
+    preferred language ("pt-BR" -> "BR"), else None.
+
+    The zone comes first: a phone set to English (United States) in Madrid is in Spain. Later
+    languages are not read: a German reader whose browser added "en-US" is not in the US, and
+    the general line (112, 911, 999) serves better than another country's number.
+    """
+    country = country_for_zone(time_zone) if time_zone else None
+    if country:
+        return country
+    first = next(iter(languages), "")
+    match = _LANGUAGE_REGION.match(first)
+    return match.group(1).upper() if match else None
+
+
+def country_for_zone(name: str) -> str | None:
+    """The country tzdata's zone.tab gives a zone, following aliases ("Asia/Calcutta");
+    None for zones of no country ("UTC", "Etc/GMT+2") and for names it does not know."""
+    countries, aliases = _zone_table()
+    return countries.get(name) or countries.get(aliases.get(name, ""))
+
+
+@lru_cache(maxsize=1)
+def _zone_table() -> tuple[dict[str, str], dict[str, str]]:
+    """zone -> country from zone.tab, alias -> zone from tzdata.zi's link lines ("L Target Alias").
+
+    Both ship with the `tzdata` package (and with the system's zoneinfo, the fallback): the
+    IANA database's own table, kept up to date with it, never a list of our own.
+    """
+    countries: dict[str, str] = {}
+    aliases: dict[str, str] = {}
+    zone_tab, links = _tzdata_file("zone.tab"), _tzdata_file("tzdata.zi")
+    for line in zone_tab.splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 3 and not line.startswith("#"):
+            countries[fields[2]] = fields[0]
+    for line in links.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[0] == "L":
+            aliases[fields[2]] = fields[1]
+    return countries, aliases
+
+
+def _tzdata_file(name: str) -> str:
+    """A file of the IANA database: from the tzdata package, else the system's zoneinfo, else ''."""
+    try:
+        return resources.files("tzdata").joinpath("zoneinfo", name).read_text(encoding="utf-8")
+    except (ModuleNotFoundError, OSError):
+        pass
+    for directory in zoneinfo.TZPATH:
+        path = Path(directory) / name
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    return ""

@@ -18,6 +18,7 @@ from messenger_bot.content import Button, Content
 from messenger_bot.content.schema import ROOT
 from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.faq import FaqMatcher
+from messenger_bot.faq.smalltalk import SmallTalk
 from messenger_bot.storage import Storage, UserState
 from messenger_bot.text import normalise, words
 from messenger_bot.triage import Triage
@@ -35,6 +36,9 @@ STOPPED = "stopped by user"
 #: Set by a channel's sender when the platform says the user blocked the bot; lifted when they write.
 BLOCKED = "blocked the bot"
 _NUMBER = re.compile(r"^\s*#?(\d{1,3})\s*[.)]?\s*$")
+#: Every payload the bot issues (node ids, "do:" actions and what features build) is short, printable
+#: ASCII; anything else cannot be a button of ours, so it never reaches a handler's parsing.
+PAYLOAD_LIMIT = 200
 
 #: Typed words that mean an engine command, after normalisation.
 COMMANDS: dict[str, str] = {
@@ -97,7 +101,11 @@ TurnObserver = Callable[[TurnOutcome], None]
 
 
 class Feature(Protocol):
-    """A part of the bot that owns its buttons ("do:<name>:…"), words and questions."""
+    """A part of the bot that owns its buttons ("do:<name>:…"), words and questions.
+
+    It may also have `async on_text(turn, text) -> list[Reply] | None`: its own typed words at
+    any time (no question open), tried after a bare number and before the FAQ.
+    """
 
     name: str
     commands: Mapping[str, str]
@@ -107,6 +115,13 @@ class Feature(Protocol):
     async def on_pending(self, turn: Turn, text: str) -> list[Reply] | None: ...
 
 
+def _insert_after(text: str, marker: str, line: str) -> str:
+    """`text` with `line` added below the first line that holds `marker`."""
+    lines = text.split("\n")
+    at = next((i for i, held in enumerate(lines) if marker in held), len(lines) - 1)
+    return "\n".join([*lines[: at + 1], line, *lines[at + 1 :]])
+
+
 class Engine:
     """Channel-neutral: an `Incoming` in, a list of `Reply` out, state in the store."""
 
@@ -114,7 +129,8 @@ class Engine:
         self.content = content
         self.store = store
         self.messages = content.messages
-        self.faq = FaqMatcher(content.topics)
+        self.faq = FaqMatcher(content.topics, content.extra["faq.yaml"])
+        self.small_talk = SmallTalk(content.extra["smalltalk.yaml"])
         self.triage = Triage(content.triage)
         self.features: dict[str, Feature] = {f.name: f for f in features}
         self.commands = dict(COMMANDS)
@@ -191,6 +207,7 @@ class Engine:
     async def _answer(self, turn: Turn, after_alert: bool) -> list[Reply]:
         incoming = turn.incoming
         if incoming.button is not None:
+            turn.user.pending = None  # a tap leaves any open question (its handler may ask anew)
             return await self.on_payload(turn, incoming.button)
         if incoming.non_text and not (incoming.text or "").strip():
             return [Reply("fallback", self.messages.text_only, self.main_buttons())]
@@ -199,18 +216,26 @@ class Engine:
         if command is None and text.strip() in self.commands:
             command = self.commands[text.strip()]
         if command is not None:
+            if command != "mydata":  # "my data" only shows things, the open question included
+                turn.user.pending = None
             return await self.on_payload(turn, ACTION_PREFIX + command)
+        if after_alert:
+            turn.user.pending = None  # an emergency ends any set-up question: nothing asks over the alert
+        picked = self._numbered_choice(turn, text)  # before the question: "1" is its option 1, not 01:00
+        if picked is not None:
+            turn.user.pending = None
+            return await self.on_payload(turn, picked)
         pending = await self._pending(turn, text)
         if pending is not None:
             return pending
-        picked = self._numbered_choice(turn, text)
-        if picked is not None:
-            return await self.on_payload(turn, picked)
-        if after_alert:
-            return [self.node_reply(turn, ROOT)]
+        if after_alert:  # the alert's own buttons are the next steps
+            return []
         if len(text) > LONG_MESSAGE:
             return [Reply("fallback", self.messages.too_long, self.main_buttons())]
-        return self._faq(turn, text[:FAQ_WINDOW])
+        typed = await self._feature_text(turn, text)
+        if typed is not None:
+            return typed
+        return self._small_talk(turn, text) or self._faq(turn, text[:FAQ_WINDOW])
 
     def _alert(self, incoming: Incoming, user: UserState) -> Reply | None:
         if not incoming.text or self.triage.check(incoming.text) is None:
@@ -232,13 +257,38 @@ class Engine:
         turn.user.pending = pending
         return await feature.on_pending(turn, text)
 
+    async def _feature_text(self, turn: Turn, text: str) -> list[Reply] | None:
+        """A feature's own words at any time ("pause water"), before the FAQ guesses at them."""
+        for feature in self.features.values():
+            on_text = getattr(feature, "on_text", None)
+            replies = await on_text(turn, text) if on_text is not None else None
+            if replies is not None:
+                return replies
+        return None
+
     def _numbered_choice(self, turn: Turn, text: str) -> str | None:
+        """A bare number on a numbered channel is that button of the last reply. Out of range, it
+        is the menu, unless a question is open: then the question's step re-asks it."""
         match = _NUMBER.match(text)
         if not match or not turn.incoming.numbered or not turn.user.last_menu:
             return None
         index = int(match.group(1)) - 1
         menu = turn.user.last_menu
-        return menu[index] if 0 <= index < len(menu) else ROOT
+        if 0 <= index < len(menu):
+            return menu[index]
+        return None if turn.user.pending else ROOT
+
+    def _small_talk(self, turn: Turn, text: str) -> list[Reply] | None:
+        """A greeting gets the menu, thanks and goodbyes a short word, fear a calm topic."""
+        found = self.small_talk.intent(text)
+        if found is None:
+            return None
+        intent = found[1]
+        if intent.node is not None:
+            return [self.node_reply(turn, intent.node)]
+        if intent.menu:
+            return [Reply("menu", intent.text or "", self.main_buttons())]
+        return [Reply("command", intent.text or "", (self.menu_button,))]
 
     def _faq(self, turn: Turn, text: str) -> list[Reply]:
         """The FAQ's answer; its verdict goes on the turn for observers (answered, not sure, fallback)."""
@@ -262,7 +312,7 @@ class Engine:
         """A tapped button. Anything stale or unknown shows the menu, never an error."""
         if payload in self.content.nodes:
             return [self.node_reply(turn, payload)]
-        if not payload.startswith(ACTION_PREFIX):
+        if not _issuable(payload) or not payload.startswith(ACTION_PREFIX):
             return [self.node_reply(turn, ROOT)]
         name, _, rest = payload[len(ACTION_PREFIX):].partition(":")
         core: dict[str, Handler] = {
@@ -319,9 +369,12 @@ class Engine:
 
     def alert_reply(self, country: str | None) -> Reply:
         alert = self.messages.alert
-        number = self.content.emergency.numbers.get(country or "", alert.general_number)
+        number = self.content.emergency.numbers.get(country or "")
+        text = alert.text.replace("{number}", number or alert.general_number)
+        if number is None and alert.general_note:  # which of the general numbers, right below them
+            text = _insert_after(text, alert.general_number, alert.general_note)
         buttons = (Button(self.content.nodes["emergency"].title, "emergency"), self.menu_button)
-        return Reply("alert", alert.text.replace("{number}", number), buttons)
+        return Reply("alert", text, buttons)
 
     async def _help(self, turn: Turn, _: str) -> list[Reply]:
         return [Reply("command", self.messages.help, self.main_buttons())]
@@ -337,17 +390,39 @@ class Engine:
         return [Reply("command", self.messages.my_data.replace("{details}", details), (self.menu_button,))]
 
     async def describe(self, user: UserState) -> dict[str, str]:
-        """Everything stored about a user, for "my data"; features add their own lines."""
-        described = {k: str(v) for k, v in user.describe().items()}
+        """Everything stored about a user, for "my data": every field of their row, what features
+        add, and the newest row of each other table, each named by the content's labels."""
+        texts = self.messages.my_data_texts
+        described = {self._label(k): self._shown(v) for k, v in user.describe().items()}
         for feature in self.features.values():
             describe = getattr(feature, "describe", None)
             if describe is not None:
                 described.update(await describe(user))
-        counts = await self.store.user_row_counts(user.channel, user.user_key)
-        kept = ", ".join(f"{table.replace('_', ' ')}: {n}" for table, n in counts.items() if n)
-        if kept:
-            described["other records"] = kept
+        for table, (count, newest) in (await self.store.user_records(user.channel, user.user_key)).items():
+            fields = ", ".join(f"{self._label(c, table)} {self._shown(v)}" for c, v in newest.items())
+            described[self._label(table)] = texts.records.replace("{count}", str(count)).replace(
+                "{fields}", fields)
         return described
+
+    def _label(self, name: str, table: str = "users") -> str:
+        """A field's name in "my data": the content's label for table.name or name, else its own."""
+        labels = self.messages.my_data_texts.labels
+        return labels.get(f"{table}.{name}") or labels.get(name) or name.replace("_", " ")
+
+    def _shown(self, value: object) -> str:
+        """A stored value as a person reads it: times to the second, lists and questions in words."""
+        texts = self.messages.my_data_texts
+        if value is None or value == [] or value == {}:
+            return texts.none
+        if isinstance(value, bool):
+            return texts.yes if value else texts.no
+        if isinstance(value, datetime):
+            return value.isoformat(timespec="seconds")
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        if isinstance(value, dict):
+            return ", ".join(f"{k} {v}" for k, v in value.items())
+        return str(value)
 
     async def _delete(self, turn: Turn, answer: str) -> list[Reply]:
         if answer == "yes":
@@ -362,3 +437,9 @@ class Engine:
             Button(self.messages.keep_button, f"{ACTION_PREFIX}delete:no"),
         )
         return [Reply("command", self.messages.delete_confirm, buttons)]
+
+
+def _issuable(payload: str) -> bool:
+    """Could the bot have issued this payload? A handler may then parse it with int() and friends:
+    "²".isdigit() is true but int("²") raises, and a payload from outside may hold anything."""
+    return len(payload) <= PAYLOAD_LIMIT and payload.isascii() and payload.isprintable()

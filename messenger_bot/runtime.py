@@ -6,6 +6,7 @@ engine over the same content and database.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,18 @@ from messenger_bot.content import Content, load_content
 from messenger_bot.engine import Engine, Feature
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage, storage_for
+
+
+class ChannelSettingsError(Exception):
+    """A channel cannot start because of its settings (a refused token, a malformed sender):
+    it stays down, named by /healthz, until the setting is fixed; trying again would not help."""
+
+
+def database_busy(error: BaseException | None) -> bool:
+    """SQLite locked by another writer for longer than the store waits: a moment's trouble, so the
+    provider should deliver the message again (503), not receive an apology for it."""
+    text = str(error)
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
 
 @dataclass
@@ -30,9 +43,12 @@ class Runtime:
 
 def features(content: Content, store: Storage, settings: Settings) -> list[Feature]:
     """The optional parts of the bot; each owns its buttons, words and questions."""
+    from messenger_bot.diary.feature import DiaryFeature
     from messenger_bot.reminders.feature import RemindersFeature
 
-    found: list[Feature] = [RemindersFeature(content, store)]
+    found: list[Feature] = [
+        RemindersFeature(content, store), DiaryFeature(content, store, settings.public_base_url)
+    ]
     if settings.feedback:
         from messenger_bot.admin.feedback import FeedbackFeature
 

@@ -18,8 +18,7 @@ from tests.support.postgres import fresh_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOWS = ROOT / "flows"
-SHARED_EVAL = ROOT.parent / "shared" / "eval"
-OUR_EVAL = Path(__file__).resolve().parent / "eval"
+EVAL = Path(__file__).resolve().parent / "eval"
 
 
 @pytest.fixture(scope="session")
@@ -65,9 +64,11 @@ def twilio() -> Iterator[FakeTwilio]:
 
 @pytest.fixture
 def bot_env(tmp_path: Path) -> dict[str, str]:
-    """An environment for a `messenger-bot` subprocess: its own database, no credentials."""
+    """An environment for a `messenger-bot` subprocess: its own database, no credentials, and
+    the time zone UTC (no country), so `chat`'s alert reads the same on every machine."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_"))}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
     env["PYTHONUNBUFFERED"] = "1"
+    env["TZ"] = "UTC"
     env["PID_DIR"] = str(tmp_path / "run")  # serve's pid file for `reload`, out of the checkout
     return env

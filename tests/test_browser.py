@@ -6,9 +6,12 @@ test time. Without it the test is skipped on a developer's machine, but CI must 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright import sync_api
@@ -52,11 +55,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, sync_a
             browser.close()
 
 
-@pytest.fixture
-def page(site: tuple[str, sync_api.Browser]) -> Iterator[sync_api.Page]:
-    """A phone-sized page with its own storage, so its own browser key and conversation."""
+@contextlib.contextmanager
+def phone(site: tuple[str, sync_api.Browser], **options: Any) -> Iterator[sync_api.Page]:
+    """A phone-sized page with its own storage, so its own browser key and conversation;
+    `options` are Playwright's, e.g. the time zone and language the phone is set to."""
     url, browser = site
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, **options
+    )
     try:
         page = context.new_page()
         page.set_default_timeout(15_000)
@@ -64,6 +70,12 @@ def page(site: tuple[str, sync_api.Browser]) -> Iterator[sync_api.Page]:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(site: tuple[str, sync_api.Browser]) -> Iterator[sync_api.Page]:
+    with phone(site) as page:
+        yield page
 
 
 def bot_messages(page: sync_api.Page) -> sync_api.Locator:
@@ -146,3 +158,40 @@ def test_the_chat_works_from_the_keyboard_alone(page: sync_api.Page) -> None:
     label = first_choice.inner_text()
     page.keyboard.press("Enter")
     expect(page.locator("#log .msg.me").last).to_have_text(f"You: {label}")
+
+
+def test_the_diary_summary_shows_its_chart_and_links_its_pdf(page: sync_api.Page) -> None:
+    expect = sync_api.expect
+    ask(page, "it's twitching again")
+    tap(page, "Upper lip")
+    ask(page, "summary for my doctor")
+    newest = bot_messages(page).last
+    expect(newest).to_contain_text("not a diagnosis")
+    chart = newest.get_by_role("img", name="Chart of twitches")
+    expect(chart).to_be_visible()
+    width = chart.evaluate("img => img.decode().then(() => img.naturalWidth)")  # waits for the load
+    assert width == 800  # the picture really loaded from its link
+    expect(newest.get_by_role("link", name="Summary (PDF)")).to_have_attribute("href", re.compile(r"/files/"))
+def test_an_alert_in_london_offers_a_tap_that_calls_999(site: tuple[str, sync_api.Browser]) -> None:
+    with phone(site, timezone_id="Europe/London", locale="en-GB") as page:
+        ask(page, "my face is drooping and I can't speak")
+        alert = page.locator("#log article.kind-alert").last
+        call = alert.get_by_role("link", name="999")
+        sync_api.expect(call).to_have_attribute("href", "tel:999")
+        sync_api.expect(alert).to_contain_text("Call 999 now")
+        assert alert.get_by_role("link").count() == 1
+
+
+def test_with_no_country_known_each_general_number_is_a_tap_to_call(
+    site: tuple[str, sync_api.Browser],
+) -> None:
+    with phone(site, timezone_id="UTC", locale="en") as page:
+        ask(page, "I suddenly can't move my arm")
+        alert = page.locator("#log article.kind-alert").last
+        sync_api.expect(alert).to_contain_text("112 works in most of Europe")
+        links = alert.get_by_role("link")
+        sync_api.expect(links.first).to_have_attribute("href", "tel:112")
+        hrefs = {links.nth(i).get_attribute("href") for i in range(links.count())}
+        assert {"tel:112", "tel:911", "tel:999"} <= hrefs
+        topic = bot_messages(page).first
+        assert topic.get_by_role("link").count() == 0, "only an alert's numbers become links"

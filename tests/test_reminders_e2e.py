@@ -162,7 +162,7 @@ async def test_kill_9_mid_dispatch_then_restart_sends_each_due_reminder_at_most_
     cmd = [sys.executable, "-m", "messenger_bot", "reminders", "send-due", "--now", EIGHT.isoformat()]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        telegram.wait_for(lambda: len(telegram.calls_to("sendMessage")) >= 8, timeout=60)
+        telegram.wait_for(lambda: len(telegram.calls_to("sendMessage")) >= 8)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import AsyncIterator
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +15,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from messenger_bot.content import Content
 from messenger_bot.settings import load_settings
 from messenger_bot.web.app import create_app
+from tests.support.server import ServeProcess
 
 USER = "browser-key-0001"
 
@@ -167,7 +173,9 @@ async def test_a_body_over_16_kb_gets_413(client: httpx.AsyncClient) -> None:
     streamed = await client.post("/api/chat", content=chunks())
     assert streamed.status_code == 413
     assert "too large" in streamed.json()["error"]
-    assert (await say(client, text="a" * 10_000))[-1]["kind"] in {"fallback", "topic"}
+    too_long = await client.post("/api/chat", json={"user": USER, "text": "a" * 4001})
+    assert too_long.status_code == 413 and "at most 4000 characters" in too_long.json()["error"]
+    assert (await say(client, text="a" * 4000))[-1]["kind"] in {"fallback", "topic"}
 
 
 async def test_a_database_failure_is_a_polite_503_not_a_500(
@@ -216,6 +224,54 @@ async def test_one_address_rotating_keys_is_throttled_while_another_address_is_a
         assert (await say(neighbour, user="neighbour-0001", text="menu"))[-1]["kind"] == "menu"
 
 
+def test_a_flooding_browser_that_describes_a_warning_sign_still_gets_the_alert(
+    bot_env: dict[str, str],
+) -> None:
+    """Through a real `serve`: past the limit a browser gets 429, but a warning sign gets the alert."""
+    with ServeProcess({**bot_env, "WEBCHAT_RATE": "30"}, "--no-scheduler") as serve, httpx.Client() as http:
+        def post(text: str) -> httpx.Response:
+            return http.post(f"{serve.url}/api/chat", json={"user": "flooder-0002", "text": text})
+
+        statuses = [post("menu").status_code for _ in range(35)]
+        assert statuses[0] == 200 and statuses[-1] == 429
+        response = post("my face is drooping and I can't speak")
+        assert response.status_code == 200
+        [alert] = response.json()["replies"]
+        assert alert["kind"] == "alert" and "Call 112, 911 or 999 now." in alert["text"]
+        assert alert["buttons"], "the alert still offers the way on"
+        assert post("menu").status_code == 429, "the alert opened no way around the limit"
+
+
+# -- behind a proxy ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("trusted", ["*", "127.0.0.1,10.0.0.0/8"])
+def test_behind_a_proxy_an_invented_forwarded_for_buys_no_way_around_the_address_limit(
+    bot_env: dict[str, str], trusted: str
+) -> None:
+    """Each proxy appends the address it saw; the visitor writes whatever it likes to the left.
+    Under "*" (a platform router) the rightmost entry is the visitor; with a list of proxies, the
+    rightmost entry that is not one of them (here the router 10.0.0.5 sits between)."""
+    env = {**bot_env, "FORWARDED_ALLOW_IPS": trusted, "WEBCHAT_IP_RATE": "10"}
+    router = ", 10.0.0.5" if trusted != "*" else ""
+    with ServeProcess(env, "--no-scheduler") as serve, httpx.Client() as http:
+        def post(user: str, forwarded: str) -> int:
+            return http.post(f"{serve.url}/api/chat", json={"user": user, "text": "menu"},
+                             headers={"x-forwarded-for": forwarded + router}).status_code
+
+        statuses = [post(f"rotating-{n:04d}", f"198.51.100.{n}, 203.0.113.9") for n in range(20)]
+        assert statuses[0] == 200 and statuses[-1] == 429, "one visitor, however many addresses it invents"
+        assert post("neighbour-0001", "203.0.113.77") == 200, "another visitor is not slowed"
+
+
+def test_a_malformed_forwarded_allow_ips_stops_the_start_naming_it(bot_env: dict[str, str]) -> None:
+    result = subprocess.run([sys.executable, "-m", "messenger_bot", "serve", "--no-scheduler"],
+                            env={**bot_env, "FORWARDED_ALLOW_IPS": "10.0.0.0/8, the router"},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "FORWARDED_ALLOW_IPS" in result.stderr and "networks separated by commas" in result.stderr
+
+
 # -- health -----------------------------------------------------------------------------------
 
 
@@ -229,6 +285,69 @@ async def test_healthz_is_ok_then_503_when_the_database_is_gone(
     down = await client.get("/healthz")
     assert down.status_code == 503
     assert down.json()["database"] == "unreachable"
+
+
+# -- the alert names a number, through a real `serve` ------------------------------------------
+
+RED_FLAG = "my face is drooping and I can't speak"
+_browsers = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_"))}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path_factory.mktemp('serve') / 'bot.sqlite3'}"
+    with ServeProcess(env, "--no-scheduler") as server:
+        yield server.url
+
+
+def alert_from(url: str, **place: Any) -> str:
+    """A new browser, at `place`, describes a warning sign; the text of the alert it gets."""
+    body = {"user": f"placed-browser-{next(_browsers):04d}", "text": RED_FLAG, **place}
+    response = httpx.post(f"{url}/api/chat", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    replies = response.json()["replies"]
+    assert replies[0]["kind"] == "alert"
+    assert set(replies[0]) == {"kind", "topic", "text", "buttons"}, "the reply shape stays"
+    return replies[0]["text"]
+
+
+@pytest.mark.parametrize(("place", "number"), [
+    ({"time_zone": "Europe/London", "languages": ["en-GB", "en"]}, "Call 999 now"),
+    ({"time_zone": "America/Chicago", "languages": ["en-GB"]}, "Call 911 now"),  # the zone wins
+    ({"time_zone": "Asia/Calcutta", "languages": ["en-US"]}, "Call 112 now"),  # an old name of Asia/Kolkata
+    ({"time_zone": "Europe/Berlin"}, "Call 112 now"),
+    ({"time_zone": "UTC", "languages": ["pt-BR", "en"]}, "Call 192 now"),  # no country in UTC: the language's
+    ({"languages": ["en-AU"]}, "Call 000 now"),
+])
+def test_the_browsers_time_zone_or_language_picks_the_number(
+    served: str, place: dict[str, Any], number: str
+) -> None:
+    text = alert_from(served, **place)
+    assert number in text
+    assert "112, 911 or 999" not in text
+
+
+@pytest.mark.parametrize("place", [
+    {},
+    {"time_zone": "UTC", "languages": ["en"]},
+    {"time_zone": "Etc/GMT-2"},
+    {"time_zone": "Asia/Tashkent"},  # a country the content has no number for
+    {"time_zone": "Mars/Olympus_Mons", "languages": ["xx"]},
+    {"time_zone": "../../etc/passwd", "languages": "en-GB"},
+    {"time_zone": 44, "languages": [7, {"tag": "en-GB"}, None]},
+    {"time_zone": "Europe/London" * 10, "languages": ["en-" + "x" * 100]},
+    {"time_zone": None, "languages": None},
+])
+def test_with_no_country_known_the_alert_names_112_911_and_999(
+    served: str, content: Content, place: dict[str, Any]
+) -> None:
+    """Malformed or unknown places are not an error: the person still gets the alert, with the
+    numbers of the largest regions and the line that says which works where."""
+    text = alert_from(served, **place)
+    assert "Call 112, 911 or 999 now" in text
+    assert content.messages.alert.general_note in text
+    assert text.index(content.messages.alert.general_note) < text.index("•"), "right below the numbers"
 
 
 def _payload(reply: dict[str, Any], label: str) -> str:

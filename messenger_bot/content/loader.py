@@ -28,6 +28,8 @@ from messenger_bot.content.schema import (
     Messages,
     Node,
 )
+from messenger_bot.diary.texts import DiaryTexts
+from messenger_bot.faq.rules import FaqWords, SmallTalkRules
 from messenger_bot.reminders.texts import ReminderTexts
 from messenger_bot.triage import TriageRules
 
@@ -37,6 +39,9 @@ DATA_FILES: dict[str, type[BaseModel]] = {
     "emergency-numbers.yaml": EmergencyNumbers,
     "triage.yaml": TriageRules,
     "reminders.yaml": ReminderTexts,
+    "diary.yaml": DiaryTexts,
+    "faq.yaml": FaqWords,
+    "smalltalk.yaml": SmallTalkRules,
 }
 #: The data files `Content` has a field for; every other one is in `Content.extra` by file name.
 _CORE_FILES = frozenset({"messages.yaml", "emergency-numbers.yaml", "triage.yaml"})
@@ -114,6 +119,7 @@ def load_content(directory: Path | str) -> Content:
     buttons = {nid: tuple(_buttons(node, nodes, where[nid], problems)) for nid, node in nodes.items()}
     problems.extend(_graph_problems(nodes, where, buttons))
     problems.extend(_text_problems(nodes, where))
+    problems.extend(_faq_problems(nodes, data))
     if problems:
         raise ContentError(problems)
     return Content(
@@ -215,6 +221,24 @@ def _graph_problems(
             yield f"flows: missing required topic id '{topic}'"
         elif nodes[topic].kind != "topic":
             yield f"{where[topic]}: node '{topic}': must be a topic, not a {nodes[topic].kind}"
+
+
+def _faq_problems(nodes: dict[str, Node], data: dict[str, Any]) -> Iterator[str]:
+    """Topic ids named in faq.yaml and smalltalk.yaml must exist; an example belongs to one topic."""
+    words, talk = data.get("faq.yaml"), data.get("smalltalk.yaml")
+    named = [*words.general_topics, *words.first_topics] if words else []
+    for topic in named:
+        if topic not in nodes or nodes[topic].kind != "topic":
+            yield f"flows/faq.yaml: '{topic}' is not a topic id"
+    for name, intent in (talk.intents.items() if talk else ()):
+        if intent.node is not None and intent.node not in nodes:
+            yield f"flows/smalltalk.yaml: intent '{name}': node '{intent.node}' does not exist"
+    owner: dict[str, str] = {}
+    for nid, node in nodes.items():
+        for example in node.examples:
+            key = " ".join(example.lower().split())
+            if owner.setdefault(key, nid) != nid:
+                yield f"flows: node '{nid}': example '{example}' is also an example of '{owner[key]}'"
 
 
 def _text_problems(nodes: dict[str, Node], where: dict[str, str]) -> Iterator[str]:

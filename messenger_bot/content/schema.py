@@ -7,7 +7,7 @@ mistake into a one-line message naming the file and the node, before the bot sta
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -30,6 +30,8 @@ TEXT_LIMIT = 1000
 LABEL_LIMIT = 20
 #: Telegram callback data, in UTF-8 bytes.
 PAYLOAD_LIMIT = 64
+#: An example question is one short message, not a paragraph.
+EXAMPLE_LIMIT = 200
 
 NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 ACTION = re.compile(r"^[a-z][a-z0-9-]*(:[a-z0-9._-]+)*$")
@@ -71,6 +73,8 @@ class Node(_Strict):
     title: str = Field(min_length=1)
     text: str = Field(min_length=1)
     keywords: tuple[str, ...] = ()
+    #: Questions as people type them; the FAQ learns from them (partial matches count).
+    examples: tuple[Annotated[str, Field(min_length=3, max_length=EXAMPLE_LIMIT)], ...] = ()
     buttons: tuple[ButtonSpec, ...] = ()
 
     @field_validator("id")
@@ -93,10 +97,24 @@ class ContentFile(_Strict):
 
 
 class AlertTexts(_Strict):
-    """What triage says. {number} is the local emergency number or the general line."""
+    """What triage says. {number} is the local emergency number or, with no country known,
+    general_number, with general_note on the line after it."""
 
     text: str
     general_number: str
+    general_note: str = ""
+
+
+class MyDataTexts(_Strict):
+    """How "my data" names what is stored: `labels` by field, column or table name (anything not
+    listed shows under its own name, so nothing stored is ever left out); `records` is a table's
+    line, with {count} and {fields}; `yes`, `no` and `none` are how such values read."""
+
+    labels: dict[str, str]
+    records: str
+    yes: str
+    no: str
+    none: str
 
 
 class Messages(_Strict):
@@ -107,6 +125,7 @@ class Messages(_Strict):
     fallback: str
     not_sure: str
     my_data: str
+    my_data_texts: MyDataTexts
     stopped: str
     resumed: str
     delete_confirm: str

@@ -55,6 +55,7 @@ def _operator_counts(settings: Settings) -> ReminderCounts | None:
 
 async def send_due(settings: Settings, now: datetime | None) -> int:
     from messenger_bot.delivery import senders_for
+    from messenger_bot.diary.followup import followups_for
     from messenger_bot.reminders.dispatcher import Dispatcher, rates_for
     from messenger_bot.reminders.replies import texts_of
     from messenger_bot.runtime import open_runtime
@@ -72,6 +73,8 @@ async def send_due(settings: Settings, now: datetime | None) -> int:
         dispatcher = Dispatcher(runtime.store, texts_of(runtime.content), senders, rates=rates_for(settings),
                                 observers=[counts] if counts else None)
         report = await dispatcher.run_pass(now)
+        followups = followups_for(runtime.store, runtime.content, senders, rates_for(settings))
+        report.add(await followups.run_pass(now))
         if counts is not None:
             await counts.flush(runtime.store)
     finally:

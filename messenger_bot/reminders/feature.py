@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from messenger_bot.content import Button, Content
@@ -19,21 +20,21 @@ from messenger_bot.engine import Turn
 from messenger_bot.reminders import store as db
 from messenger_bot.reminders.replies import SHORT, button, drink_buttons, texts_of, water_buttons
 from messenger_bot.reminders.schedule import (
+    MAX_TIMES,
     Schedule,
     clock_text,
     local_day,
     local_text,
     next_due,
-    offset_from_local_time,
     offset_text,
     parse_clock,
     parse_times,
     snooze_until,
-    zone_for_offset,
     zone_named,
     zones_for_phone,
 )
 from messenger_bot.reminders.texts import ReminderTexts
+from messenger_bot.reminders.understand import LONGEST, SHORTEST, Reader, Report, evening
 from messenger_bot.storage import Storage, UserState
 
 #: Channels a reminder can be delivered on (they have a Sender).
@@ -42,28 +43,27 @@ START_HOURS = (7, 8, 9)
 END_HOURS = (20, 21, 22)
 CHECKIN_HOURS = (10, 14, 20)
 _TIMES_PAYLOAD = re.compile(r"^\d{4}(-\d{4}){0,5}$")
+#: An interval on a button: hours ("2"), or minutes when not whole hours ("90m").
+_EVERY = re.compile(r"^(\d{1,3})(m?)$")
+#: A time on a button: an hour ("8") or HHMM ("0830").
+_AT = re.compile(r"^(\d{1,2}|\d{4})$")
+#: Longer than this, a message is not an answer to a set-up question (the FAQ reads it).
+ANSWER_LENGTH = 200
+_BARE_NUMBER = re.compile(r"^\s*#?\d{1,3}\s*[.)]?\s*$")
 
 
 class RemindersFeature:
     """The `Feature` (engine.py) for payloads "do:reminders:…" and the typed /water, /caffeine."""
 
     name = "reminders"
-    commands: Mapping[str, str] = {
-        "/reminders": "home",
-        "/water": "water",
-        "/caffeine": "caffeine",
-        "/myreminders": "list",
-        "my reminders": "list",
-        "water reminders": "water",
-        "stop water reminders": "stop:water",
-        "stop reminders": "pauseall",
-        "stop all reminders": "pauseall",
-    }
 
     def __init__(self, content: Content, store: Storage) -> None:
         self.content = content
         self.texts: ReminderTexts = texts_of(content)
         self.store = store
+        self.read = Reader(self.texts)
+        #: Typed commands (flows/reminders.yaml `understand.commands`), read by the engine.
+        self.commands: Mapping[str, str] = dict(self.texts.understand.commands)
 
     # -- engine protocol -------------------------------------------------------
 
@@ -92,16 +92,48 @@ class RemindersFeature:
         return await handler(turn, rest)
 
     async def on_pending(self, turn: Turn, text: str) -> list[Reply] | None:
-        pending = turn.user.pending or {}
+        """A typed answer to the question asked last; anything else is never half-read.
+
+        Not an answer: a reminder command ("pause water", "I had 2 coffees") is done, a
+        question goes to the FAQ (None), and the rest re-asks the question with its buttons.
+        """
+        pending = dict(turn.user.pending or {})
         turn.user.pending = None
-        step, then = pending.get("step"), str(pending.get("then", "water"))
-        if step == "tz":
-            return await self._typed_zone(turn, text, then)
-        if step == "water_times":
-            return await self._typed_times(turn, text)
-        if step == "caffeine_time":
-            return await self._typed_checkin(turn, text)
+        step = str(pending.get("step"))
+        answer = self._answers().get(step)
+        if answer is None or len(text) > ANSWER_LENGTH:
+            return None
+        if turn.incoming.numbered and _BARE_NUMBER.match(text):
+            return await self._ask(turn, pending, self.texts.say("pick_number"))  # never a clock time
+        replies = await answer(turn, text, pending)
+        if replies is not None:
+            return replies
+        anytime = await self.on_text(turn, text)
+        if anytime is not None or _a_question(text):
+            return anytime
+        return await self._ask(turn, pending, self.texts.say(_SORRY.get(step, "not_understood")))
+
+    async def on_text(self, turn: Turn, text: str) -> list[Reply] | None:
+        """At any time of day: "pause", "resume water", "stop caffeine", "I had 2 coffees"."""
+        command = self.read.command(text)
+        if command is not None:
+            verb, kinds = command
+            return await self._typed_command(turn, verb, kinds)
+        report = self.read.report(text)
+        if report is not None:
+            return await self._log_report(turn, report)
         return None
+
+    def _answers(self) -> dict[str, Any]:
+        return {
+            "tz": self._typed_zone,
+            "often": self._typed_often,
+            "start": self._typed_start,
+            "end": self._typed_end,
+            "water_times": self._typed_times,
+            "caffeine_time": self._typed_checkin,
+            "log": self._typed_log,
+        }
 
     async def describe(self, user: UserState) -> dict[str, str]:
         """What "my data" shows about reminders."""
@@ -126,6 +158,10 @@ class RemindersFeature:
         say = self.texts.say
         if sub_kind == "caffeine":
             return say("daily_at", time=schedule.times[0])
+        if schedule.every_minutes:
+            return say(
+                "every_minutes", minutes=schedule.every_minutes, start=schedule.start, end=schedule.end
+            )
         if schedule.every_hours == 1:
             return say("every_hour", start=schedule.start, end=schedule.end)
         if schedule.every_hours:
@@ -143,58 +179,35 @@ class RemindersFeature:
     def _zone(self, turn: Turn) -> str:
         return turn.user.timezone or "Etc/UTC"
 
-    # -- set-up ------------------------------------------------------------------
+    # -- set-up: each question keeps `pending`, so a typed answer works as well as its buttons --
 
     async def _home(self, turn: Turn, _: str) -> list[Reply]:
         return [turn.engine.node_reply(turn, "reminders")]
 
     async def _water(self, turn: Turn, rest: str) -> list[Reply]:
+        """Buttons carry the set-up so far: every:N, from:N:START, save:N:START:END, times, at:HHMM-…"""
         if not turn.user.timezone:
             return self._ask_zone(turn, "water")
-        b, parts = self.texts.buttons, rest.split(":")
-        if parts[0] == "every" and len(parts) == 2 and parts[1] in {"1", "2", "3"}:
-            n = parts[1]
-            starts = tuple(
-                button(b.start_at.replace("{time}", f"{h}:00"), f"water:from:{n}:{h}") for h in START_HOURS
-            )
-            return self._reply(turn, self.texts.say("water_start"), starts)
-        if parts[0] == "from" and len(parts) == 3 and parts[2].isdigit():
-            n, start = parts[1], parts[2]
-            ends = tuple(
-                button(b.end_at.replace("{time}", f"{h}:00"), f"water:save:{n}:{start}:{h}")
-                for h in END_HOURS
-            )
-            return self._reply(turn, self.texts.say("water_end"), ends)
-        if parts[0] == "save" and len(parts) == 4 and all(p.isdigit() for p in parts[1:]):
-            n, start, end = (int(p) for p in parts[1:])
-            if n in {1, 2, 3} and 0 <= start < end <= 23:
-                schedule = Schedule(n, f"{start:02d}:00", f"{end:02d}:00")
-                return await self._save(turn, "water", schedule)
+        parts = rest.split(":")
+        every = _every(parts[1]) if len(parts) > 1 else None
+        if parts[0] == "every" and len(parts) == 2 and every:
+            return await self._ask(turn, {"step": "start", "every": every})
+        start = _at(parts[2]) if len(parts) > 2 else None
+        if parts[0] == "from" and len(parts) == 3 and every and start:
+            return await self._ask(turn, {"step": "end", "every": every, "start": clock_text(start)})
+        if parts[0] == "save" and len(parts) == 4 and every:
+            end = _at(parts[3])
+            if start and end and start < end:
+                return await self._save(
+                    turn, "water", Schedule.every(every, clock_text(start), clock_text(end))
+                )
         if parts[0] == "times":
-            turn.user.pending = {"feature": self.name, "step": "water_times"}
-            presets = (b.times_morning, b.times_spread)
-            buttons = tuple(button(p, "water:at:" + p.replace(":", "").replace(", ", "-")) for p in presets)
-            return self._reply(turn, self.texts.say("water_times"), buttons)
+            return await self._ask(turn, {"step": "water_times"})
         if parts[0] == "at" and len(parts) == 2 and _TIMES_PAYLOAD.match(parts[1]):
             times = parse_times(" ".join(f"{t[:2]}:{t[2:]}" for t in parts[1].split("-")))
             if times:
                 return await self._save(turn, "water", Schedule(times=times))
-        often = (
-            button(b.every_1, "water:every:1"),
-            button(b.every_2, "water:every:2"),
-            button(b.every_3, "water:every:3"),
-            button(b.fixed_times, "water:times"),
-        )
-        return self._reply(turn, self.texts.say("water_how_often"), often)
-
-    async def _typed_times(self, turn: Turn, text: str) -> list[Reply] | None:
-        times = parse_times(text)
-        if times is None:
-            if not any(ch.isdigit() for ch in text):
-                return None
-            turn.user.pending = {"feature": self.name, "step": "water_times"}
-            return self._reply(turn, self.texts.say("water_times_bad"))
-        return await self._save(turn, "water", Schedule(times=times))
+        return await self._ask(turn, {"step": "often"})
 
     async def _caffeine(self, turn: Turn, rest: str) -> list[Reply]:
         if not turn.user.timezone:
@@ -204,25 +217,160 @@ class RemindersFeature:
             clock = parse_clock(f"{parts[1][:2]}:{parts[1][2:]}")
             if clock is not None:
                 return await self._save(turn, "caffeine", Schedule(times=(clock_text(clock),)))
-        turn.user.pending = {"feature": self.name, "step": "caffeine_time"}
-        label = self.texts.buttons.checkin_at
-        hours = tuple(
-            button(label.replace("{time}", f"{h}:00"), f"caffeine:at:{h:02d}00") for h in CHECKIN_HOURS
-        )
-        return self._reply(turn, self.texts.say("caffeine_when", limit=self.texts.limit_mg), hours)
+        return await self._ask(turn, {"step": "caffeine_time"})
 
-    async def _typed_checkin(self, turn: Turn, text: str) -> list[Reply] | None:
-        times = parse_times(text)
-        if times is None or len(times) != 1:
-            if not any(ch.isdigit() for ch in text):
-                return None
-            turn.user.pending = {"feature": self.name, "step": "caffeine_time"}
-            return self._reply(turn, self.texts.say("caffeine_time_bad"))
-        return await self._save(turn, "caffeine", Schedule(times=times))
+    async def _ask(self, turn: Turn, pending: dict[str, Any], sorry: str = "") -> list[Reply]:
+        """Ask a set-up question (again, after `sorry`) with its buttons, and wait for its answer."""
+        step = pending["step"]
+        if step == "tz":
+            then = str(pending.get("then", "water"))
+            return self._ask_zone(turn, then, sorry, propose=bool(pending.get("zone")))
+        if step != "log" and not turn.user.timezone:  # reset meanwhile ("delete my data" elsewhere)
+            return self._ask_zone(turn, "caffeine" if step == "caffeine_time" else "water")
+        text, buttons = self._question(pending)
+        turn.user.pending = {"feature": self.name, **pending}
+        return self._reply(turn, f"{sorry}\n\n{text}" if sorry else text, buttons)
+
+    def _question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
+        """The words and buttons of each question but the zone's."""
+        if "part" in pending:
+            return self._part_question(pending)
+        ask = {
+            "start": self._start_question,
+            "end": self._end_question,
+            "water_times": self._times_question,
+            "caffeine_time": self._checkin_question,
+            "log": lambda _: (self.texts.say("log_which"), drink_buttons(self.texts)),
+        }.get(pending["step"], self._often_question)
+        return ask(pending)
+
+    def _often_question(self, _: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
+        b = self.texts.buttons
+        often = (
+            button(b.every_1, "water:every:1"),
+            button(b.every_2, "water:every:2"),
+            button(b.every_3, "water:every:3"),
+            button(b.fixed_times, "water:times"),
+        )
+        return self.texts.say("water_how_often"), often
+
+    def _start_question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
+        label, token = self.texts.buttons.start_at, _every_token(int(pending["every"]))
+        hours = (button(label.replace("{time}", f"{h}:00"), f"water:from:{token}:{h}") for h in START_HOURS)
+        return self.texts.say("water_start"), tuple(hours)
+
+    def _end_question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
+        """Until 20, 21 or 22, or only the hours after a late start (the buttons carry the start)."""
+        label, token = self.texts.buttons.end_at, _every_token(int(pending["every"]))
+        start = parse_clock(str(pending["start"])) or time(0)
+        later = [h for h in END_HOURS if time(h) > start] or [23]
+        prefix = f"water:save:{token}:{_at_token(start)}"
+        return self.texts.say("water_end"), tuple(
+            button(label.replace("{time}", f"{h}:00"), f"{prefix}:{h}") for h in later
+        )
+
+    def _times_question(self, _: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
+        presets = (self.texts.buttons.times_morning, self.texts.buttons.times_spread)
+        return self.texts.say("water_times"), tuple(
+            button(p, "water:at:" + p.replace(":", "").replace(", ", "-")) for p in presets
+        )
+
+    def _checkin_question(self, _: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
+        label = self.texts.buttons.checkin_at
+        hours = (button(label.replace("{time}", f"{h}:00"), f"caffeine:at:{h:02d}00") for h in CHECKIN_HOURS)
+        return self.texts.say("caffeine_when", limit=self.texts.limit_mg), tuple(hours)
+
+    def _part_question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
+        """Asked "in the evening": which hour of it? One button per hour of that part of the day."""
+        part = self.texts.understand.parts_of_day[str(pending["part"])]
+        kind = "caffeine" if pending["step"] == "caffeine_time" else "water"
+        label = self.texts.buttons.checkin_at
+        hours = tuple(button(label.replace("{time}", f"{h}:00"), f"{kind}:at:{h:02d}00") for h in part.hours)
+        return self.texts.say("part_which", part=part.name), hours
+
+    # -- typed answers to each question ------------------------------------------------
+
+    async def _typed_often(self, turn: Turn, text: str, pending: dict[str, Any]) -> list[Reply] | None:
+        read = self.read
+        if read.answer(text, read.fixed):
+            return await self._ask(turn, {"step": "water_times"})
+        every = read.interval(text)
+        if every is None and text.strip().isdecimal():
+            every = int(text) * 60  # "how often?" "2": every 2 hours (a numbered channel took it as option 2)
+        if every is None:
+            times = read.times(text)
+            return await self._save(turn, "water", Schedule(times=_texts(times))) if times else None
+        if not SHORTEST <= every <= LONGEST:
+            return await self._ask(turn, pending, self.texts.say("interval_range"))
+        window = read.window(text)
+        if window and window.start < window.end:
+            schedule = Schedule.every(every, clock_text(window.start), clock_text(window.end))
+            return await self._save(turn, "water", schedule)
+        return await self._ask(turn, {"step": "start", "every": every})
+
+    async def _typed_start(self, turn: Turn, text: str, pending: dict[str, Any]) -> list[Reply] | None:
+        every = int(pending["every"])
+        window = self.read.window(text)
+        if window is not None:
+            return await self._window(turn, pending, every, window.start, window.end)
+        clock = self.read.clock(text)
+        if clock is None:
+            return None
+        return await self._ask(turn, {"step": "end", "every": every, "start": clock_text(clock[0])})
+
+    async def _typed_end(self, turn: Turn, text: str, pending: dict[str, Any]) -> list[Reply] | None:
+        every, start = int(pending["every"]), parse_clock(str(pending["start"]))
+        window = self.read.window(text)
+        if window is not None:
+            return await self._window(turn, pending, every, window.start, window.end)
+        clock = self.read.clock(text)
+        if clock is None or start is None:
+            return None
+        end = clock[0] if clock[1] else evening(clock[0], None)
+        return await self._window(turn, pending, every, start, end)
+
+    async def _window(
+        self, turn: Turn, pending: dict[str, Any], every: int, start: time, end: time
+    ) -> list[Reply]:
+        if not start < end:
+            return await self._ask(turn, pending, self.texts.say("end_before_start"))
+        return await self._save(turn, "water", Schedule.every(every, clock_text(start), clock_text(end)))
+
+    async def _typed_times(self, turn: Turn, text: str, pending: dict[str, Any]) -> list[Reply] | None:
+        part = self.read.part_of_day(text)
+        if part is not None:
+            return await self._ask(turn, {"step": "water_times", "part": part})
+        times = self.read.times(text, pm=self._later_in_day(pending))
+        if times is None:
+            return None
+        if len(times) > MAX_TIMES:
+            return await self._ask(turn, pending, self.texts.say("water_times_bad"))
+        return await self._save(turn, "water", Schedule(times=_texts(times)))
+
+    async def _typed_checkin(self, turn: Turn, text: str, pending: dict[str, Any]) -> list[Reply] | None:
+        part = self.read.part_of_day(text)
+        if part is not None:
+            return await self._ask(turn, {"step": "caffeine_time", "part": part})
+        times = self.read.times(text, pm=self._later_in_day(pending))
+        if times is None:
+            return None
+        if len(times) != 1:
+            return await self._ask(turn, pending, self.texts.say("caffeine_one_time"))
+        return await self._save(turn, "caffeine", Schedule(times=_texts(times)))
+
+    def _later_in_day(self, pending: dict[str, Any]) -> bool:
+        """Asked which hour of the afternoon or evening, so "8" means 20:00."""
+        part = self.texts.understand.parts_of_day.get(str(pending.get("part")))
+        return part is not None and min(part.hours) >= 12
+
+    async def _typed_log(self, turn: Turn, text: str, pending: dict[str, Any]) -> list[Reply] | None:
+        report = self.read.report(text, asked=True)
+        return await self._log_report(turn, report) if report else None
 
     async def _save(self, turn: Turn, kind: str, schedule: Schedule) -> list[Reply]:
         zone = self._zone(turn)
         user = turn.user
+        user.pending = None
         due = await db.save(self.store, user.channel, user.user_key, kind, schedule, zone, turn.now)
         note = ""
         if user.channel not in DELIVERY_CHANNELS:
@@ -241,25 +389,25 @@ class RemindersFeature:
 
     # -- time zone -------------------------------------------------------------
 
-    def _ask_zone(self, turn: Turn, then: str) -> list[Reply]:
-        """WhatsApp: propose the phone number's zone. Elsewhere: ask the time, or a city."""
+    def _ask_zone(self, turn: Turn, then: str, sorry: str = "", propose: bool = True) -> list[Reply]:
+        """WhatsApp: propose the phone number's zone (unless they said no). Else: ask the time, or a city."""
         turn.user.pending = {"feature": self.name, "step": "tz", "then": then}
         b = self.texts.buttons
         zones = _distinct(zones_for_phone(turn.user.user_key)) if turn.user.channel == "whatsapp" else []
-        if zones:
+        if zones and propose:
             zone = zones[0]
+            turn.user.pending["zone"] = zone
             now = local_text(turn.now, zone, turn.now)
             text = self.texts.say("tz_confirm_phone", zone=zone, time=now)
             buttons = [button(b.tz_yes, f"tz:{then}:{zone}")]
             buttons += [button(_city(z), f"tz:{then}:{z}") for z in zones[1:3]]
-            return self._reply(turn, text, (*buttons, button(b.tz_other, f"tzask:{then}")))
-        return self._reply(turn, self.texts.say("tz_ask"), (button(b.tz_utc, f"tz:{then}:Etc/UTC"),))
+            buttons.append(button(b.tz_other, f"tzask:{then}"))
+        else:
+            text, buttons = self.texts.say("tz_ask"), [button(b.tz_utc, f"tz:{then}:Etc/UTC")]
+        return self._reply(turn, f"{sorry}\n\n{text}" if sorry else text, tuple(buttons))
 
     async def _tz_ask(self, turn: Turn, then: str) -> list[Reply]:
-        turn.user.pending = {"feature": self.name, "step": "tz", "then": _then(then)}
-        return self._reply(
-            turn, self.texts.say("tz_ask"), (button(self.texts.buttons.tz_utc, f"tz:{_then(then)}:Etc/UTC"),)
-        )
+        return self._ask_zone(turn, _then(then), propose=False)
 
     async def _tz(self, turn: Turn, rest: str) -> list[Reply]:
         then, _, zone = rest.partition(":")
@@ -269,29 +417,23 @@ class RemindersFeature:
         turn.user.pending = None
         return await self._continue(turn, _then(then), "")
 
-    async def _typed_zone(self, turn: Turn, text: str, then: str) -> list[Reply] | None:
-        zone = zone_named(text)
-        if zone is not None:
-            intro = self.texts.say("tz_confirm_named", zone=zone, time=local_text(turn.now, zone, turn.now))
-            return await self._zone_set(turn, zone, intro, then)
-        clock = parse_clock(text.replace(" ", "")) if len(text) < 12 else None
-        if clock is not None:
-            minutes = offset_from_local_time(clock, turn.now)
-            zone = zone_for_offset(minutes)
-            if zone is not None:
-                intro = self.texts.say(
-                    "tz_confirm_offset",
-                    offset=offset_text(minutes),
-                    zone=zone,
-                    time=local_text(turn.now, zone, turn.now),
-                )
-                return await self._zone_set(turn, zone, intro + " " + self.texts.say("tz_dst_caveat"), then)
-        if len(text.split()) > 3 and not any(ch.isdigit() for ch in text):
-            return None  # a question, not an answer: let the FAQ have it
-        turn.user.pending = {"feature": self.name, "step": "tz", "then": then}
-        return self._reply(
-            turn, self.texts.say("tz_bad"), (button(self.texts.buttons.tz_utc, f"tz:{then}:Etc/UTC"),)
-        )
+    async def _typed_zone(self, turn: Turn, text: str, pending: dict[str, Any]) -> list[Reply] | None:
+        then, proposed = str(pending.get("then", "water")), pending.get("zone")
+        if proposed and self.read.answer(text, self.read.yes):
+            return await self._tz(turn, f"{then}:{proposed}")
+        if self.read.answer(text, self.read.no):
+            return self._ask_zone(turn, then, propose=False)
+        found = self.read.zone(text, turn.now) if len(text) < 60 else None
+        if found is None:
+            return None
+        zone, offset = found
+        local = local_text(turn.now, zone, turn.now)
+        if offset is None:
+            return await self._zone_set(
+                turn, zone, self.texts.say("tz_confirm_named", zone=zone, time=local), then
+            )
+        intro = self.texts.say("tz_confirm_offset", offset=offset_text(offset), zone=zone, time=local)
+        return await self._zone_set(turn, zone, intro + " " + self.texts.say("tz_dst_caveat"), then)
 
     async def _zone_set(self, turn: Turn, zone: str, intro: str, then: str) -> list[Reply]:
         """The zone is kept on the user; the set-up goes on with the step it interrupted."""
@@ -380,6 +522,73 @@ class RemindersFeature:
         first = replies[0]
         return [Reply(first.kind, self.texts.say("nothing_to_change") + "\n\n" + first.text, first.buttons)]
 
+    # -- typed at any time of day ------------------------------------------------------
+
+    async def _typed_command(self, turn: Turn, verb: str, kinds: tuple[str, ...]) -> list[Reply]:
+        """Typed "pause" (every reminder), "pause water", "resume", "stop caffeine"."""
+        user = turn.user
+        subs = await db.subscriptions(self.store, user.channel, user.user_key)
+        chosen = [s for s in subs if not kinds or s.kind in kinds]
+        if not chosen:
+            return await (self._list(turn, "") if not subs else self._gone(turn))
+        if len(chosen) == 1:
+            return await {"pause": self._pause, "resume": self._resume, "stop": self._stop}[verb](
+                turn, chosen[0].kind
+            )
+        lines = []
+        for sub in chosen:
+            what = self._what(sub.kind, sub.schedule)
+            if verb == "pause":
+                await db.set_active(self.store, sub, False, "paused by you", turn.now)
+                lines.append(self.texts.say("paused", what=what))
+            elif verb == "resume":
+                await db.set_active(self.store, sub, True, None, turn.now)
+                due = local_text(next_due(sub.schedule, sub.timezone, turn.now), sub.timezone, turn.now)
+                lines.append(self.texts.say("resumed", what=what, next=due))
+            else:
+                await db.delete(self.store, user.channel, user.user_key, sub.kind)
+                lines.append(self.texts.say("stopped_one", what=what))
+        return self._reply(turn, "\n".join(lines), (button(self.texts.buttons.my_reminders, "list"),))
+
+    async def _log_report(self, turn: Turn, report: Report) -> list[Reply]:
+        """A drink report ("I had 2 coffees and a glass of water"): tally and glasses in one answer."""
+        texts, user, zone = self.texts, turn.user, self._zone(turn)
+        lines, glasses = [], report.counts.get("water", 0)
+        for _ in range(glasses):
+            await db.add_glass(self.store, user.channel, user.user_key, zone, turn.now)
+        if glasses:
+            day = local_day(turn.now, zone)
+            lines.append(
+                texts.say("done", count=await db.glasses(self.store, user.channel, user.user_key, day))
+            )
+        drinks = {d: n for d, n in report.counts.items() if d != "water"}
+        if not drinks:
+            return self._reply(turn, "\n\n".join(lines), (button(texts.buttons.my_reminders, "list"),))
+        total = await self._log_drinks(turn, drinks)
+        items = ", ".join(
+            f"{n} {texts.drinks[d].one if n == 1 else texts.drinks[d].many}" for d, n in drinks.items()
+        )
+        mg = sum(texts.drinks[d].mg * n for d, n in drinks.items())
+        lines.append(texts.say("logged_many", items=items, mg=mg, total=total, limit=texts.limit_mg))
+        text = "\n\n".join(lines) + self._warning(total)
+        return self._reply(turn, text, (*drink_buttons(texts), button(texts.buttons.tally, "tally")))
+
+    async def _log_drinks(self, turn: Turn, drinks: dict[str, int]) -> int:
+        """One caffeine_log row per drink (as a tapped button logs it); today's total after them."""
+        user, total = turn.user, 0
+        for drink, n in drinks.items():
+            for _ in range(n):
+                total = await db.log_drink(
+                    self.store,
+                    user.channel,
+                    user.user_key,
+                    self._zone(turn),
+                    drink,
+                    self.texts.drinks[drink].mg,
+                    turn.now,
+                )
+        return total
+
     # -- buttons on a reminder -----------------------------------------------------
 
     async def _done(self, turn: Turn, _: str) -> list[Reply]:
@@ -407,7 +616,7 @@ class RemindersFeature:
     async def _log(self, turn: Turn, drink: str) -> list[Reply]:
         texts, user = self.texts, turn.user
         if drink not in texts.drinks:
-            return self._reply(turn, texts.say("log_which"), drink_buttons(texts))
+            return await self._ask(turn, {"step": "log"})
         info = texts.drinks[drink]
         total = await db.log_drink(
             self.store, user.channel, user.user_key, self._zone(turn), drink, info.mg, turn.now
@@ -433,6 +642,52 @@ class RemindersFeature:
         if total >= limit * 3 // 4:
             return "\n\n" + self.texts.say("near_limit")
         return ""
+
+
+#: The apology before a question asked again, by step.
+_SORRY = {
+    "tz": "tz_bad",
+    "often": "often_bad",
+    "start": "start_bad",
+    "end": "end_bad",
+    "water_times": "water_times_bad",
+    "caffeine_time": "caffeine_time_bad",
+    "log": "log_bad",
+}
+
+
+def _a_question(text: str) -> bool:
+    """A question or a sentence about something else, not an answer to ours: the FAQ's."""
+    return "?" in text or (len(text.split()) > 3 and not any(ch.isdigit() for ch in text))
+
+
+def _every(token: str) -> int | None:
+    """Minutes from a button's interval ("2" hours, "90m"); None unless 30 minutes to 6 hours."""
+    match = _EVERY.match(token)
+    if not match:
+        return None
+    minutes = int(match[1]) * (1 if match[2] else 60)
+    return minutes if SHORTEST <= minutes <= LONGEST else None
+
+
+def _every_token(minutes: int) -> str:
+    return str(minutes // 60) if minutes % 60 == 0 else f"{minutes}m"
+
+
+def _at(token: str) -> time | None:
+    """A button's time: "8" or "0830"."""
+    if not _AT.match(token):
+        return None
+    hour, minute = (int(token), 0) if len(token) <= 2 else (int(token[:2]), int(token[2:]))
+    return time(hour, minute) if hour <= 23 and minute <= 59 else None
+
+
+def _at_token(clock: time) -> str:
+    return str(clock.hour) if clock.minute == 0 else f"{clock.hour:02d}{clock.minute:02d}"
+
+
+def _texts(times: tuple[time, ...]) -> tuple[str, ...]:
+    return tuple(clock_text(t) for t in times)
 
 
 def _then(value: str) -> str:

@@ -28,39 +28,68 @@ _CLOCK = re.compile(r"^\s*(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?\s*
 
 @dataclass(frozen=True)
 class Schedule:
-    """A subscription's spec: every N hours in a window, or fixed times of day."""
+    """A subscription's spec: every N hours (or `every_minutes`) in a window, or fixed times of day."""
 
     every_hours: int | None = None
     start: str | None = None
     end: str | None = None
     times: tuple[str, ...] = ()
+    #: An interval that is not whole hours ("every 90 minutes"); whole hours stay in every_hours.
+    every_minutes: int | None = None
+
+    @classmethod
+    def every(cls, minutes: int, start: str, end: str) -> Schedule:
+        """The one way to build an interval schedule, so equal schedules have equal specs."""
+        if minutes % 60 == 0:
+            return cls(minutes // 60, start, end)
+        return cls(None, start, end, every_minutes=minutes)
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> Schedule:
+        if spec.get("every_minutes"):
+            return cls.every(int(spec["every_minutes"]), spec["start"], spec["end"])
         if spec.get("every_hours"):
             return cls(int(spec["every_hours"]), spec["start"], spec["end"])
         return cls(times=tuple(spec["times"]))
 
     def spec(self) -> dict[str, Any]:
+        if self.every_minutes:
+            return {"every_minutes": self.every_minutes, "start": self.start, "end": self.end}
         if self.every_hours:
             return {"every_hours": self.every_hours, "start": self.start, "end": self.end}
         return {"times": list(self.times)}
 
+    @property
+    def step(self) -> int | None:
+        """The interval in minutes, or None for fixed times."""
+        return self.every_minutes or (self.every_hours * 60 if self.every_hours else None)
+
     def window(self) -> tuple[time, time]:
         """The waking window: nothing is sent outside it. Fixed times get until an hour after the last."""
-        if self.every_hours:
+        if self.step:
             return parse_clock(self.start or ""), parse_clock(self.end or "")  # type: ignore[return-value]
         clocks = sorted(parse_clock(t) for t in self.times)  # type: ignore[type-var]
         last = datetime.combine(datetime(2000, 1, 1), clocks[-1]) + LATE_AFTER  # type: ignore[arg-type]
         return clocks[0], (last.time() if last.day == 1 else time(23, 59))  # type: ignore[return-value]
 
+    def clocks(self) -> list[time]:
+        """Every time of day it fires: fixed times, or start, start + step, … up to the end."""
+        if not self.step:
+            return [c for c in map(parse_clock, self.times) if c is not None]
+        start, end = self.window()
+        first, last = start.hour * 60 + start.minute, end.hour * 60 + end.minute
+        return [time(m // 60, m % 60) for m in range(first, last + 1, self.step)]
+
     def trigger(self, zone: str) -> BaseTrigger:
+        """One CronTrigger per distinct minute past the hour ("every 90 minutes" from 7: :00 and :30)."""
         tz = ZoneInfo(zone)
-        if self.every_hours:
-            start, end = self.window()
-            hours = f"{start.hour}-{end.hour}/{self.every_hours}"
-            return CronTrigger(hour=hours, minute=start.minute, timezone=tz)
-        crons = [CronTrigger(hour=c.hour, minute=c.minute, timezone=tz) for c in map(parse_clock, self.times)]  # type: ignore[union-attr]
+        hours: dict[int, list[int]] = {}
+        for clock in self.clocks():
+            hours.setdefault(clock.minute, []).append(clock.hour)
+        crons = [
+            CronTrigger(hour=",".join(map(str, hs)), minute=minute, timezone=tz)
+            for minute, hs in hours.items()
+        ]
         return crons[0] if len(crons) == 1 else OrTrigger(crons)
 
 

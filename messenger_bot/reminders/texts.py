@@ -30,6 +30,9 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "list_line": frozenset({"what", "next", "zone"}),
     "list_line_paused": frozenset({"what", "reason"}),
     "logged": frozenset({"drink", "mg", "total", "limit"}),
+    "logged_many": frozenset({"items", "mg", "total", "limit"}),
+    "part_which": frozenset({"part"}),
+    "every_minutes": frozenset({"minutes", "start", "end"}),
     "tally": frozenset({"total", "limit"}),
     "caffeine_when": frozenset({"limit"}),
     "paused": frozenset({"what"}),
@@ -47,11 +50,49 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Words = tuple[Annotated[str, Field(min_length=1)], ...]
+
+
 class Drink(_Strict):
     label: Label
     mg: int = Field(gt=0, le=1000)
     #: Shown beside the amount: where the number comes from, or that it is an estimate.
     note: str = ""
+    #: What one and several are called in a typed log ("2 cups of coffee").
+    one: str
+    many: str
+    #: What people type for it; each counts with this drink's amount.
+    words: Words = ()
+
+
+class PartOfDay(_Strict):
+    #: How the bot names it when it asks "what time in the {part}?".
+    name: str
+    words: Words
+    hours: tuple[Annotated[int, Field(ge=0, le=23)], ...] = Field(min_length=1, max_length=6)
+
+
+class Understand(_Strict):
+    """The words typed answers are read with (understand.py says how each list is used)."""
+
+    rewrite: dict[str, str]
+    yes: Words
+    no: Words
+    fixed_times: Words
+    parts_of_day: dict[str, PartOfDay]
+    zone_fillers: Words
+    pause: Words
+    resume: Words
+    stop: Words
+    kinds: dict[str, Words]
+    command_fillers: Words
+    drank: Words
+    water: Words
+    amount_words: dict[str, Annotated[int, Field(ge=1, le=10)]]
+    units: Words
+    joiners: Words
+    report_fillers: Words
+    commands: dict[str, str]
 
 
 class ReminderButtons(_Strict):
@@ -92,6 +133,7 @@ class ReminderTexts(_Strict):
     drinks: dict[str, Drink]
     sentences: dict[str, Sentence]
     buttons: ReminderButtons
+    understand: Understand
 
     @model_validator(mode="after")
     def _check(self) -> ReminderTexts:
@@ -108,6 +150,8 @@ class ReminderTexts(_Strict):
         for text in self.water:
             if _PLACEHOLDER.search(text):
                 problems.append(f"water reminder {text[:30]!r}…: takes no placeholders")
+        if set(self.understand.kinds) != set(KINDS):
+            problems.append(f"understand.kinds: must be exactly {', '.join(KINDS)}")
         if set(self.drinks) != set(DRINKS):
             problems.append(f"drinks: must be exactly {', '.join(DRINKS)}")
         if problems:
@@ -123,6 +167,7 @@ class ReminderTexts(_Strict):
 
 
 DRINKS = ("coffee", "tea", "soda", "energy")
+KINDS = ("water", "caffeine")
 REQUIRED_SENTENCES = frozenset(
     {
         "water_how_often",
@@ -130,6 +175,15 @@ REQUIRED_SENTENCES = frozenset(
         "water_end",
         "water_times",
         "water_times_bad",
+        "often_bad",
+        "start_bad",
+        "end_bad",
+        "end_before_start",
+        "interval_range",
+        "caffeine_one_time",
+        "pick_number",
+        "not_understood",
+        "log_bad",
         "caffeine_when",
         "caffeine_time_bad",
         "tz_ask",

@@ -10,6 +10,8 @@ import time
 
 import httpx
 
+from tests.support.waiting import HANG_BOUND
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -30,7 +32,7 @@ class ServeProcess:
         )
         self.output = ""
 
-    def wait_healthy(self, timeout: float = 30.0) -> None:
+    def wait_healthy(self, timeout: float = HANG_BOUND) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -1,6 +1,7 @@
 // The web chat page: sends what the person types or taps to /api/chat and shows the replies.
 // Every text is put on the page with textContent (never innerHTML), so nothing in a message
-// can become markup. *bold*, "• " bullets and line breaks are rebuilt as elements.
+// can become markup. *bold*, "• " bullets and line breaks are rebuilt as elements, and the
+// numbers in an emergency alert become tel: links.
 "use strict";
 
 (function () {
@@ -30,8 +31,39 @@
   }
   const user = userKey();
 
+  // Where this browser is, sent with every message: its time zone (and, failing that, its
+  // first language's region) tells the bot which emergency number an alert should name.
+  function place() {
+    const where = {};
+    try {
+      const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (zone) where.time_zone = zone;
+    } catch (e) { /* no Intl: the bot names the general numbers */ }
+    const languages = navigator.languages && navigator.languages.length
+      ? navigator.languages : [navigator.language];
+    where.languages = Array.from(languages).filter(Boolean).slice(0, 10);
+    return where;
+  }
+  const where = place();
+
+  // In an alert, each emergency number (3 to 5 digits: 112, 999, 10177) is a link that dials it.
+  function withCallLinks(parent, text) {
+    text.split(/\b(\d{3,5})\b/).forEach((part, index) => {
+      if (!part) return;
+      if (index % 2 === 1) {
+        const link = document.createElement("a");
+        link.className = "call";
+        link.href = "tel:" + part;
+        link.textContent = part;
+        parent.appendChild(link);
+      } else {
+        parent.appendChild(document.createTextNode(part));
+      }
+    });
+  }
+
   // "*word*" becomes <strong>word</strong>; everything else stays plain text.
-  function inline(parent, text) {
+  function inline(parent, text, callLinks) {
     const parts = text.split(/\*([^*\n]+)\*/);
     parts.forEach((part, index) => {
       if (!part) return;
@@ -39,6 +71,8 @@
         const strong = document.createElement("strong");
         strong.textContent = part;
         parent.appendChild(strong);
+      } else if (callLinks) {
+        withCallLinks(parent, part);
       } else {
         parent.appendChild(document.createTextNode(part));
       }
@@ -46,7 +80,7 @@
   }
 
   // Paragraphs split on blank lines; lines starting with "• " become a list.
-  function formatted(text) {
+  function formatted(text, callLinks) {
     const box = document.createElement("div");
     box.className = "text";
     let list = null;
@@ -59,7 +93,7 @@
           box.appendChild(list);
         }
         const item = document.createElement("li");
-        inline(item, line.slice(2));
+        inline(item, line.slice(2), callLinks);
         list.appendChild(item);
         para = null;
       } else if (line === "") {
@@ -73,7 +107,7 @@
           para = document.createElement("p");
           box.appendChild(para);
         }
-        inline(para, line);
+        inline(para, line, callLinks);
       }
     }
     return box;
@@ -102,7 +136,8 @@
       item.setAttribute("role", "alert");
       item.appendChild(emergencyBadge());
     }
-    item.appendChild(formatted(reply.text));
+    item.appendChild(formatted(reply.text, reply.kind === "alert"));
+    for (const file of reply.files || []) item.appendChild(attachment(file));
     const buttons = reply.buttons || [];
     if (buttons.length) {
       const group = document.createElement("div");
@@ -120,6 +155,30 @@
       item.appendChild(group);
     }
     return item;
+  }
+
+  // A chart is shown in the chat; a PDF is a link that opens it. Only links from this server
+  // (relative, or this page's own origin) are followed, so a reply cannot point the page elsewhere.
+  function attachment(file) {
+    const url = new URL(file.url, window.location.href);
+    const box = document.createElement("p");
+    box.className = "file";
+    if (url.origin !== window.location.origin) return box;
+    const link = document.createElement("a");
+    link.href = url.href;
+    link.target = "_blank";
+    link.rel = "noopener";
+    if (file.type === "image/png") {
+      const image = document.createElement("img");
+      image.src = url.href;
+      image.alt = file.label || "";
+      image.className = "chart";
+      link.appendChild(image);
+    } else {
+      link.textContent = file.label || url.pathname;
+    }
+    box.appendChild(link);
+    return box;
   }
 
   function userMessage(text) {
@@ -170,7 +229,7 @@
       const response = await fetch("/api/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(Object.assign({ user: user }, message)),
+        body: JSON.stringify(Object.assign({ user: user }, where, message)),
       });
       const data = await response.json().catch(() => ({}));
       if (response.ok && Array.isArray(data.replies)) {
