@@ -191,6 +191,28 @@ def test_a_warning_sign_gets_the_alert_first(telegram: Telegram):
     assert "Main menu" in labels
 
 
+def test_an_alert_whose_send_may_have_failed_is_sent_once_more(telegram: Telegram):
+    """A 5xx leaves the outcome unknown: an ordinary answer is not repeated (it may have arrived),
+    but an emergency alert is: two copies are a small harm, none a grave one."""
+    chat = new_chat()
+    telegram.fake.fail(chat, status=500, times=1)  # the first send is refused with nothing created
+    telegram.say(chat, "my face is drooping on one side and I can't speak properly")
+    alert = telegram.fake.wait_for(
+        lambda: [c for c in telegram.fake.delivered(chat) if "These signs can mean a stroke" in c.text])
+    assert [c.status for c in telegram.fake.calls_to("sendMessage", chat)][:2] == [500, 200]
+    assert "Call 112, 911 or 999 now." in seen(alert[0])
+    other = new_chat()
+    telegram.say(other, "/menu")
+    telegram.wait_messages(other)
+    telegram.fake.fail(other, status=500, times=1)
+    telegram.say(other, "can coffee cause it?")
+    telegram.fake.wait_for(lambda: len(telegram.fake.calls_to("sendMessage", other)) >= 2)
+    telegram.say(other, "/help")  # a later turn shows the earlier answer was settled, not retried
+    telegram.fake.wait_for(lambda: len(telegram.fake.calls_to("sendMessage", other)) >= 3)
+    statuses = [c.status for c in telegram.fake.calls_to("sendMessage", other)]
+    assert statuses == [200, 500, 200], "an ordinary answer with an unknown outcome is not repeated"
+
+
 def test_a_stale_button_answers_with_the_menu(telegram: Telegram, content: Content):
     chat = new_chat()
     telegram.say(chat, "/menu")

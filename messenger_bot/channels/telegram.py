@@ -354,7 +354,9 @@ class TelegramChannel:
             return
         async with self.locks.hold(message.chat_id):
             alert = engine.alert_reply(None)  # Telegram does not tell us the country: the general line
-            await self._outbox.deliver(message.chat_id, render([alert], CODEC), thread=_thread(message))
+            await self._outbox.deliver(
+                message.chat_id, render([alert], CODEC), thread=_thread(message), urgent=True
+            )
 
     async def _on_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The user blocked or unblocked the bot (or a group removed or re-added it): reminders pause
@@ -439,7 +441,8 @@ class TelegramChannel:
             messages = render(replies, CODEC)
             if len(messages) != 1 or replies[0].kind == "alert":
                 edit = None
-            await self._outbox.deliver(chat_id, messages, edit=edit, thread=thread)
+            urgent = any(r.kind == "alert" for r in replies)
+            await self._outbox.deliver(chat_id, messages, edit=edit, thread=thread, urgent=urgent)
 
     async def _admitted(self, chat_id: int, incoming: Incoming) -> bool:
         """False for a chat over its flood limit, which still gets the alert for a warning sign."""
@@ -450,7 +453,7 @@ class TelegramChannel:
         log.info("telegram: chat %s is sending too fast; %s", chat_id,
                  "only the emergency alert sent" if admission.alert else "message dropped")
         if admission.alert:
-            await self._outbox.deliver(chat_id, render(admission.alert, CODEC))
+            await self._outbox.deliver(chat_id, render(admission.alert, CODEC), urgent=True)
         return False
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

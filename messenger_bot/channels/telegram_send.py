@@ -187,10 +187,24 @@ class Outbox:
         self.store = store
 
     async def deliver(
-        self, chat_id: int, messages: list[Rendered], edit: int | None = None, thread: int | None = None
+        self, chat_id: int, messages: list[Rendered], edit: int | None = None, thread: int | None = None,
+        urgent: bool = False,
     ) -> SendResult:
         """Send the messages in order (the first may replace message `edit`); stop at a failure.
-        `thread` is the forum topic the user wrote in: new messages go there, not to the general topic."""
+        `thread` is the forum topic the user wrote in: new messages go there, not to the general topic.
+
+        An `urgent` delivery (an emergency alert) whose outcome is unknown is sent once more: for an
+        alert, two copies are a small harm and none a grave one. Everything else is never repeated
+        after an unknown outcome (it may have arrived)."""
+        result = await self._deliver(chat_id, messages, edit, thread)
+        if urgent and result.outcome is Outcome.UNKNOWN:
+            log.warning("telegram: an alert to chat %s may not have arrived; sending it again", chat_id)
+            result = await self._deliver(chat_id, messages, None, thread)
+        return result
+
+    async def _deliver(
+        self, chat_id: int, messages: list[Rendered], edit: int | None, thread: int | None
+    ) -> SendResult:
         provider_id = None
         try:
             for index, message in enumerate(messages):
