@@ -14,7 +14,7 @@ from messenger_bot.runtime import Runtime
 
 
 class DiaryFiles:
-    """Started and stopped with the channels (web/app.py); it only serves files, it says nothing."""
+    """Started and stopped with the background parts (web/app.py); it only serves files, it says nothing."""
 
     name = "files"
     body_limits: ClassVar[dict[str, int]] = {}

@@ -94,9 +94,10 @@ def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
     from messenger_bot.admin import Operators  # /admin, /metrics, counters, reload on SIGHUP
     from messenger_bot.diary.web import DiaryFiles
 
-    channels = [*channels_for(settings), DiaryFiles()]  # the diary's file links start and stop like a channel
+    channels = channels_for(settings)
     operators = Operators(settings)
-    workers = [operators, *background_for(settings, scheduler)]  # stopped last: counts the final pass
+    files = DiaryFiles()  # the diary's file links: routes and a runtime, not a channel
+    workers = [operators, files, *background_for(settings, scheduler)]  # operators stop last: the final pass
 
     supervisor = Supervisor(list(channels), settings)
 
@@ -123,7 +124,9 @@ def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
             await runtime.close()
             log.info("stopped cleanly")
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]), *operators.routes()]
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]), *operators.routes(), *files.routes()
+    ]
     limits: dict[str, int] = {}
     deadlines: dict[str, float] = {}
     owners: dict[str, str] = {}
