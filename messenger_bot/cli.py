@@ -10,14 +10,17 @@ import argparse
 import asyncio
 import re
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 from messenger_bot.content import ContentError, check_content
+from messenger_bot.redact import scrub
 from messenger_bot.settings import Settings, SettingsError, load_settings
 
 EXIT_CONTENT = 1
 EXIT_SETTINGS = 2
+EXIT_FAILED = 1
 
 
 def cmd_check_content(args: argparse.Namespace) -> int:
@@ -82,15 +85,17 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 async def _migrate(url: str) -> int:
     from datetime import UTC, datetime
 
+    from messenger_bot.redact import redacted_url as redacted
+    from messenger_bot.redact import scrub, url_password
     from messenger_bot.storage import storage_for
-    from messenger_bot.storage.postgres import redacted
 
     started = datetime.now(UTC).timestamp()
     store = storage_for(url)
     try:
         await store.open()  # applies what is missing, under a lock on PostgreSQL
     except Exception as error:  # refused, bad password, no such database: say so, no traceback
-        print(f"messenger-bot: cannot migrate {redacted(url)}: {error}", file=sys.stderr)
+        why = scrub(str(error), [url_password(url) or ""])
+        print(f"messenger-bot: cannot migrate {redacted(url)}: {why}", file=sys.stderr)
         return 1
     try:
         rows = await store.fetch("SELECT version, applied_at FROM schema_migrations ORDER BY version")
@@ -98,6 +103,30 @@ async def _migrate(url: str) -> int:
         await store.close()
     new = [f"{row[0]:04d}" for row in rows if row[1] >= started]
     print(f"{redacted(url)}: schema at migration {rows[-1][0]:04d}; applied now: {', '.join(new) or 'none'}")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    """One retention pass (retention.py), then exit: for a platform's cron, or to see what a
+    pass at `--now` would remove."""
+    from datetime import UTC, datetime
+
+    from messenger_bot.retention import Limits, prune, summary
+    from messenger_bot.storage import open_storage
+
+    settings = _settings()
+    now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+
+    async def run() -> dict[str, int]:
+        store = await open_storage(settings.database_url)
+        try:
+            return await prune(store, Limits.of(settings), now)
+        finally:
+            await store.close()
+
+    print(f"removed: {summary(asyncio.run(run()))}")
     return 0
 
 
@@ -119,6 +148,13 @@ def cmd_copy_data(args: argparse.Namespace) -> int:
         return 1
     print(f"done: {len(counts)} table(s), counts match")
     return 0
+
+
+def cmd_reload(args: argparse.Namespace) -> int:
+    """Check flows/, then ask each running `serve` (its pid file) to swap it in: SIGHUP."""
+    from messenger_bot.admin.reload import send_reload
+
+    return send_reload(_settings())
 
 
 def cmd_whatsapp_sync_templates(args: argparse.Namespace) -> int:
@@ -168,11 +204,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_reminders(sub)
     migrate = sub.add_parser("migrate", help="apply the database migrations (DATABASE_URL), then exit")
     migrate.set_defaults(func=cmd_migrate)
+    prune = sub.add_parser("prune", help="remove what is past its retention (see SECURITY.md), then exit")
+    prune.add_argument("--now", metavar="ISO-8601", help="act as if it were this time (UTC if no offset)")
+    prune.set_defaults(func=cmd_prune)
     copy = sub.add_parser("copy-data", help="copy a SQLite database into PostgreSQL (safe to repeat)")
     copy.add_argument("--from", dest="source", required=True, metavar="URL", help="sqlite:///path")
     copy.add_argument("--to", dest="target", required=True, metavar="URL", help="postgresql://…")
     copy.add_argument("--batch-size", type=int, default=1000, help="rows per committed batch")
     copy.set_defaults(func=cmd_copy_data)
+    reload = sub.add_parser("reload", help="check flows/ and make the running serve use it (SIGHUP)")
+    reload.set_defaults(func=cmd_reload)
     whatsapp = sub.add_parser("whatsapp", help="WhatsApp (Twilio) tasks")
     whatsapp_sub = whatsapp.add_subparsers(dest="whatsapp_command", required=True)
     sync = whatsapp_sub.add_parser("sync-templates", help="create tap-able menu templates (Content API)")
@@ -192,6 +233,19 @@ def main(argv: list[str] | None = None) -> int:
         print("messenger-bot: the content in flows/ is broken:", file=sys.stderr)
         print(str(error), file=sys.stderr)
         return EXIT_CONTENT
+    except Exception as error:
+        return _failed(args.command, error)
+
+
+def _failed(command: str, error: Exception) -> int:
+    """A command that could not run (a database that refuses, a provider out of reach): one line
+    that says why, with every secret of the settings hidden. The traceback only at DEBUG."""
+    settings = load_settings()
+    why = scrub(f"{type(error).__name__}: {error}", settings.secret_values())
+    print(f"messenger-bot {command}: {why}", file=sys.stderr)
+    if settings.log_level == "DEBUG":
+        print(scrub(traceback.format_exc(), settings.secret_values()), file=sys.stderr)
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -44,6 +44,8 @@ def parse_line(line: str, channel: str, user: str, country: str | None = None) -
         return {"error": f"not valid JSON: {error.msg} at column {error.colno}"}
     except RecursionError:
         return {"error": "not valid JSON: nested too deeply"}
+    except ValueError:  # an integer of more than 4,300 digits (Python's int-string limit)
+        return {"error": "not valid JSON: a number is too long"}
     if not isinstance(data, dict):
         return {"error": 'expected an object like {"text": "..."} or {"button": "..."}'}
     text, button = data.get("text"), data.get("button")
@@ -60,6 +62,7 @@ def render_plain(replies: list[Reply]) -> str:
     for reply in replies:
         marker = "[!] EMERGENCY: " if reply.kind == "alert" else ""
         out.append(marker + _BOLD.sub(r"\1", reply.text))
+        out.extend(f"  {f.label}: {f.url}" for f in reply.files)  # a terminal shows a file's link
     last = next((r for r in reversed(replies) if r.buttons), None)
     if last:
         out.append("\n".join(f"  {i}. {b.label}" for i, b in enumerate(last.buttons, 1)))

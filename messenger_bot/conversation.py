@@ -45,6 +45,18 @@ class Incoming:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file a reply carries (a chart, a PDF): its link for channels that fetch it, and its
+    bytes for channels that upload it (Telegram). `label` names it for people and screen readers."""
+
+    type: str
+    url: str
+    label: str
+    filename: str
+    data: bytes = field(repr=False, compare=False, default=b"")
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message the bot sends; `topic` is set on content answers only."""
 
@@ -52,12 +64,16 @@ class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
     topic: str | None = None
+    files: tuple[Attachment, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        """The `chat --json` shape of DESIGN.md (fixed)."""
-        return {
+        """The `chat --json` shape of DESIGN.md (fixed); `files` is added only when a reply has some."""
+        shape: dict[str, Any] = {
             "kind": self.kind,
             "topic": self.topic,
             "text": self.text,
             "buttons": [{"label": b.label, "payload": b.payload} for b in self.buttons],
         }
+        if self.files:
+            shape["files"] = [{"type": f.type, "url": f.url, "label": f.label} for f in self.files]
+        return shape

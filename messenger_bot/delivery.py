@@ -3,6 +3,12 @@
 A channel's `Sender` owns that provider's rate limits and retries, and says what
 became of each message in one of a few outcomes the dispatcher can act on. Senders
 are built from settings alone, so `reminders send-due` can use them without a server.
+
+At most once: a sender retries only errors that prove the provider created nothing
+(the connection was refused or never made, the name did not resolve, a 429 with its
+wait). When the request may have reached the provider and the answer was lost or
+garbled, the outcome is UNKNOWN: nothing sends that message again, so a person may
+get none rather than two.
 """
 
 from __future__ import annotations
@@ -22,8 +28,11 @@ class Outcome(StrEnum):
     BLOCKED = "blocked"
     #: Not sent on purpose (e.g. outside WhatsApp's 24-hour window with no template).
     SKIPPED = "skipped"
-    #: Tried (with retries) and failed; may be tried again on a later pass.
+    #: Refused in a way that proves nothing was created; may be tried again on a later pass.
     FAILED = "failed"
+    #: The request may have reached the provider, but its answer was lost or garbled (a timeout
+    #: after sending, a reset connection, an unreadable 2xx, a 5xx): never sent again.
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,14 @@ class SendResult:
     outcome: Outcome
     provider_id: str | None = None
     detail: str | None = None
+
+
+def partly(result: SendResult, first_id: str | None) -> SendResult:
+    """A later part of a message failed after earlier parts went (`first_id`): a FAILED would be
+    tried again and repeat those parts, so it counts as UNKNOWN."""
+    if first_id is None or result.outcome is not Outcome.FAILED:
+        return result
+    return SendResult(Outcome.UNKNOWN, first_id, f"partly sent, then {result.detail}")
 
 
 class Sender(Protocol):

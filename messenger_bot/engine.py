@@ -36,6 +36,9 @@ STOPPED = "stopped by user"
 #: Set by a channel's sender when the platform says the user blocked the bot; lifted when they write.
 BLOCKED = "blocked the bot"
 _NUMBER = re.compile(r"^\s*#?(\d{1,3})\s*[.)]?\s*$")
+#: Every payload the bot issues (node ids, "do:" actions and what features build) is short, printable
+#: ASCII; anything else cannot be a button of ours, so it never reaches a handler's parsing.
+PAYLOAD_LIMIT = 200
 
 #: Typed words that mean an engine command, after normalisation.
 COMMANDS: dict[str, str] = {
@@ -61,6 +64,9 @@ class Turn:
     engine: Engine
     deleted: bool = False
     extra: list[Reply] = field(default_factory=list)
+    #: What the FAQ made of typed text: "answered", "not_sure" or "fallback" (None: not asked).
+    faq: str | None = None
+    guess: str | None = None
 
     @property
     def now(self) -> datetime:
@@ -68,6 +74,30 @@ class Turn:
 
 
 Handler = Callable[[Turn, str], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True)
+class TurnOutcome:
+    """A finished turn as observers see it (counters, an inbox): never the user's key.
+
+    `text` is the typed message only when the FAQ could not answer it, so an observer that
+    keeps it (the operators' inbox) has it to scrub; otherwise no message text leaves the engine.
+    """
+
+    channel: str
+    tapped: bool
+    kinds: tuple[str, ...]
+    topics: tuple[str, ...]
+    faq: str | None
+    guess: str | None
+    text: str | None
+    new_user: bool
+    previous_seen: datetime | None
+    at: datetime
+
+
+#: Called after every turn, synchronously: it must be quick and must not raise.
+TurnObserver = Callable[[TurnOutcome], None]
 
 
 class Feature(Protocol):
@@ -107,9 +137,12 @@ class Engine:
         for feature in self.features.values():
             self.commands.update({w: f"{feature.name}:{a}" for w, a in feature.commands.items()})
         self.menu_button = Button(self.messages.menu_button, ROOT)
+        #: Features that add buttons to every topic answer (e.g. "was this helpful?").
+        self._topic_buttons = [f for f in self.features.values() if hasattr(f, "topic_buttons")]
+        self.observers: list[TurnObserver] = []
 
     async def turn(self, incoming: Incoming) -> list[Reply]:
-        user = await self._user(incoming)
+        user, previous_seen = await self._user(incoming)
         turn = Turn(incoming, user, self)
         replies: list[Reply] = []
         alert = self._alert(incoming, user)
@@ -123,13 +156,35 @@ class Engine:
         if not turn.deleted:
             self._remember(user, replies)
             await self.store.save_user(user)
+        if self.observers:
+            self._report(turn, replies, previous_seen)
         return replies
+
+    def _report(self, turn: Turn, replies: list[Reply], previous_seen: datetime | None) -> None:
+        """Tell each observer how the turn went: kinds, topics, the FAQ's verdict."""
+        incoming = turn.incoming
+        outcome = TurnOutcome(
+            channel=incoming.channel,
+            tapped=incoming.button is not None,
+            kinds=tuple(r.kind for r in replies),
+            topics=tuple(r.topic for r in replies if r.topic),
+            faq=turn.faq,
+            guess=turn.guess,
+            text=incoming.text if turn.faq in ("not_sure", "fallback") else None,
+            new_user=previous_seen is None,
+            previous_seen=previous_seen,
+            at=incoming.received_at,
+        )
+        for observer in self.observers:
+            observer(outcome)
 
     # -- state ---------------------------------------------------------------
 
-    async def _user(self, incoming: Incoming) -> UserState:
+    async def _user(self, incoming: Incoming) -> tuple[UserState, datetime | None]:
+        """The user's state (new if unknown) and when they last wrote before now (None: new)."""
         now = incoming.received_at
         user = await self.store.load_user(incoming.channel, incoming.user_key)
+        previous = None if user is None else user.last_seen
         if user is None:
             user = UserState(incoming.channel, incoming.user_key, first_seen=now, last_seen=now)
         user.last_seen = now
@@ -138,7 +193,7 @@ class Engine:
             user.paused_reason = None
         if incoming.country or (user.country is None and incoming.phone):
             user.country = incoming.region()
-        return user
+        return user, previous
 
     def _remember(self, user: UserState, replies: list[Reply]) -> None:
         """Keep the last buttons shown, so a typed number can pick one of them."""
@@ -161,7 +216,8 @@ class Engine:
         if command is None and text.strip() in self.commands:
             command = self.commands[text.strip()]
         if command is not None:
-            turn.user.pending = None
+            if command != "mydata":  # "my data" only shows things, the open question included
+                turn.user.pending = None
             return await self.on_payload(turn, ACTION_PREFIX + command)
         if after_alert:
             turn.user.pending = None  # an emergency ends any set-up question: nothing asks over the alert
@@ -235,13 +291,18 @@ class Engine:
         return [Reply("command", intent.text or "", (self.menu_button,))]
 
     def _faq(self, turn: Turn, text: str) -> list[Reply]:
+        """The FAQ's answer; its verdict goes on the turn for observers (answered, not sure, fallback)."""
         matches = self.faq.match(text)
         if not matches:
+            turn.faq = "fallback"
             return [Reply("fallback", self.messages.fallback, self.main_buttons())]
         best = matches[0]
+        turn.guess = best.topic
         runner_up = matches[1].score if len(matches) > 1 else 0.0
         if best.score >= CONFIDENT and runner_up < best.score * MARGIN:
+            turn.faq = "answered"
             return [self.node_reply(turn, best.topic)]
+        turn.faq = "not_sure"
         options = tuple(Button(self.content.nodes[m.topic].title, m.topic) for m in matches[:3])
         return [Reply("fallback", self.messages.not_sure, (*options, self.menu_button))]
 
@@ -251,7 +312,7 @@ class Engine:
         """A tapped button. Anything stale or unknown shows the menu, never an error."""
         if payload in self.content.nodes:
             return [self.node_reply(turn, payload)]
-        if not payload.startswith(ACTION_PREFIX):
+        if not _issuable(payload) or not payload.startswith(ACTION_PREFIX):
             return [self.node_reply(turn, ROOT)]
         name, _, rest = payload[len(ACTION_PREFIX):].partition(":")
         core: dict[str, Handler] = {
@@ -294,6 +355,9 @@ class Engine:
             history.append(node_id)
             del history[:-HISTORY]
         buttons = self.content.buttons[node_id]
+        if node.kind == "topic":
+            for feature in self._topic_buttons:
+                buttons = (*buttons, *feature.topic_buttons(node_id))
         if node_id != ROOT:
             buttons = (*buttons, self.menu_button)
         if node.kind == "topic":
@@ -326,17 +390,39 @@ class Engine:
         return [Reply("command", self.messages.my_data.replace("{details}", details), (self.menu_button,))]
 
     async def describe(self, user: UserState) -> dict[str, str]:
-        """Everything stored about a user, for "my data"; features add their own lines."""
-        described = {k: str(v) for k, v in user.describe().items()}
+        """Everything stored about a user, for "my data": every field of their row, what features
+        add, and the newest row of each other table, each named by the content's labels."""
+        texts = self.messages.my_data_texts
+        described = {self._label(k): self._shown(v) for k, v in user.describe().items()}
         for feature in self.features.values():
             describe = getattr(feature, "describe", None)
             if describe is not None:
                 described.update(await describe(user))
-        counts = await self.store.user_row_counts(user.channel, user.user_key)
-        kept = ", ".join(f"{table.replace('_', ' ')}: {n}" for table, n in counts.items() if n)
-        if kept:
-            described["other records"] = kept
+        for table, (count, newest) in (await self.store.user_records(user.channel, user.user_key)).items():
+            fields = ", ".join(f"{self._label(c, table)} {self._shown(v)}" for c, v in newest.items())
+            described[self._label(table)] = texts.records.replace("{count}", str(count)).replace(
+                "{fields}", fields)
         return described
+
+    def _label(self, name: str, table: str = "users") -> str:
+        """A field's name in "my data": the content's label for table.name or name, else its own."""
+        labels = self.messages.my_data_texts.labels
+        return labels.get(f"{table}.{name}") or labels.get(name) or name.replace("_", " ")
+
+    def _shown(self, value: object) -> str:
+        """A stored value as a person reads it: times to the second, lists and questions in words."""
+        texts = self.messages.my_data_texts
+        if value is None or value == [] or value == {}:
+            return texts.none
+        if isinstance(value, bool):
+            return texts.yes if value else texts.no
+        if isinstance(value, datetime):
+            return value.isoformat(timespec="seconds")
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        if isinstance(value, dict):
+            return ", ".join(f"{k} {v}" for k, v in value.items())
+        return str(value)
 
     async def _delete(self, turn: Turn, answer: str) -> list[Reply]:
         if answer == "yes":
@@ -351,3 +437,9 @@ class Engine:
             Button(self.messages.keep_button, f"{ACTION_PREFIX}delete:no"),
         )
         return [Reply("command", self.messages.delete_confirm, buttons)]
+
+
+def _issuable(payload: str) -> bool:
+    """Could the bot have issued this payload? A handler may then parse it with int() and friends:
+    "²".isdigit() is true but int("²") raises, and a payload from outside may hold anything."""
+    return len(payload) <= PAYLOAD_LIMIT and payload.isascii() and payload.isprintable()

@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime
+
+from messenger_bot.redact import scrub
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
@@ -35,17 +38,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-def configure(level: str = "INFO", json_lines: bool | None = None) -> None:
-    """Set up the root logger once; JSON unless stderr is a terminal."""
+class Redacting(logging.Formatter):
+    """The last guard: a secret that reaches a line anyway (in a library's error message, in a
+    traceback) is replaced before the line is written."""
+
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.inner = inner
+        self.secrets = tuple(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(self.inner.format(record), self.secrets)
+
+
+def configure(level: str = "INFO", json_lines: bool | None = None, secrets: Iterable[str] = ()) -> None:
+    """Set up the root logger once; JSON unless stderr is a terminal; `secrets` never shown."""
     if json_lines is None:
         json_lines = not sys.stderr.isatty()
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestId())
-    if json_lines:
-        handler.setFormatter(JsonFormatter())
-    else:
-        readable = "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s"
-        handler.setFormatter(logging.Formatter(readable))
+    readable = "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s"
+    inner = JsonFormatter() if json_lines else logging.Formatter(readable)
+    handler.setFormatter(Redacting(inner, secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -7,15 +7,20 @@ logging them shows `**********`, never the value.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from messenger_bot.redact import redacted_url, url_password
 from messenger_bot.storage import DEFAULT_DATABASE_URL
 
 #: The content shipped beside the package (a checkout or an editable install).
 DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "flows"
+#: What Telegram accepts as a webhook secret_token.
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 class SettingsError(Exception):
@@ -50,6 +55,8 @@ class Settings(BaseSettings):
     #: Content SIDs of approved templates, by kind of message, for sends outside the 24-hour window.
     whatsapp_template_water: str | None = None
     whatsapp_template_caffeine: str | None = None
+    #: The diary's check-in ("Is your lip still twitching?") outside the 24-hour window.
+    whatsapp_template_followup: str | None = None
     #: How many processes send for this bot at once (serve instances; a send-due job that overlaps
     #: them counts too). Provider limits belong to the bot, so each paces to its share of the *_MPS.
     sending_instances: int = Field(1, ge=1, le=1000)
@@ -58,6 +65,34 @@ class Settings(BaseSettings):
     #: (several people behind one office or home router share an address, so it is higher).
     webchat_rate: float = Field(30.0, gt=0)
     webchat_ip_rate: float = Field(300.0, gt=0)
+    #: Proxies whose X-Forwarded-For is believed (addresses or networks, or "*" for any peer); the
+    #: visitor is the rightmost entry that is not one of them (web/middleware.py).
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+
+    #: Retention (retention.py, SECURITY.md): how long each kind of row is kept, pruned every hour.
+    #: A web chat key unused this long is forgotten with everything it set up.
+    webchat_user_days: int = Field(30, ge=1)
+    #: A web chat key that only ever sent one message (a visit, a script) is forgotten sooner.
+    webchat_one_message_hours: int = Field(24, ge=1)
+    #: Telegram, WhatsApp and console users silent this long, with no reminder still on.
+    user_days: int = Field(365, ge=1)
+    #: Update ids and MessageSids kept for de-duplication (Telegram keeps an update 24 hours).
+    dedup_days: int = Field(2, ge=1)
+    #: Each WhatsApp message's delivery status, by its last update.
+    whatsapp_outbound_days: int = Field(30, ge=1)
+    #: Finished reminder sends (sent, skipped, failed, …); a pending one stays until it is settled.
+    reminder_outbox_days: int = Field(30, ge=1)
+    #: Glasses of water and caffeinated drinks logged, by day (only today's totals are shown).
+    drink_log_days: int = Field(7, ge=1)
+
+    #: Operators (messenger_bot/admin): the token switches on /admin and guards /metrics.
+    admin_token: SecretStr | None = None
+    #: Days a scrubbed unanswered question stays in the operators' inbox.
+    unanswered_days: int = Field(30, ge=1, le=365)
+    #: "Was this helpful?" buttons on topic answers.
+    feedback: bool = True
+    #: Where `serve` writes its pid file (serve-PORT.pid) for `messenger-bot reload`.
+    pid_dir: Path = Path("data")
 
     def share(self, bot_rate: float) -> float:
         """This process's part of a rate that holds for the whole bot (see SENDING_INSTANCES).
@@ -68,11 +103,42 @@ class Settings(BaseSettings):
         part = bot_rate / self.sending_instances
         return float(math.floor(part)) if part >= 1 else part
 
+    def secret_values(self) -> list[str]:
+        """Every secret this process holds, so log lines and error messages can hide them."""
+        held = (self.telegram_bot_token, self.telegram_webhook_secret, self.twilio_auth_token)
+        values = [s.get_secret_value() for s in held if s is not None]
+        password = url_password(self.database_url)
+        return [*values, password] if password else values
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
+        """Refused here, with a message of our own, rather than by the driver, whose message
+        (or traceback) may quote the URL; either way the value is shown without its password."""
         if not value.startswith(("sqlite:///", "postgres://", "postgresql://")):
             raise ValueError("must start with sqlite:/// or postgresql://")
+        try:
+            urlsplit(value).port  # noqa: B018 - parsing it is the check
+        except ValueError:
+            raise ValueError("is not a valid URL (check the host and the port)") from None
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET.match(value.get_secret_value()):
+            raise ValueError("use 1-256 characters from A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        from messenger_bot.web.middleware import parse_proxies
+
+        try:
+            parse_proxies(value)
+        except ValueError:
+            raise ValueError('must be "*" or IP addresses and networks separated by commas') from None
         return value
 
     @field_validator("log_level")
@@ -86,7 +152,7 @@ class Settings(BaseSettings):
     @field_validator(
         "telegram_bot_token", "telegram_webhook_url", "telegram_webhook_secret", "twilio_account_sid",
         "twilio_auth_token", "twilio_whatsapp_from", "twilio_api_base_url", "public_base_url",
-        "whatsapp_template_water", "whatsapp_template_caffeine",
+        "whatsapp_template_water", "whatsapp_template_caffeine", "whatsapp_template_followup", "admin_token",
         mode="before",
     )
     @classmethod
@@ -107,6 +173,7 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def _shown(name: str, value: object) -> str:
+    """A wrong value as the error may quote it: secrets not at all, URLs without their password."""
     if any(word in name for word in ("TOKEN", "SECRET", "PASSWORD")):
         return "a hidden value"
-    return repr(value)
+    return repr(redacted_url(value)) if isinstance(value, str) else repr(value)

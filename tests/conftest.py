@@ -70,4 +70,5 @@ def bot_env(tmp_path: Path) -> dict[str, str]:
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
     env["PYTHONUNBUFFERED"] = "1"
     env["TZ"] = "UTC"
+    env["PID_DIR"] = str(tmp_path / "run")  # serve's pid file for `reload`, out of the checkout
     return env

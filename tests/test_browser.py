@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,18 @@ def test_the_chat_works_from_the_keyboard_alone(page: sync_api.Page) -> None:
     expect(page.locator("#log .msg.me").last).to_have_text(f"You: {label}")
 
 
+def test_the_diary_summary_shows_its_chart_and_links_its_pdf(page: sync_api.Page) -> None:
+    expect = sync_api.expect
+    ask(page, "it's twitching again")
+    tap(page, "Upper lip")
+    ask(page, "summary for my doctor")
+    newest = bot_messages(page).last
+    expect(newest).to_contain_text("not a diagnosis")
+    chart = newest.get_by_role("img", name="Chart of twitches")
+    expect(chart).to_be_visible()
+    width = chart.evaluate("img => img.decode().then(() => img.naturalWidth)")  # waits for the load
+    assert width == 800  # the picture really loaded from its link
+    expect(newest.get_by_role("link", name="Summary (PDF)")).to_have_attribute("href", re.compile(r"/files/"))
 def test_an_alert_in_london_offers_a_tap_that_calls_999(site: tuple[str, sync_api.Browser]) -> None:
     with phone(site, timezone_id="Europe/London", locale="en-GB") as page:
         ask(page, "my face is drooping and I can't speak")

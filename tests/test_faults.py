@@ -1,6 +1,8 @@
-"""Faults: providers misbehaving, the database locked or gone, `serve` killed. After each, every due
-reminder is sent once (or listed as in flight), every webhook is answered once, and nothing 5xx but
-the outage itself.
+"""Faults: providers misbehaving, the database locked or gone, dispatchers racing, processes killed.
+After each, no due reminder reaches anyone twice, one that did not arrive is recorded as in doubt
+(unknown or interrupted: the README's promise), every webhook is answered at most once, and nothing
+5xx but the outage itself. Each reminder case adds a line to a table of sent, lost and duplicated
+(`pytest tests/test_faults.py -s` prints it).
 
 Most tests run the app in process (httpx.ASGITransport, the real lifespan) against the fake Bot API
 and Twilio servers on loopback, for speed; the kill test runs the real `serve`. The issue's
@@ -16,10 +18,13 @@ import itertools
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,23 +38,25 @@ from tenacity import wait_none
 from twilio.request_validator import RequestValidator
 
 from messenger_bot.channels import whatsapp_twilio
+from messenger_bot.channels.telegram_request import AiohttpRequest
 from messenger_bot.channels.telegram_send import TelegramSender
 from messenger_bot.channels.whatsapp_sender import WhatsAppSender
 from messenger_bot.content import Content
 from messenger_bot.delivery import Sender
 from messenger_bot.engine import BLOCKED
 from messenger_bot.reminders import store as subs
-from messenger_bot.reminders.dispatcher import MAX_ATTEMPTS, Dispatcher, PassReport
+from messenger_bot.reminders.dispatcher import LEASE, MAX_ATTEMPTS, Dispatcher, PassReport
 from messenger_bot.reminders.replies import texts_of
 from messenger_bot.settings import Settings, load_settings
 from messenger_bot.storage import SQLiteStorage, Storage, UserState
+from messenger_bot.storage.postgres import PostgresStorage
 from messenger_bot.web.app import create_app
-from tests.fakes.telegram_api import FakeTelegram, text_update
+from tests.fakes.telegram_api import CREATED_FAULTS, FakeTelegram, text_update
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support.postgres import TcpRelay, fresh_schema, with_search_path
 from tests.support.server import ServeProcess
 from tests.support.waiting import HANG_BOUND
-from tests.test_reminders_e2e import EIGHT, HOURLY
+from tests.test_reminders_e2e import EIGHT, HOURLY, send_due, telegram_env
 from tests.test_telegram import SECRET
 from tests.test_whatsapp import ACCOUNT, PUBLIC, SANDBOX, TOKEN
 
@@ -63,19 +70,72 @@ _numbers = itertools.count(447700800100)
 _sids = itertools.count(1)
 
 
+# -- the table of outcomes -----------------------------------------------------------------------
+
+#: What the README says may not have arrived, and is never sent again.
+IN_DOUBT = frozenset({"unknown", "interrupted"})
+
+
+@dataclass
+class Tally:
+    """One fault case, counted per due reminder from what the fake providers saw arrive."""
+
+    case: str
+    due: int
+    sent: int
+    lost: int
+    duplicated: int
+    in_doubt: int
+
+
+TALLIES: list[Tally] = []
+
+
+def tally(case: str, seen: dict[str, tuple[int, str]], excused: frozenset[str] = frozenset()) -> Tally:
+    """`seen`: user -> (messages that reached them, outbox status). Nobody may get two; whoever got
+    none must be recorded in doubt (or in `excused`, e.g. skipped because they blocked the bot)."""
+    row = Tally(
+        case, len(seen),
+        sent=sum(n == 1 for n, _ in seen.values()),
+        lost=sum(n == 0 and status not in excused for n, status in seen.values()),
+        duplicated=sum(n > 1 for n, _ in seen.values()),
+        in_doubt=sum(status in IN_DOUBT for _, status in seen.values()),
+    )
+    TALLIES.append(row)
+    assert row.duplicated == 0, {u: v for u, v in seen.items() if v[0] > 1}
+    unexplained = {u: v for u, v in seen.items() if v[0] == 0 and v[1] not in IN_DOUBT | excused}
+    assert not unexplained, f"{case}: not delivered and not recorded in doubt: {unexplained}"
+    return row
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fault_table() -> Iterator[None]:
+    """Print the cases' table once the module's tests have run (shown with -s)."""
+    yield
+    if TALLIES:
+        lines = [f"{'case':<44} {'due':>5} {'sent':>5} {'lost':>5} {'dup':>5} {'in doubt':>9}"]
+        lines += [f"{t.case:<44} {t.due:>5} {t.sent:>5} {t.lost:>5} {t.duplicated:>5} {t.in_doubt:>9}"
+                  for t in TALLIES]
+        print("\n\nfault suite: reminders per case (lost = none arrived; in doubt = unknown/interrupted)")
+        print("\n".join(lines))
+
+
 # -- the world around the bot -----------------------------------------------------------------
 
 
 @pytest.fixture
 def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Both providers' clients give up after CLIENT_TIMEOUT, so a chaos timeout costs under a second."""
-    original = HTTPXRequest.__init__
+    for request_class in (AiohttpRequest, HTTPXRequest):
+        monkeypatch.setattr(request_class, "__init__", _short_read_timeout(request_class.__init__))
+    monkeypatch.setattr(whatsapp_twilio, "REQUEST_TIMEOUT", CLIENT_TIMEOUT)
 
-    def init(self: HTTPXRequest, *args: Any, **kwargs: Any) -> None:
+
+def _short_read_timeout(original: Callable[..., None]) -> Callable[..., None]:
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **{**kwargs, "read_timeout": CLIENT_TIMEOUT})
 
-    monkeypatch.setattr(HTTPXRequest, "__init__", init)
-    monkeypatch.setattr(whatsapp_twilio, "REQUEST_TIMEOUT", CLIENT_TIMEOUT)
+    return init
 
 
 def settings_for(database_url: str, telegram: FakeTelegram, twilio: FakeTwilio, **extra: Any) -> Settings:
@@ -155,6 +215,49 @@ async def dispatch_until_settled(dispatcher: Dispatcher, start: datetime) -> Pas
     return total
 
 
+def seen_by_providers(
+    ends: dict[str, tuple[str, int]], telegram: FakeTelegram, twilio: FakeTwilio
+) -> dict[str, tuple[int, str]]:
+    """Per user: how many messages reached them (as the fakes saw it) and their outbox status."""
+    seen = {}
+    for user, (status, _) in ends.items():
+        if user.startswith("whatsapp:"):
+            seen[user] = (len(twilio.delivered(user)), status)
+        else:
+            seen[user] = (len(telegram.delivered(int(user))), status)
+    return seen
+
+
+def telegram_seen(
+    telegram: FakeTelegram, chats: list[str], ends: dict[str, tuple[str, int]]
+) -> dict[str, tuple[int, str]]:
+    """Per chat: messages that reached it and its outbox status ("none": no row at all)."""
+    return {c: (len(telegram.delivered(int(c))), ends[c][0] if c in ends else "none") for c in chats}
+
+
+@contextlib.asynccontextmanager
+async def reminder_world(
+    tmp_path: Path, telegram: FakeTelegram, twilio: FakeTwilio, users: int = 20
+) -> AsyncIterator[tuple[Storage, dict[str, Sender], list[str]]]:
+    """A SQLite store with `users` due reminders on each channel, and both real senders started."""
+    store = SQLiteStorage(tmp_path / "bot.sqlite3")
+    await store.open()
+    settings = settings_for(f"sqlite:///{tmp_path}/bot.sqlite3", telegram, twilio)
+    chats, numbers = [str(new_chat()) for _ in range(users)], [new_number() for _ in range(users)]
+    await subscribe(store, chats, "telegram")
+    await subscribe(store, numbers, "whatsapp")
+    senders: dict[str, Sender] = {"telegram": TelegramSender(settings),
+                                  "whatsapp": WhatsAppSender(settings, wait=wait_none())}
+    for sender in senders.values():
+        await sender.start(store)
+    try:
+        yield store, senders, chats + numbers
+    finally:
+        for sender in senders.values():
+            await sender.close()
+        await store.close()
+
+
 # -- providers answering 429, 500, timeouts, 403 and malformed JSON --------------------------------
 
 
@@ -162,47 +265,73 @@ async def dispatch_until_settled(dispatcher: Dispatcher, start: datetime) -> Pas
 async def test_reminders_under_provider_chaos_end_as_the_outcomes_say_and_none_twice(
     tmp_path: Path, content: Content, telegram: FakeTelegram, twilio: FakeTwilio
 ) -> None:
-    store = SQLiteStorage(tmp_path / "bot.sqlite3")
-    await store.open()
-    settings = settings_for(f"sqlite:///{tmp_path}/bot.sqlite3", telegram, twilio)
-    chats, numbers = [str(new_chat()) for _ in range(30)], [new_number() for _ in range(30)]
-    await subscribe(store, chats, "telegram")
-    await subscribe(store, numbers, "whatsapp")
-    senders: dict[str, Sender] = {"telegram": TelegramSender(settings),
-                                  "whatsapp": WhatsAppSender(settings, wait=wait_none())}
-    for sender in senders.values():
-        await sender.start(store)
-    telegram.chaos(seed=8, rate=0.45, hang=HANG)
-    twilio.chaos(seed=8, rate=0.45, hang=HANG)
-    try:
+    async with reminder_world(tmp_path, telegram, twilio, users=30) as (store, senders, users):
+        telegram.chaos(seed=8, rate=0.45, hang=HANG)
+        twilio.chaos(seed=8, rate=0.45, hang=HANG)
         report = await dispatch_until_settled(Dispatcher(store, texts_of(content), senders), EIGHT)
         ends = await outcomes(store)
         inactive = await store.fetch("SELECT user_key FROM reminder_subscriptions WHERE active = 0")
         paused = {r[0] for r in inactive}
-    finally:
-        for sender in senders.values():
-            await sender.close()
-        await store.close()
 
     faults = {c.fault for c in telegram.calls if c.fault} | {m.fault for m in twilio.messages if m.fault}
     assert faults >= {"429", "500", "timeout", "403", "malformed", "opted-out"}, "every fault was met"
-    assert set(ends) == set(chats) | set(numbers), "every due reminder has an outcome"
+    assert set(ends) == set(users), "every due reminder has an outcome"
+    seen = seen_by_providers(ends, telegram, twilio)
+    tally("mixed refusals (429 500 timeout 403 bad JSON)", seen, excused=frozenset({"skipped", "failed"}))
     for user, (status, attempts) in ends.items():
         if user.startswith("whatsapp:"):
-            delivered = len(twilio.delivered(user))
             refused = {m.fault for m in twilio.sent_to(user)}
         else:
-            delivered = len(telegram.delivered(int(user)))
             refused = {c.fault for c in telegram.calls_to("sendMessage", int(user))}
-        assert delivered <= 1, f"{user} got the 08:00 reminder {delivered} times"
-        assert (status == "sent") == (delivered == 1), (user, status, refused)
+        if status == "sent":
+            assert seen[user][0] == 1, (user, refused)
         if status == "skipped":  # blocked the bot or opted out: paused, not retried forever
             assert refused & {"403", "opted-out"} and user in paused, (user, refused)
-        if status == "failed":
+        if status == "failed":  # refused every time, nothing created: retried to the bound
             assert attempts == MAX_ATTEMPTS, (user, attempts)
-    counted = report.sent + report.skipped + report.failed
+        if status == "unknown":  # the answer was lost, or a 5xx (or, on a loaded machine, a message
+            # created but answered after the client's short timeout): nothing can tell, so never again
+            assert refused & {"500", "timeout", "malformed"} or seen[user][0] == 1, (user, refused)
+    counted = report.sent + report.skipped + report.failed + report.unknown
     assert report.sent == sum(s == "sent" for s, _ in ends.values()) > len(ends) // 2
+    assert report.unknown == sum(s == "unknown" for s, _ in ends.values()) > 0
     assert counted >= len(ends) and not report.interrupted
+
+
+# -- providers that create the message and then lose the answer; a slow provider --------------------
+
+
+@pytest.mark.usefixtures("short_timeouts")
+@pytest.mark.parametrize("fault", CREATED_FAULTS)
+async def test_a_provider_that_creates_the_message_then_loses_the_answer_never_gets_it_twice(
+    tmp_path: Path, content: Content, telegram: FakeTelegram, twilio: FakeTwilio, fault: str
+) -> None:
+    """created-timeout: the answer comes after the client's timeout; created-drop: the connection ends
+    with no answer; garbled: a 2xx that is not JSON. Each user gets exactly one message or is recorded
+    unknown, and an unknown one is never sent again on later passes."""
+    async with reminder_world(tmp_path, telegram, twilio) as (store, senders, users):
+        telegram.chaos(seed=17, rate=0.5, faults=(fault,), hang=HANG)
+        twilio.chaos(seed=17, rate=0.5, faults=(fault,), hang=HANG)
+        report = await dispatch_until_settled(Dispatcher(store, texts_of(content), senders), EIGHT)
+        ends = await outcomes(store)
+    seen = seen_by_providers(ends, telegram, twilio)
+    row = tally(f"created, then {fault}", seen)
+    assert set(ends) == set(users)
+    assert all(n == 1 for n, _ in seen.values()), "every message was created once, none twice"
+    assert {status for _, status in seen.values()} == {"sent", "unknown"}
+    assert report.unknown == row.in_doubt > 0 and report.failed == 0
+
+
+async def test_a_slow_provider_delivers_everything_once(
+    tmp_path: Path, content: Content, telegram: FakeTelegram, twilio: FakeTwilio
+) -> None:
+    async with reminder_world(tmp_path, telegram, twilio) as (store, senders, users):
+        telegram.slow(0.3)
+        twilio.slow(0.3)
+        report = await dispatch_until_settled(Dispatcher(store, texts_of(content), senders), EIGHT)
+        ends = await outcomes(store)
+    row = tally("slow provider (every answer late)", seen_by_providers(ends, telegram, twilio))
+    assert row.sent == len(users) == report.sent and set(ends) == set(users)
 
 
 @pytest.mark.usefixtures("short_timeouts")
@@ -216,8 +345,8 @@ async def test_webhook_replies_under_provider_chaos_answered_once_and_never_a_5x
     users = [new_number() for _ in range(8)]
     posts = [whatsapp_fields(user, "can coffee cause it?") for user in users]
     async with running(settings) as (app, client):
-        telegram.chaos(seed=3, rate=0.5, hang=HANG)
-        twilio.chaos(seed=3, rate=0.5, hang=HANG)
+        telegram.chaos(seed=4, rate=0.5, hang=HANG)
+        twilio.chaos(seed=4, rate=0.5, hang=HANG)
         # Each update and each Twilio post arrives twice (a retry after a slow answer), concurrently.
         first = await asyncio.gather(*(post_update(client, u) for u in updates),
                                      *(post_whatsapp(client, f) for f in posts))
@@ -235,10 +364,176 @@ async def test_webhook_replies_under_provider_chaos_answered_once_and_never_a_5x
         tries = telegram.calls_to("sendMessage", chat)
         delivered = telegram.delivered(chat)
         assert len(delivered) <= 1, f"chat {chat}: answered {len(delivered)} times"
-        if not delivered:  # only a refusal that retrying cannot cure leaves a chat unanswered
-            assert {c.fault for c in tries} & {"403", "malformed"}, [c.fault for c in tries]
+        if not delivered:  # a refusal retrying cannot cure, or an answer lost (never sent again)
+            assert {c.fault for c in tries} & {"403", "malformed", "500", "timeout"}, [c.fault for c in tries]
+        assert len(tries) <= 2 or {c.fault for c in tries} & {"429"}, "at most one safe retry"
         if "403" in {c.fault for c in tries} and not delivered:
             assert str(chat) in paused, "a chat that blocked the bot is marked"
+
+
+async def test_a_provider_that_refuses_connections_is_tried_again_later_and_delivers_once(
+    tmp_path: Path, content: Content, telegram: FakeTelegram, twilio: FakeTwilio
+) -> None:
+    """A refused connection proves nothing was sent: the send is recorded failed (not unknown) and the
+    next pass, with the provider back, delivers it once."""
+    relays = [TcpRelay("127.0.0.1", urlsplit(fake.base_url).port or 80) for fake in (telegram, twilio)]
+    for relay in relays:
+        await relay.start()
+    store = SQLiteStorage(tmp_path / "bot.sqlite3")
+    await store.open()
+    settings = settings_for(f"sqlite:///{tmp_path}/bot.sqlite3", telegram, twilio).model_copy(update={
+        "telegram_base_url": f"http://127.0.0.1:{relays[0].port}/bot",
+        "twilio_api_base_url": f"http://127.0.0.1:{relays[1].port}",
+    })
+    chats, numbers = [str(new_chat()) for _ in range(10)], [new_number() for _ in range(10)]
+    await subscribe(store, chats, "telegram")
+    await subscribe(store, numbers, "whatsapp")
+    senders: dict[str, Sender] = {"telegram": TelegramSender(settings),
+                                  "whatsapp": WhatsAppSender(settings, wait=wait_none())}
+    try:
+        for sender in senders.values():
+            await sender.start(store)
+        dispatcher = Dispatcher(store, texts_of(content), senders)
+        for relay in relays:
+            await relay.cut()  # nothing listens: every connection is refused
+        down = await dispatcher.run_pass(now=EIGHT + timedelta(seconds=5))
+        after_down = await outcomes(store)
+        for relay in relays:
+            await relay.start()  # the same ports again
+        back = await dispatcher.run_pass(now=EIGHT + timedelta(minutes=1, seconds=30))
+        ends = await outcomes(store)
+    finally:
+        for sender in senders.values():
+            await sender.close()
+        await store.close()
+        for relay in relays:
+            await relay.cut()
+    assert down.failed == len(chats + numbers) and down.unknown == 0 and down.sent == 0
+    assert {status for status, _ in after_down.values()} == {"failed"}
+    assert back.sent == len(chats + numbers)
+    row = tally("connections refused, then back", seen_by_providers(ends, telegram, twilio))
+    assert row.sent == len(chats + numbers)
+
+
+async def test_send_due_prints_the_unknown_and_a_later_run_does_not_send_them_again(
+    bot_env: dict[str, str], telegram: FakeTelegram
+) -> None:
+    env = telegram_env(bot_env, telegram)
+    store = SQLiteStorage(Path(env["DATABASE_URL"].removeprefix("sqlite:///")))
+    await store.open()
+    chats = [str(new_chat()) for _ in range(6)]
+    await subscribe(store, chats, "telegram")
+    await store.close()
+    telegram.chaos(seed=1, rate=1.0, faults=("created-drop",))  # created, then the connection ends
+    out = await asyncio.to_thread(send_due, env, EIGHT + timedelta(seconds=5))
+    telegram.calm()
+    again = await asyncio.to_thread(send_due, env, EIGHT + timedelta(minutes=10))
+    assert out.startswith("sent 0, skipped 0, failed 0") and "unknown 6 (may have arrived" in out
+    assert again.startswith("sent 0, skipped 0, failed 0") and "unknown 0" in again
+    assert all(len(telegram.delivered(int(c))) == 1 for c in chats), "each got it once, none twice"
+
+
+# -- two dispatchers on PostgreSQL, every pass slower than its lease --------------------------------
+
+
+async def test_two_dispatchers_on_postgres_with_passes_slower_than_the_lease_send_each_once(
+    content: Content, telegram: FakeTelegram, twilio: FakeTwilio
+) -> None:
+    """Each send takes longer than the whole lease, so only the heartbeat keeps a claim; and should a
+    beat come late, a chunk still goes only from the pass that wrote its outbox rows."""
+    lease = timedelta(seconds=0.4)
+    telegram.slow(0.6)
+    chats = [str(new_chat()) for _ in range(40)]
+    async with fresh_schema() as (url, schema):
+        settings = settings_for(with_search_path(url, schema), telegram, twilio)
+        stores = [PostgresStorage(url, schema=schema) for _ in range(2)]
+        senders = [TelegramSender(settings) for _ in stores]
+        for store, sender in zip(stores, senders, strict=True):
+            await store.open()
+            await sender.start(store)
+        try:
+            await subscribe(stores[0], chats, "telegram")
+            dispatchers = [Dispatcher(store, texts_of(content), {"telegram": sender}, batch=8, lease=lease)
+                           for store, sender in zip(stores, senders, strict=True)]
+            start = EIGHT + timedelta(seconds=5)
+            reports = await asyncio.gather(*(d.run_pass(now=start) for d in dispatchers))
+            ends = await outcomes(stores[0])
+        finally:
+            for store, sender in zip(stores, senders, strict=True):
+                await sender.close()
+                await store.close()
+    seen = telegram_seen(telegram, chats, ends)
+    row = tally("two dispatchers, PostgreSQL, pass > lease", seen)
+    assert row.sent == len(chats) and {status for _, status in seen.values()} == {"sent"}
+    assert sum(r.sent for r in reports) == len(chats)
+    assert all(r.sent for r in reports), "both dispatchers took a share"
+
+
+# -- a dispatch pass killed at three moments ------------------------------------------------------
+
+
+def start_send_due(env: dict[str, str], now: datetime) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "messenger_bot", "reminders", "send-due", "--now", now.isoformat()]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def kill(proc: subprocess.Popen[str]) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+def sends(telegram: FakeTelegram) -> int:
+    return len(telegram.calls_to("sendMessage"))
+
+
+#: TELEGRAM_MPS=5 puts ten sends in flight at once: twenty due reminders go in two chunks of ten.
+CHUNK = 10
+
+
+@pytest.mark.parametrize("moment", ["sends in flight", "between chunks", "answered, not recorded"])
+async def test_a_pass_killed_at_any_moment_then_rerun_sends_none_twice(
+    bot_env: dict[str, str], telegram: FakeTelegram, moment: str
+) -> None:
+    """`reminders send-due` is SIGKILLed: while the provider holds the answers to the first chunk; once
+    the first chunk is recorded and the second is going out; or after the provider has answered but
+    while the database is locked, so the outcomes cannot be written. A later run (after the lease)
+    sends the rest, lists the rows that were in flight, and sends none of them again."""
+    env = telegram_env(bot_env, telegram, TELEGRAM_MPS="5")
+    db = Path(env["DATABASE_URL"].removeprefix("sqlite:///"))
+    store = SQLiteStorage(db)
+    await store.open()
+    chats = [str(new_chat()) for _ in range(2 * CHUNK)]
+    await subscribe(store, chats, "telegram")
+    await store.close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    if moment != "between chunks":
+        telegram.hold()
+    proc = start_send_due(env, EIGHT + timedelta(seconds=5))
+    try:
+        if moment == "between chunks":
+            await asyncio.to_thread(telegram.wait_for, lambda: sends(telegram) > CHUNK, 60)
+        else:
+            await asyncio.to_thread(telegram.wait_for, lambda: sends(telegram) == CHUNK, 60)
+        if moment == "answered, not recorded":
+            holder.execute("BEGIN IMMEDIATE")  # nothing can be written now
+            telegram.release()
+            await asyncio.to_thread(telegram.wait_for, lambda: telegram.answered() >= CHUNK, 30)
+    finally:
+        kill(proc)
+        telegram.release()
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()
+    before = sum(bool(telegram.delivered(int(c))) for c in chats)
+    assert 0 < before < len(chats), "killed in the middle of the pass"
+    out = await asyncio.to_thread(send_due, env, EIGHT + LEASE + timedelta(minutes=1))
+    with sqlite3.connect(db) as con:
+        statuses = dict(con.execute("SELECT user_key, status FROM reminder_outbox").fetchall())
+    seen = {c: (len(telegram.delivered(int(c))), statuses.get(c, "none")) for c in chats}
+    row = tally(f"SIGKILL: {moment}", seen)
+    assert set(statuses.values()) <= {"sent", "interrupted"}, statuses
+    assert f"in flight at an earlier stop {row.in_doubt})" in out
+    assert 0 < row.in_doubt <= CHUNK, "at most one chunk was in flight"
 
 
 # -- SQLite busy: another connection holds the write lock --------------------------------------------
@@ -286,6 +581,7 @@ async def test_while_another_connection_holds_the_write_lock_requests_wait_then_
     assert all(len(telegram.delivered(c)) == 1 for c in chats)
     assert report.sent == len(due) and set(ends) == set(due)
     assert all(len(telegram.delivered(int(c))) == 1 for c in due)
+    tally("SQLite write lock held by another process", telegram_seen(telegram, due, ends))
 
 
 # -- the database unreachable, then back --------------------------------------------------------------
@@ -337,6 +633,7 @@ async def test_postgres_gone_then_back_healthz_tells_webhooks_get_503_and_nothin
     assert web.status_code == 200
     assert report.sent == len(due) and {s for s, _ in ends.values()} == {"sent"}
     assert all(len(telegram.delivered(int(c))) == 1 for c in due)
+    tally("PostgreSQL unreachable, then back", telegram_seen(telegram, due, ends))
 
 
 async def _outage(
@@ -475,6 +772,8 @@ def test_serve_killed_mid_traffic_and_dispatch_then_restarted_loses_and_doubles_
         statuses = dict(con.execute("SELECT user_key, status FROM reminder_outbox").fetchall())
         seen_updates = {r[0] for r in con.execute("SELECT update_id FROM telegram_updates")}
         seen_sids = {r[0] for r in con.execute("SELECT message_sid FROM whatsapp_inbound")}
+    tally("serve SIGKILLed mid traffic and dispatch",
+          {c: (len(telegram.delivered(int(c))), statuses.get(c, "none")) for c in reminded})
     for chat in reminded:
         delivered = len(telegram.delivered(int(chat)))
         assert delivered <= 1, f"chat {chat} got the reminder {delivered} times"

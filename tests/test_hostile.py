@@ -2,8 +2,10 @@
 nothing stored from a rejected request, a replayed request answered once, and no response or log
 line carrying a token, a secret or another user's data.
 
-The app runs in process (httpx.ASGITransport, the real lifespan) with every channel on by webhook,
-against the fake Bot API and Twilio servers on loopback; `chat --json` runs as one subprocess.
+The first tests run the app in process (httpx.ASGITransport, the real lifespan) with every channel on
+by webhook, against the fake Bot API and Twilio servers on loopback; `chat --json` runs as one
+subprocess. The fuzz run then sends the bodies of tests/support/hostile.py (those bench/fuzz.py sends)
+to one real `serve` for the module, and each known hostile case once more.
 """
 
 from __future__ import annotations
@@ -12,21 +14,25 @@ import itertools
 import json
 import logging
 import os
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 from twilio.request_validator import RequestValidator
 
 from tests.fakes.telegram_api import FakeTelegram, tap_update, text_update
 from tests.fakes.twilio_api import FakeTwilio
+from tests.support import hostile
 from tests.support.chat import ChatProcess
+from tests.support.server import ServeProcess
 from tests.test_faults import (
     SECRET_HEADER,
     running,
@@ -295,6 +301,11 @@ lines = st.one_of(
 @HYPOTHESIS
 @given(line=lines)
 def test_chat_json_answers_every_line_with_one_json_line(chat: ChatProcess, line: bytes) -> None:
+    answer_line(chat, line)
+
+
+def answer_line(chat: ChatProcess, line: bytes) -> None:
+    """One line in, exactly one JSON line out: replies, or an error object, never a traceback."""
     line = line.replace(b"\n", b" ").replace(b"\r", b" ")  # one line (a bare CR ends a line too)
     assert chat.proc.stdin and chat.proc.stdout
     chat.proc.stdin.buffer.write(line + b"\n")  # type: ignore[attr-defined]
@@ -304,3 +315,183 @@ def test_chat_json_answers_every_line_with_one_json_line(chat: ChatProcess, line
     answer = json.loads(out)
     assert set(answer) in ({"replies"}, {"error"}), answer
     assert "Traceback" not in out
+
+
+# -- the fuzz run: every endpoint of one real `serve`, the bodies bench/fuzz.py sends too ------------
+
+#: No shrinking: against a real server it would take minutes, and the failing request is reported whole.
+FUZZ = settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck),
+                phases=[Phase.explicit, Phase.generate])
+
+
+@dataclass
+class Served:
+    """One `serve` for the module, with every channel on, and the fakes it talks to."""
+
+    serve: ServeProcess
+    http: httpx.Client
+    telegram: FakeTelegram
+    statuses: Counter[int]
+
+    def send(self, call: hostile.HostileRequest) -> httpx.Response:
+        response = self.http.post(self.serve.url + call.path, content=call.body, headers=call.headers)
+        self.statuses[response.status_code] += 1
+        assert response.status_code < 500, (call.what, call.body[:200], response.status_code, response.text)
+        assert self.serve.proc.poll() is None, "serve is still running"
+        return response
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with FakeTelegram() as telegram, FakeTwilio() as twilio:
+        db = tmp_path_factory.mktemp("fuzz") / "bot.sqlite3"
+        env = hostile.serve_env(f"sqlite:///{db}", telegram.base_url, telegram.token, twilio.base_url)
+        with ServeProcess(env, "--no-scheduler") as serve, httpx.Client(timeout=30) as http:
+            drain = hostile.Drain(serve.proc)
+            found = Served(serve, http, telegram, Counter())
+            yield found
+        log = drain.text()
+    assert max(found.statuses, default=0) < 500
+    assert "Traceback" not in log and '"level": "ERROR"' not in log, "no turn failed, on any channel"
+    for secret in (hostile.TELEGRAM_SECRET, hostile.TWILIO_TOKEN, telegram.token):
+        assert secret not in log
+
+
+@FUZZ
+@given(call=hostile.web_chat())
+def test_fuzzed_web_chat_bodies_get_an_answer_or_a_4xx(served: Served, call: hostile.HostileRequest) -> None:
+    response = served.send(call)
+    assert response.status_code in {200, 400, 413}, (call.what, response.text)
+    if response.status_code == 200:
+        assert response.json()["replies"][-1]["buttons"], "every answer ends with a way on"
+
+
+@FUZZ
+@given(call=hostile.telegram())
+def test_fuzzed_telegram_updates_get_a_200_or_a_400(served: Served, call: hostile.HostileRequest) -> None:
+    assert served.send(call).status_code in {200, 400}
+
+
+@FUZZ
+@given(call=hostile.whatsapp())
+def test_fuzzed_whatsapp_messages_get_twiml_or_a_400(served: Served, call: hostile.HostileRequest) -> None:
+    response = served.send(call)
+    assert response.status_code in {200, 400}, (call.what, response.text)
+    if response.status_code == 200:
+        twiml_messages(response)  # well-formed XML, whatever was written
+
+
+@FUZZ
+@given(call=hostile.whatsapp_status())
+def test_fuzzed_whatsapp_status_callbacks_get_a_204_or_a_400(
+    served: Served, call: hostile.HostileRequest
+) -> None:
+    assert served.send(call).status_code in {204, 400}
+
+
+@FUZZ
+@given(line=hostile.chat_lines)
+def test_fuzzed_chat_json_lines_each_get_one_json_line(chat: ChatProcess, line: bytes) -> None:
+    answer_line(chat, line)
+
+
+# -- the known cases, each once -------------------------------------------------------------------
+
+
+def _signed_post(served: Served, path: str, fields: dict[str, str], signature_of: dict[str, str] | None = None
+                 ) -> httpx.Response:
+    request = hostile.signed(path, signature_of or fields, "known case")
+    return served.http.post(served.serve.url + path, data=fields,
+                            headers={"x-twilio-signature": request.headers["x-twilio-signature"]})
+
+
+def test_a_captured_message_with_shifted_field_boundaries_is_refused_not_answered_again(
+    served: Served,
+) -> None:
+    sid = "SM" + "ab" * 16
+    fields = {"MessageSid": sid, "AccountSid": hostile.TWILIO_ACCOUNT, "From": "whatsapp:+447700911111",
+              "To": hostile.SANDBOX, "Body": "hello", "NumMedia": "0"}
+    assert twiml_messages(_signed_post(served, "/whatsapp/webhook", fields)), "the real message is answered"
+    shifted = {k: v for k, v in fields.items() if k != "NumMedia"} | {"MessageSid": sid + "NumMedia0"}
+    replay = _signed_post(served, "/whatsapp/webhook", shifted, signature_of=fields)
+    assert replay.status_code == 400, "the same signature still matches, but the sid is not Twilio's"
+    assert "MessageSid must be SM or MM and 32 hex digits" in replay.json()["error"]
+
+
+def test_digits_of_other_scripts_in_buttons_and_numbers_get_answers(served: Served) -> None:
+    def tap(button: str) -> list[dict[str, Any]]:
+        body = {"user": "digits-0001", "button": button}
+        response = served.http.post(served.serve.url + "/api/chat", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()["replies"]
+
+    tap("do:reminders:tz:water:Etc/UTC")
+    for crafted in ("do:reminders:water:save:1:²:5", "do:reminders:water:from:1:①",
+                    "do:reminders:caffeine:at:²²00"):
+        assert tap(crafted)[-1]["kind"] == "menu", "a payload the bot never issued shows the menu"
+    fields = {"MessageSid": "SM" + "cd" * 16, "AccountSid": hostile.TWILIO_ACCOUNT, "To": hostile.SANDBOX,
+              "From": "whatsapp:+447700922222", "Body": "①", "NumMedia": "②", "ButtonPayload": "²"}
+    assert twiml_messages(_signed_post(served, "/whatsapp/webhook", fields))
+    sids = iter(f"SM{n:032x}" for n in range(0xD161, 0xD170))
+
+    def say(body: str) -> list[str]:
+        message = {"MessageSid": next(sids), "AccountSid": hostile.TWILIO_ACCOUNT, "To": hostile.SANDBOX,
+                   "From": "whatsapp:+447700922223", "Body": body, "NumMedia": "0"}
+        return twiml_messages(_signed_post(served, "/whatsapp/webhook", message))
+
+    say("menu")
+    second = say("2")
+    say("menu")
+    assert say("٢") == second, "an Arabic-Indic two picks the second option, as 2 does"
+    say("menu")
+    assert "1. " in say("²")[-1], "a superscript two is no option number: the menu again, not a crash"
+
+
+def test_a_status_callback_with_a_huge_error_code_is_recorded_without_it(served: Served) -> None:
+    for code in ("9" * 40, "9" * 5000, "①"):
+        fields = {"MessageSid": "SM" + "ef" * 16, "MessageStatus": "failed", "To": "whatsapp:+447700933333",
+                  "ErrorCode": code}
+        assert _signed_post(served, "/whatsapp/status", fields).status_code == 204
+
+
+def test_telegram_updates_whose_ids_are_lists_or_too_big_get_400(served: Served) -> None:
+    headers = {"content-type": "application/json", hostile.SECRET_HEADER: hostile.TELEGRAM_SECRET}
+    good = text_update(4242, 4242, "hello")
+    for path, bad in [(("message", "chat", "id"), [4242]), (("message", "from", "id"), [1, 2]),
+                      (("update_id",), 10**30), (("message", "message_id"), [1])]:
+        response = served.http.post(served.serve.url + "/telegram/webhook", headers=headers,
+                                    content=json.dumps(hostile.with_value(good, path, bad)))
+        assert response.status_code == 400, (path, response.text)
+
+
+def test_chat_json_answers_a_line_with_a_huge_integer_with_an_error(chat: ChatProcess) -> None:
+    assert "error" in chat.send('{"text": ' + "9" * 5000 + "}")
+    assert chat.send({"text": "menu"})["replies"], "and the session goes on"
+
+
+# -- long messages: cut at what the platform carries, read by triage up to there -------------------
+
+WARNING_SIGN = " my face is drooping and I can't speak"
+
+
+def test_a_whatsapp_message_as_long_as_whatsapp_allows_is_read_to_its_end(served: Served) -> None:
+    longest = "lip " * ((4096 - len(WARNING_SIGN)) // 4) + WARNING_SIGN
+    assert len(longest) <= 4096
+    fields = {"MessageSid": "SM" + "12" * 16, "AccountSid": hostile.TWILIO_ACCOUNT, "To": hostile.SANDBOX,
+              "From": "whatsapp:+447700944444", "Body": longest, "NumMedia": "0"}
+    answer = twiml_messages(_signed_post(served, "/whatsapp/webhook", fields))
+    assert "Call 999 now" in answer[0], "the warning sign at the very end was read"
+    beyond = {**fields, "MessageSid": "SM" + "34" * 16, "Body": "lip " * 1024 + WARNING_SIGN}
+    answer = twiml_messages(_signed_post(served, "/whatsapp/webhook", beyond))
+    assert answer and "Call 999 now" not in answer[0], "past 4,096 characters nothing reaches the engine"
+
+
+def test_a_telegram_message_as_long_as_telegram_allows_is_read_to_its_end(served: Served) -> None:
+    chat = 4343
+    longest = "lip " * ((4096 - len(WARNING_SIGN)) // 4) + WARNING_SIGN
+    headers = {"content-type": "application/json", hostile.SECRET_HEADER: hostile.TELEGRAM_SECRET}
+    response = served.http.post(served.serve.url + "/telegram/webhook", headers=headers,
+                                content=json.dumps(text_update(43_430_001, chat, longest)))
+    assert response.status_code == 200
+    delivered = served.telegram.wait_for(lambda: served.telegram.delivered(chat))
+    assert "These signs can mean a stroke" in delivered[0].text

@@ -1,8 +1,12 @@
 """The dispatcher against a small in-test Sender: sent once, late and quiet-hour skips, STOP,
-blocked users paused, failures retried to a bound, and rows left in flight by a killed process."""
+blocked users paused, failures retried to a bound, unknown outcomes never resent, rows left in
+flight by a killed process, and two dispatchers whose pass outlives the lease (an injected clock)."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +21,7 @@ from messenger_bot.reminders.feature import RemindersFeature
 from messenger_bot.reminders.replies import texts_of
 from messenger_bot.reminders.schedule import Schedule
 from messenger_bot.storage import Storage
+from tests.fakes.clock import FakeClock, StalledClock
 
 # 2026-06-01 is a Monday; London is on BST (UTC+1).
 SET_UP = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # 07:00 BST
@@ -212,3 +217,105 @@ async def test_caffeine_check_in_shows_todays_total(
     [(_, reply)] = sender.sent
     assert "80 of 400 mg" in reply.text
     assert "do:reminders:log:coffee" in [b.payload for b in reply.buttons]
+
+
+async def test_an_unknown_outcome_is_recorded_and_never_sent_again(
+    dispatcher: Dispatcher, store: Storage, sender: FakeSender
+) -> None:
+    await water(store, "1")
+    sender.outcomes["1"] = Outcome.UNKNOWN  # the provider may have created it; its answer was lost
+    first = await dispatcher.run_pass(EIGHT)
+    assert first.unknown == 1 and first.failed == 0
+    sender.outcomes.clear()
+    for minutes in (2, 6, 30):
+        assert (await dispatcher.run_pass(EIGHT + timedelta(minutes=minutes))).sent == 0
+    assert await outbox(store) == [("1", "unknown", "fake unknown")]
+    sub = await db.subscription(store, "telegram", "1", "water")
+    assert sub and sub.next_due_at == EIGHT + timedelta(hours=2)  # the next time stands
+    assert (await dispatcher.run_pass(EIGHT + timedelta(hours=2))).sent == 1
+
+
+# -- two dispatchers, one pass slower than the lease -------------------------------------------
+
+
+class HeldSender(FakeSender):
+    """A slow provider: each send arrives, then waits until the test lets the answers go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived: list[str] = []
+        self.gate = asyncio.Event()
+
+    async def send(self, user_key: str, reply: Reply, template: str | None = None) -> SendResult:
+        self.arrived.append(user_key)
+        await self.gate.wait()
+        return await super().send(user_key, reply, template)
+
+
+async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Wait for something another task does (never a timing assertion: the bound is generous)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            done = check()
+            if await done if inspect.isawaitable(done) else done:
+                return
+            await asyncio.sleep(0.01)
+
+
+async def leased_past(store: Storage, moment: datetime) -> bool:
+    rows = await store.fetch(
+        "SELECT MIN(claimed_until) FROM reminder_subscriptions WHERE claimed_by IS NOT NULL"
+    )
+    return rows[0][0] is not None and float(rows[0][0]) > moment.timestamp()
+
+
+LEASE_SHORT = timedelta(seconds=60)
+
+
+async def test_a_pass_slower_than_its_lease_keeps_it_so_a_second_dispatcher_sends_nothing(
+    content: Content, store: Storage
+) -> None:
+    for user in ("1", "2", "3", "4"):
+        await water(store, user)
+    clock = FakeClock(EIGHT + timedelta(seconds=5))
+    slow, other = HeldSender(), FakeSender()
+    first = Dispatcher(store, texts_of(content), {"telegram": slow}, lease=LEASE_SHORT, clock=clock)
+    second = Dispatcher(store, texts_of(content), {"telegram": other}, lease=LEASE_SHORT, clock=clock)
+    running = asyncio.create_task(first.run_pass())
+    await eventually(lambda: len(slow.arrived) == 4)
+    for _ in range(4):  # two whole leases go by while the provider holds the answers
+        clock.advance(LEASE_SHORT / 2)
+        await eventually(lambda: leased_past(store, clock.now()))  # the heartbeat renewed them
+        assert (await second.run_pass()).sent == 0
+    slow.gate.set()
+    report = await running
+    assert report.sent == 4 and other.sent == []
+    assert sorted(u for u, _ in slow.sent) == ["1", "2", "3", "4"]
+    assert {s for _, s, _ in await outbox(store)} == {"sent"}
+
+
+async def test_after_a_lapsed_lease_each_chunk_goes_only_from_the_pass_that_wrote_its_outbox_rows(
+    content: Content, store: Storage
+) -> None:
+    """A stalled first pass (no heartbeat) loses its lease mid-batch; the second claims the same rows.
+    Rows the first had written stay its own; rows the second writes first are the second's."""
+    for user in ("1", "2", "3", "4"):
+        await water(store, user)
+    clock = FakeClock(EIGHT + timedelta(seconds=5))
+    slow, other = HeldSender(), FakeSender()
+    rates = {"telegram": 1.0}  # two sends in flight at once: the batch of four goes in two chunks
+    texts = texts_of(content)
+    first = Dispatcher(store, texts, {"telegram": slow}, rates=rates, lease=LEASE_SHORT,
+                       clock=StalledClock(clock))
+    second = Dispatcher(store, texts, {"telegram": other}, rates=rates, lease=LEASE_SHORT, clock=clock)
+    running = asyncio.create_task(first.run_pass())
+    await eventually(lambda: len(slow.arrived) == 2)
+    clock.advance(LEASE_SHORT * 2)
+    taken_over = await second.run_pass()
+    slow.gate.set()
+    report = await running
+    by_first, by_second = {u for u, _ in slow.sent}, {u for u, _ in other.sent}
+    assert by_first == set(slow.arrived) and len(by_first) == 2
+    assert by_second == {"1", "2", "3", "4"} - by_first, "the rest went once, from the second pass"
+    assert report.sent == 2 and taken_over.sent == 2 and len(taken_over.interrupted) == 2
+    assert {s for _, s, _ in await outbox(store)} == {"sent"}, "the first pass recorded what it sent"

@@ -15,7 +15,8 @@ import itertools
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +24,9 @@ from typing import Any
 
 import httpx
 import pytest
+from telegram.error import NetworkError, TimedOut
 
-from messenger_bot.channels.telegram import UpdateLog
+from messenger_bot.channels.telegram import FLOOD_BURST, UpdateLog
 from messenger_bot.channels.telegram_render import (
     DATA_LIMIT,
     LIMIT,
@@ -33,14 +35,28 @@ from messenger_bot.channels.telegram_render import (
     split_text,
     to_html,
 )
-from messenger_bot.channels.telegram_send import TelegramSender
+from messenger_bot.channels.telegram_request import AiohttpRequest
+from messenger_bot.channels.telegram_send import TelegramSender, not_sent
 from messenger_bot.content import Button, Content
 from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.delivery import Outcome
 from messenger_bot.engine import BLOCKED, STOPPED, Engine
 from messenger_bot.settings import load_settings
 from messenger_bot.storage import Storage, UserState
-from tests.fakes.telegram_api import USERNAME, Call, FakeTelegram, tap_update, text_update
+from messenger_bot.web.app import create_app
+from tests.fakes.telegram_api import (
+    USERNAME,
+    Call,
+    FakeTelegram,
+    anonymous_admin_update,
+    edited_update,
+    forum_update,
+    member_update,
+    photo_update,
+    tap_update,
+    text_update,
+    unreadable_update,
+)
 from tests.support.server import ServeProcess
 
 SECRET = "test-Secret_0123456789"
@@ -177,6 +193,28 @@ def test_a_warning_sign_gets_the_alert_first(telegram: Telegram):
     assert "Main menu" in labels
 
 
+def test_an_alert_whose_send_may_have_failed_is_sent_once_more(telegram: Telegram):
+    """A 5xx leaves the outcome unknown: an ordinary answer is not repeated (it may have arrived),
+    but an emergency alert is: two copies are a small harm, none a grave one."""
+    chat = new_chat()
+    telegram.fake.fail(chat, status=500, times=1)  # the first send is refused with nothing created
+    telegram.say(chat, "my face is drooping on one side and I can't speak properly")
+    alert = telegram.fake.wait_for(
+        lambda: [c for c in telegram.fake.delivered(chat) if "These signs can mean a stroke" in c.text])
+    assert [c.status for c in telegram.fake.calls_to("sendMessage", chat)][:2] == [500, 200]
+    assert "Call 112, 911 or 999 now." in seen(alert[0])
+    other = new_chat()
+    telegram.say(other, "/menu")
+    telegram.wait_messages(other)
+    telegram.fake.fail(other, status=500, times=1)
+    telegram.say(other, "can coffee cause it?")
+    telegram.fake.wait_for(lambda: len(telegram.fake.calls_to("sendMessage", other)) >= 2)
+    telegram.say(other, "/help")  # a later turn shows the earlier answer was settled, not retried
+    telegram.fake.wait_for(lambda: len(telegram.fake.calls_to("sendMessage", other)) >= 3)
+    statuses = [c.status for c in telegram.fake.calls_to("sendMessage", other)]
+    assert statuses == [200, 500, 200], "an ordinary answer with an unknown outcome is not repeated"
+
+
 def test_a_stale_button_answers_with_the_menu(telegram: Telegram, content: Content):
     chat = new_chat()
     telegram.say(chat, "/menu")
@@ -208,6 +246,84 @@ def test_in_a_group_the_bot_answers_only_when_addressed(telegram: Telegram):
     messages = telegram.wait_messages(group, 3)
     assert len(messages) == 3
     assert "twitching, anyone" not in " ".join(seen(m) for m in messages)
+
+
+def test_in_a_forum_topic_the_answer_lands_in_that_topic(telegram: Telegram, content: Content):
+    forum = new_chat(group=True)
+    telegram.deliver(forum_update(telegram.fake.next_update_id(), forum, f"@{USERNAME} /help", 42))
+    [answer] = telegram.wait_messages(forum)
+    assert answer.params["message_thread_id"] == "42"
+    assert "How to use me" in seen(answer)
+
+
+def test_a_group_photo_whose_caption_mentions_the_bot_is_answered(telegram: Telegram, content: Content):
+    group = new_chat(group=True)
+    telegram.deliver(photo_update(telegram.fake.next_update_id(), group, "my lip today", from_id=77))
+    caption = f"@{USERNAME} can coffee make my lip twitch?"
+    telegram.deliver(photo_update(telegram.fake.next_update_id(), group, caption, from_id=77))
+    [answer] = telegram.wait_messages(group)
+    assert "Caffeine is a stimulant" in seen(answer)
+
+
+def test_an_anonymous_group_admin_is_answered(telegram: Telegram):
+    group = new_chat(group=True)
+    telegram.deliver(anonymous_admin_update(telegram.fake.next_update_id(), group, f"@{USERNAME} /help"))
+    telegram.deliver(anonymous_admin_update(
+        telegram.fake.next_update_id(), group, f"@{USERNAME} my face is drooping and I can't speak"))
+    messages = telegram.wait_messages(group, 2)
+    assert any(m.text.startswith("<b>These signs can mean a stroke") for m in messages)
+
+
+def test_an_edit_is_not_answered_again_but_a_warning_sign_it_adds_raises_the_alert(telegram: Telegram):
+    chat = new_chat()
+    telegram.say(chat, "can coffee make my lip twitch?", message_id=31)
+    [first] = telegram.wait_messages(chat)
+    telegram.deliver(edited_update(telegram.fake.next_update_id(), chat, "can tea make it twitch?", 31))
+    telegram.deliver(edited_update(telegram.fake.next_update_id(), chat,
+                                   "can tea make it twitch? now my face is drooping and I can't speak", 31))
+    _, alert = telegram.wait_messages(chat, 2)
+    assert alert.text.startswith("<b>These signs can mean a stroke")
+    assert "Main menu" in [label for label, _ in alert.buttons]
+    telegram.say(chat, "/about")
+    messages = telegram.wait_messages(chat, 3)
+    assert len(messages) == 3, [seen(m)[:40] for m in messages]  # the first edit got nothing
+    assert "Caffeine is a stimulant" in seen(first)
+
+
+def test_blocking_and_unblocking_pause_and_resume_at_once(telegram: Telegram):
+    chat = new_chat()
+    telegram.say(chat, "hello")
+    telegram.wait_messages(chat)
+    telegram.deliver(member_update(telegram.fake.next_update_id(), chat, "kicked"))
+    telegram.fake.wait_for(lambda: telegram.paused_reason(chat) == BLOCKED)
+    telegram.deliver(member_update(telegram.fake.next_update_id(), chat, "member"))
+    telegram.fake.wait_for(lambda: telegram.paused_reason(chat) is None)
+    assert len(telegram.fake.delivered(chat)) == 1  # noticing a block sends nothing
+
+
+def test_a_users_own_stop_is_never_overwritten_by_a_block(servers: dict[str, Telegram]):
+    telegram = servers["webhook"]  # a webhook post returns once its update is handled
+    chat = new_chat()
+    telegram.say(chat, "stop")
+    telegram.wait_messages(chat)
+    assert telegram.paused_reason(chat) == STOPPED
+    telegram.deliver(member_update(telegram.fake.next_update_id(), chat, "kicked"))
+    assert telegram.paused_reason(chat) == STOPPED
+    telegram.deliver(member_update(telegram.fake.next_update_id(), chat, "member"))
+    assert telegram.paused_reason(chat) == STOPPED
+    stranger = new_chat()
+    telegram.deliver(member_update(telegram.fake.next_update_id(), stranger, "kicked"))
+    with sqlite3.connect(telegram.db) as db:  # someone who never wrote leaves no row behind
+        assert db.execute("SELECT 1 FROM users WHERE user_key = ?", (str(stranger),)).fetchall() == []
+
+
+def test_the_bot_subscribes_to_membership_changes_and_edits(telegram: Telegram):
+    if telegram.mode == "webhook":
+        [registered] = telegram.fake.calls_to("setWebhook")
+        allowed = registered.params["allowed_updates"]
+    else:
+        allowed = telegram.fake.calls_to("getUpdates")[-1].params["allowed_updates"]
+    assert {"message", "edited_message", "callback_query", "my_chat_member"} <= set(allowed)
 
 
 def test_a_flood_reply_is_waited_out_and_still_arrives(telegram: Telegram):
@@ -257,6 +373,30 @@ def test_the_webhook_refuses_a_wrong_or_missing_secret(telegram: Telegram):
     assert stored == []
 
 
+def test_a_locked_database_answers_the_webhook_503_and_the_redelivery_is_answered(
+    servers: dict[str, Telegram],
+):
+    """SQLite held by another writer for longer than the store waits: no apology that loses the
+    message, but a 503, so Telegram delivers the update again; then it is answered once."""
+    telegram = servers["webhook"]
+    chat = new_chat()
+    update = text_update(telegram.fake.next_update_id(), chat, "/help")
+    url = f"{telegram.server.url}/telegram/webhook"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    holder = sqlite3.connect(telegram.db, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        refused = httpx.post(url, json=update, headers=headers, timeout=60)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert refused.status_code == 503
+    assert telegram.fake.calls_to("sendMessage", chat) == []  # no apology
+    telegram.deliver(update)  # Telegram's redelivery
+    [answer] = telegram.wait_messages(chat)
+    assert "How to use me" in seen(answer)
+
+
 def test_one_flooding_chat_does_not_hold_up_another(servers: dict[str, Telegram]):
     # Polling only: the webhook answers each request in turn, polling shows the concurrency.
     # Its paced replies to the flooder drain while the webhook tests run.
@@ -267,6 +407,32 @@ def test_one_flooding_chat_does_not_hold_up_another(servers: dict[str, Telegram]
     telegram.say(other, "/about")
     telegram.wait_messages(other)
     assert len(telegram.fake.delivered(flooder)) < 10  # paced at one a second, not served ahead of others
+
+
+RED_FLAG = "my face is drooping and I can't speak"
+FLOOD = 25
+
+
+def test_a_flooding_chat_that_describes_a_warning_sign_still_gets_the_alert(telegram: Telegram):
+    """Over the flood limit (a burst of 10), a message is dropped unanswered unless it describes a
+    warning sign: then the alert alone goes out, ahead of most of the paced answers still owed."""
+    chat = new_chat()
+    if telegram.mode == "polling":  # one getUpdates batch, handled concurrently and in order
+        for n in range(FLOOD):
+            telegram.fake.push(text_update(telegram.fake.next_update_id(), chat, f"hello {n}"))
+        telegram.fake.push(text_update(telegram.fake.next_update_id(), chat, RED_FLAG))
+    else:  # Telegram posts a busy chat's updates over several connections at once
+        pool = ThreadPoolExecutor(FLOOD)
+        posts = [pool.submit(telegram.say, chat, f"hello {n}") for n in range(FLOOD)]
+        returned = as_completed(posts)
+        for _ in range(FLOOD - FLOOD_BURST):  # the dropped ones come back at once, the rest paced
+            next(returned).result()
+        telegram.say(chat, RED_FLAG)
+        pool.shutdown(wait=False)  # what the flood is owed drains at one a second, in the background
+    alert = telegram.fake.wait_for(
+        lambda: [c for c in telegram.fake.delivered(chat) if "These signs can mean a stroke" in c.text])
+    assert "Call 112, 911 or 999 now." in seen(alert[0])
+    assert len(telegram.fake.delivered(chat)) < FLOOD_BURST + 2, "the alert did not wait behind the flood"
 
 
 # -- rendering ----------------------------------------------------------------------------------
@@ -363,15 +529,55 @@ async def test_sender_marks_a_blocked_user_and_does_not_try_again(
     assert (await sender.send(str(chat), REMINDER)).outcome == Outcome.SENT
 
 
-async def test_sender_waits_out_429_and_retries_server_errors(fake: FakeTelegram, sender: TelegramSender):
+async def test_sender_waits_out_429_and_never_resends_after_a_server_error(
+    fake: FakeTelegram, sender: TelegramSender
+):
+    """A 429 proves nothing was sent: waited out. A 5xx may have followed a send (the Bot API
+    documents no 5xx as "nothing sent"): the outcome is unknown and the message is not sent again."""
     flooded, broken, down = new_chat(), new_chat(), new_chat()
     fake.flood(flooded, retry_after=1)
     fake.fail(broken, status=502, times=2)
     fake.fail(down, status=500, times=100)
     results = await asyncio.gather(*(sender.send(str(c), REMINDER) for c in (flooded, broken, down)))
-    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.SENT, Outcome.FAILED]
-    assert [c.status for c in fake.calls_to("sendMessage", broken)] == [502, 502, 200]
-    assert len(fake.calls_to("sendMessage", down)) == 4  # bounded, then given up
+    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.UNKNOWN, Outcome.UNKNOWN]
+    assert [c.status for c in fake.calls_to("sendMessage", flooded)] == [429, 200]
+    assert [c.status for c in fake.calls_to("sendMessage", broken)] == [502]
+    assert len(fake.calls_to("sendMessage", down)) == 1
+
+
+async def test_aiohttp_errors_count_as_nothing_sent_only_before_the_request_is_written():
+    """At most once on the aiohttp request class: a refused connection or no free pooled connection
+    proves nothing went (one safe retry); a read timeout after the request was written does not."""
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)  # the request arrived; no answer ever comes
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/botTOKEN/sendMessage"
+    closed = await asyncio.start_server(hold, "127.0.0.1", 0)
+    nobody = f"http://127.0.0.1:{closed.sockets[0].getsockname()[1]}/botTOKEN/sendMessage"
+    closed.close()
+    await closed.wait_closed()
+    request = AiohttpRequest(1, read_timeout=1.0, connect_timeout=0.2, pool_timeout=0.1)
+    await request.initialize()
+    try:
+        written, waiting = await asyncio.gather(
+            request.do_request(url, "POST"), _after(0.1, request.do_request(url, "POST")),
+            return_exceptions=True,
+        )
+        refused = (await asyncio.gather(request.do_request(nobody, "POST"), return_exceptions=True))[0]
+    finally:
+        await request.shutdown()
+        server.close()
+    assert isinstance(written, TimedOut) and not not_sent(written), repr(written.__cause__)
+    assert isinstance(waiting, TimedOut) and not_sent(waiting), repr(waiting.__cause__)
+    assert isinstance(refused, NetworkError) and not_sent(refused), repr(refused.__cause__)
+
+
+async def _after(seconds: float, call: Awaitable[Any]) -> Any:
+    await asyncio.sleep(seconds)
+    return await call
 
 
 async def test_sender_skips_a_user_who_paused_messages(
@@ -383,3 +589,63 @@ async def test_sender_skips_a_user_who_paused_messages(
     assert (await sender.send("not-a-chat", REMINDER)).outcome == Outcome.FAILED
     assert fake.calls_to("sendMessage") == []
 
+
+
+# -- an update python-telegram-bot cannot read --------------------------------------------------
+
+
+def test_an_unreadable_update_is_skipped_once_and_polling_goes_on(bot_env: dict[str, str]):
+    with FakeTelegram() as fake:
+        env = {**bot_env, "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_BASE_URL": fake.base_url}
+        with ServeProcess(env, "--no-scheduler") as server:
+            broken, chat = fake.next_update_id(), new_chat()
+            fake.push(unreadable_update(broken, new_chat()))
+            fake.push(text_update(fake.next_update_id(), chat, "/about"))
+            fake.wait_for(lambda: fake.delivered(chat))  # everyone else is still answered
+            confirmed = fake.wait_for(lambda: [c for c in fake.calls_to("getUpdates")
+                                               if int(c.params.get("offset") or 0) > broken])
+            assert confirmed
+            code = server.stop()
+        output = server.read_output()
+    assert code == 0, output  # and shutdown did not hang
+    assert output.count(f"skipped update {broken}") == 1, output
+    assert "Traceback" not in output
+
+
+# -- python-telegram-bot's own memory ----------------------------------------------------------
+
+
+async def test_ptb_bookkeeping_stays_bounded_however_many_chats_write(tmp_path: Path, fake: FakeTelegram):
+    """PTB 22.8 without a persistence keeps every chat and user id it has seen (Application.
+    _chat_ids_to_be_updated_in_persistence and _user_ids_…, never emptied). Fed many distinct
+    chats, round after round, the bot's PTB keeps only the ids since its last periodic run
+    (`update_persistence`, which PTB calls every minute), and nothing after it."""
+    settings = load_settings(
+        database_url=f"sqlite:///{tmp_path / 'bot.sqlite3'}", telegram_bot_token=fake.token,
+        telegram_base_url=fake.base_url, telegram_webhook_url="https://bot.example.org/telegram/webhook",
+        telegram_webhook_secret=SECRET,
+    )
+    app = create_app(settings, scheduler=False)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    per_round = 600
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://bot.test") as client,
+    ):
+        ptb = app.state.channels["telegram"].app
+
+        def kept() -> list[int]:
+            names = [f"_{kind}_ids_to_be_{what}_in_persistence"
+                     for what in ("updated", "deleted") for kind in ("chat", "user")]
+            return [*(len(getattr(ptb, name)) for name in names), len(ptb.chat_data), len(ptb.user_data)]
+
+        for _ in range(3):
+            for _ in range(per_round):  # group chatter not addressed to the bot: read, not answered
+                group, person = new_chat(group=True), new_chat()
+                update = text_update(fake.next_update_id(), group, "my lip twitches", from_id=person)
+                response = await client.post("/telegram/webhook", json=update, headers=headers)
+                assert response.status_code == 200
+            assert max(kept()) == per_round  # what PTB holds between two runs: this round's chats
+            await ptb.update_persistence()
+            await ptb.update_persistence()
+            assert kept() == [0, 0, 0, 0, 0, 0]

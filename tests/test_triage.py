@@ -1,10 +1,16 @@
 """Red-flag triage: the dev sets, focused behaviour, and robustness.
 
-`pytest -s tests/test_triage.py` prints recall and false-alarm rate per dev set.
+`pytest -s tests/test_triage.py` prints recall and false-alarm rate per dev set
+(every tests/eval/triage-*.tsv).
 """
 
 from __future__ import annotations
 
+import random
+import shutil
+import string
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,10 +19,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from messenger_bot.content import load_content
+from messenger_bot.text import normalise, words
 from messenger_bot.triage import Finding, Triage, TriageRules
+from messenger_bot.triage.speller import BUDGET, skeleton
 
 ROOT = Path(__file__).parents[1]
-DEV_SETS = [ROOT / "tests" / "eval" / "triage-dev.tsv", ROOT / "tests" / "eval" / "triage-more.tsv"]
+DEV_SETS = sorted((ROOT / "tests" / "eval").glob("triage-*.tsv"))
 MAX_FALSE_ALARM_RATE = 0.1
 
 
@@ -217,3 +226,322 @@ def test_bad_sign_id_is_refused() -> None:
     raw["signs"]["Bad Id"] = {"name": "x", "phrases": ["x"]}
     with pytest.raises(ValidationError, match="sign id"):
         TriageRules.model_validate(raw)
+
+
+def test_every_dev_set_is_there() -> None:
+    names = {p.name for p in DEV_SETS}
+    assert {"triage-dev.tsv", "triage-more.tsv", "triage-kinds.tsv", "triage-holdout.tsv"} <= names
+
+
+# --- Scope: a cue reaches only inside its own clause -------------------------------------
+
+@pytest.mark.parametrize("message", [
+    "no fever, but my leg suddenly feels heavy and useless",
+    "not sure, but my arm is weak",
+    "no pain at all but i can't lift my right arm",
+    "i don't have a headache, however my face is drooping",
+    "not dizzy, although my left hand feels numb",
+    "no twitching today, now my whole arm is numb",
+    "my dad had a stroke in 2015 and now his speech is slurred again",
+    "years ago i fainted, now my arm is numb",
+])
+def test_a_cue_ends_with_its_clause(triage: Triage, message: str) -> None:
+    assert triage.check(message) is not None
+
+
+@pytest.mark.parametrize("message", [
+    "my eyesight is normal and i can feel everything",
+    "speech fine, no weakness, just the twitch",
+    "no numbness, no droop, no headache, only my upper lip jumps",
+    "no slurred speech, no confusion, just annoying twitches",
+    "she has no weakness and no droop",
+])
+def test_whole_negated_statements_are_calm(triage: Triage, message: str) -> None:
+    assert triage.check(message) is None
+
+
+# --- Questions about a sign versus reports of one ----------------------------------------
+
+@pytest.mark.parametrize("message", [
+    "how would i tell if my smile is uneven?",
+    "am i at risk of a stroke one day?",
+    "how can i tell a stroke from bell's palsy?",
+    "what are the warning signs of a stroke?",
+    "what should i do if my face droops?",
+    "if i ever get a sudden headache should i call an ambulance?",
+    "does lip twitching mean i will have a stroke in the future?",
+    "tell me about seizures",
+    "my sister worries her face might droop one day",
+])
+def test_questions_about_signs_are_calm(triage: Triage, message: str) -> None:
+    assert triage.check(message) is None
+
+
+@pytest.mark.parametrize("message", [
+    "is it a stroke if my face is drooping right now?",
+    "why is my face drooping on one side?",
+    "should i be worried that my speech is slurred right now?",
+    "what are the signs of a stroke? my dad's face is drooping",
+    "what should i do my face is drooping",
+    "could i be having a stroke?",
+    "i'm scared i'm having a stroke",
+    "how do i know if its serious, my face is drooping",
+])
+def test_questions_that_describe_a_sign_now_alert(triage: Triage, message: str) -> None:
+    assert triage.check(message) is not None
+
+
+# --- Past events, idioms, ordinary explanations -------------------------------------------
+
+@pytest.mark.parametrize("message", [
+    "i passed out once in school",
+    "my dad had a stroke in 2015",
+    "years ago i had a seizure",
+    "when i was a kid i had a fit with a high fever",
+    "my husband had a seizure a long time ago but none since",
+    "i used to get migraines with blurry vision as a student",
+])
+def test_events_long_past_are_calm(triage: Triage, message: str) -> None:
+    assert triage.check(message) is None
+
+
+@pytest.mark.parametrize("message", [
+    "she had a seizure as a child and is having one again now",
+    "he fainted at school today",
+    "once she stood up she collapsed",
+    "he collapsed and i put him back in the chair",
+])
+def test_past_cues_do_not_hide_what_is_happening_now(triage: Triage, message: str) -> None:
+    assert triage.check(message) is not None
+
+
+@pytest.mark.parametrize("message", [
+    "i can't understand why this happens",
+    "i can't see the point",
+    "this is doing my head in",
+    "i'm dying to know",
+    "it's killing me how long this lasts",
+    "i was paralysed with fear when i saw it in the mirror",
+    "i keep falling asleep on the sofa",
+    "i can't stand this twitching",
+])
+def test_idioms_are_calm(triage: Triage, message: str) -> None:
+    assert triage.check(message) is None
+
+
+def test_an_idiom_hides_only_its_own_words(triage: Triage) -> None:
+    assert triage.check("i can't understand why my face is drooping") == Finding(("face-droop",))
+    assert triage.check("my head is killing me out of nowhere") == Finding(("sudden-headache",))
+
+
+def test_numbness_after_dental_work_is_expected(triage: Triage) -> None:
+    assert triage.check("my lip is numb after the dentist's injection") is None
+    assert triage.check("the dentist numbed my jaw this morning") is None
+    assert triage.check("my lip is numb after the dentist but now my arm is numb too") is not None
+    assert triage.check("my lip is numb and my arm is numb, i went to the dentist yesterday") is not None
+    assert triage.check("after the dentist my face is drooping") == Finding(("face-droop",))
+
+
+# --- Typos, and each kind of sign -----------------------------------------------------------
+
+@pytest.mark.parametrize(("message", "sign"), [
+    ("numbess in my whole left arm", "numbness"),
+    ("my arm is weaak", "weakness"),
+    ("my leg is weeak and heavy", "weakness"),
+    ("his speech is sluured", "speech-trouble"),
+    ("her face is droopping", "face-droop"),
+    ("face dropy", "face-droop"),
+    ("my hand is numbb", "numbness"),
+    ("i think my arm is paralized", "paralysis"),
+    ("my son is having a seisure", "seizure"),
+    ("my face is sooo numb", "numbness"),
+    ("i have the wrost headache of my life", "sudden-headache"),
+    ("my dad is confussed and doesnt know where he is", "confusion"),
+])
+def test_missing_doubled_and_swapped_letters(triage: Triage, message: str, sign: str) -> None:
+    finding = triage.check(message)
+    assert finding is not None and sign in finding.signs
+
+
+@pytest.mark.parametrize(("message", "sign"), [
+    ("i feel really dizzy all of a sudden and cant walk straight", "balance"),
+    ("my dad keeps losing his balance", "balance"),
+    ("he's stumbling and veering to one side when he walks", "balance"),
+    ("my legs just wouldnt hold me up", "balance"),
+    ("it's like a curtain came down over my left eye", "vision-change"),
+    ("i can only see half of things", "vision-change"),
+    ("part of my vision is missing on the left side", "vision-change"),
+    ("i'm seeing double all of a sudden", "vision-change"),
+    ("when i smile only the left side moves", "face-droop"),
+    ("my smile is lopsided", "face-droop"),
+    ("my cheek feels stiff and heavy", "face-droop"),
+    ("one side of my mouth won't move", "face-droop"),
+    ("he can't close one eye", "face-droop"),
+    ("my head is killing me out of nowhere", "sudden-headache"),
+    ("a banging pain in my head that hit me suddenly", "sudden-headache"),
+    ("thunderclap pain at the back of my head", "sudden-headache"),
+    ("i think i'm having a TIA", "stroke"),
+    ("my grandad is having a mini stroke", "stroke"),
+    ("she has all the FAST signs", "stroke"),
+    ("my husband is showing stroke symptoms", "stroke"),
+    ("he swallowed a whole pack of tablets", "poisoning"),
+    ("i took too many pills", "poisoning"),
+    ("my toddler drank bleach", "poisoning"),
+    ("i took 20 paracetamol", "poisoning"),
+])
+def test_each_kind_of_sign(triage: Triage, message: str, sign: str) -> None:
+    finding = triage.check(message)
+    assert finding is not None and sign in finding.signs
+
+
+@pytest.mark.parametrize("message", [
+    "i feel a bit dizzy when i skip breakfast",
+    "i took ibuprofen for my back, can it cause twitching?",
+    "i have food poisoning i think",
+    "i drank too much coffee, my lip is twitching",
+])
+def test_ordinary_days_are_calm(triage: Triage, message: str) -> None:
+    assert triage.check(message) is None
+
+
+@pytest.mark.parametrize("message", [
+    "my mum's face dropped on one side",
+    "my grandma speaking funny and her mouth look not same both side",
+    "my father he cannot lift arm and talk strange",
+    "my grandmother no can walk, she fall to one side",
+])
+def test_second_hand_and_non_native_reports_alert(triage: Triage, message: str) -> None:
+    assert triage.check(message) is not None
+
+
+# --- Bounded work ----------------------------------------------------------------------------
+
+def _made_up(size: int, seed: int) -> str:
+    rng = random.Random(seed)
+    words = ("".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 11))) for _ in range(size))
+    return " ".join(words)[:size]
+
+
+@pytest.mark.parametrize("size", [4_000, 16_000, 50_000])
+def test_typo_correction_has_a_budget_per_message(size: int) -> None:
+    triage = Triage(TriageRules.model_validate(_raw_rules()))
+    for seed in (1, 2):
+        before = triage.speller.corrections
+        assert triage.check(_made_up(size, seed) + " my face is drooping") == Finding(("face-droop",))
+        assert triage.speller.corrections - before <= BUDGET + 4
+
+
+def test_a_word_seen_before_costs_no_correction() -> None:
+    triage = Triage(TriageRules.model_validate(_raw_rules()))
+    triage.check("my face is droopping and my arm is weaak")
+    before = triage.speller.corrections
+    assert triage.check("my face is droopping and my arm is weaak") == Finding(("face-droop", "weakness"))
+    assert triage.speller.corrections == before
+
+
+def test_a_typo_within_the_budget_is_still_read() -> None:
+    triage = Triage(TriageRules.model_validate(_raw_rules()))
+    new_words = _made_up(BUDGET * 3, 3).split()[: BUDGET // 2]
+    assert triage.check(" ".join(new_words) + " my arm is weaak") == Finding(("weakness",))
+
+
+# --- The file's new parts are validated, naming where -----------------------------------------
+
+def test_bad_cue_phrase_names_its_list() -> None:
+    raw = _raw_rules()
+    raw["context"]["past"]["after"].append("years|")
+    with pytest.raises(ValidationError) as error:
+        TriageRules.model_validate(raw)
+    assert "context 'past:after'" in str(error.value) and "empty alternative" in str(error.value)
+
+
+def test_bad_explanation_phrase_names_its_sign() -> None:
+    raw = _raw_rules()
+    raw["signs"]["numbness"]["explained_by"][0]["unless"].append("@nosuchlist")
+    with pytest.raises(ValidationError) as error:
+        TriageRules.model_validate(raw)
+    assert "sign 'numbness': explained_by 1" in str(error.value) and "@nosuchlist" in str(error.value)
+
+
+def test_unknown_context_key_is_refused() -> None:
+    raw = _raw_rules()
+    raw["context"]["futur"] = ["one day"]
+    with pytest.raises(ValidationError, match="futur"):
+        TriageRules.model_validate(raw)
+
+
+def test_check_content_reports_a_broken_cue_list(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    shutil.copytree(ROOT / "flows", flows)
+    raw = _raw_rules()
+    raw["context"]["hypothetical"]["before"].append("~2 if")
+    (flows / "triage.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "messenger_bot", "check-content", str(flows)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "triage.yaml" in done.stdout + done.stderr
+    assert "context 'hypothetical:before'" in done.stdout + done.stderr
+
+
+def _content_words() -> set[str]:
+    content = load_content(ROOT / "flows")
+    found: set[str] = set()
+    for node in content.nodes.values():
+        for text in (getattr(node, "text", None), getattr(node, "title", None)):
+            if isinstance(text, str):
+                found.update(words(normalise(text)))
+    return found
+
+
+def test_the_bots_own_words_are_not_corrected_into_other_words() -> None:
+    """Real words near a warning word ("hearing" ~ "searing", "walking" ~ "talking") stay as typed."""
+    speller = Triage(TriageRules.model_validate(_raw_rules())).speller
+    allowed = {normalise(k) for k in _raw_rules()["spellings"]}
+    changed = {}
+    for word in sorted(_content_words() - allowed):
+        read = speller.correct(word)
+        same_word = read.rstrip("s") == word.rstrip("s") or word.removesuffix("'s") == read
+        if read != word and not same_word and skeleton(read) != skeleton(word):
+            changed[word] = read
+    assert not changed
+
+
+FLOODS = ["no numb ", "numb. ", "what is numb? ", "years ago i fainted ", "my face is drooping "]
+
+
+@pytest.mark.parametrize("flood", FLOODS)
+def test_a_flood_of_one_phrase_is_judged_a_bounded_number_of_times(
+    flood: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """10,000 mentions of one sign: a few dozen are judged, then the flood is over-triaged."""
+    triage = Triage(TriageRules.model_validate(_raw_rules()))
+    judged = []
+    stands = triage._stands
+    monkeypatch.setattr(triage, "_stands", lambda *args: judged.append(args[1]) or stands(*args))
+    assert triage.check((flood * 10_000)[:50_000]) is not None
+    assert 0 < len(judged) <= 64
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("i was scared it was a stroke but the doctor said it's stress", None),
+    ("the doctor said it's a migraine but my face is drooping", ("face-droop",)),
+    ("the doctor said it's nothing, but my arm is numb again today", ("numbness",)),
+    ("my face is drooping, the doctor said it's stress but it's getting worse", ("face-droop",)),
+])
+def test_found_normal_covers_only_what_came_before_it(
+    triage: Triage, message: str, expected: tuple | None,
+) -> None:
+    found = triage.check(message)
+    assert (found.signs if found else None) == expected
+
+
+@pytest.mark.parametrize(("calm", "alarming"), [
+    ("i have a splitting headache from the kids screaming", "worst headache of my life after drinking"),
+    ("my vision is blurry when i take my glasses off", "my vision suddenly went blurry at the screen"),
+    ("my legs are weak after the gym", "my left arm is weak after the gym"),
+])
+def test_an_everyday_cause_explains_a_sign_unless_it_sounds_sudden(
+    triage: Triage, calm: str, alarming: str,
+) -> None:
+    assert triage.check(calm) is None
+    assert triage.check(alarming) is not None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -171,7 +173,9 @@ async def test_a_body_over_16_kb_gets_413(client: httpx.AsyncClient) -> None:
     streamed = await client.post("/api/chat", content=chunks())
     assert streamed.status_code == 413
     assert "too large" in streamed.json()["error"]
-    assert (await say(client, text="a" * 10_000))[-1]["kind"] in {"fallback", "topic"}
+    too_long = await client.post("/api/chat", json={"user": USER, "text": "a" * 4001})
+    assert too_long.status_code == 413 and "at most 4000 characters" in too_long.json()["error"]
+    assert (await say(client, text="a" * 4000))[-1]["kind"] in {"fallback", "topic"}
 
 
 async def test_a_database_failure_is_a_polite_503_not_a_500(
@@ -218,6 +222,54 @@ async def test_one_address_rotating_keys_is_throttled_while_another_address_is_a
         ]
         assert statuses[0] == 200 and statuses[-1] == 429
         assert (await say(neighbour, user="neighbour-0001", text="menu"))[-1]["kind"] == "menu"
+
+
+def test_a_flooding_browser_that_describes_a_warning_sign_still_gets_the_alert(
+    bot_env: dict[str, str],
+) -> None:
+    """Through a real `serve`: past the limit a browser gets 429, but a warning sign gets the alert."""
+    with ServeProcess({**bot_env, "WEBCHAT_RATE": "30"}, "--no-scheduler") as serve, httpx.Client() as http:
+        def post(text: str) -> httpx.Response:
+            return http.post(f"{serve.url}/api/chat", json={"user": "flooder-0002", "text": text})
+
+        statuses = [post("menu").status_code for _ in range(35)]
+        assert statuses[0] == 200 and statuses[-1] == 429
+        response = post("my face is drooping and I can't speak")
+        assert response.status_code == 200
+        [alert] = response.json()["replies"]
+        assert alert["kind"] == "alert" and "Call 112, 911 or 999 now." in alert["text"]
+        assert alert["buttons"], "the alert still offers the way on"
+        assert post("menu").status_code == 429, "the alert opened no way around the limit"
+
+
+# -- behind a proxy ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("trusted", ["*", "127.0.0.1,10.0.0.0/8"])
+def test_behind_a_proxy_an_invented_forwarded_for_buys_no_way_around_the_address_limit(
+    bot_env: dict[str, str], trusted: str
+) -> None:
+    """Each proxy appends the address it saw; the visitor writes whatever it likes to the left.
+    Under "*" (a platform router) the rightmost entry is the visitor; with a list of proxies, the
+    rightmost entry that is not one of them (here the router 10.0.0.5 sits between)."""
+    env = {**bot_env, "FORWARDED_ALLOW_IPS": trusted, "WEBCHAT_IP_RATE": "10"}
+    router = ", 10.0.0.5" if trusted != "*" else ""
+    with ServeProcess(env, "--no-scheduler") as serve, httpx.Client() as http:
+        def post(user: str, forwarded: str) -> int:
+            return http.post(f"{serve.url}/api/chat", json={"user": user, "text": "menu"},
+                             headers={"x-forwarded-for": forwarded + router}).status_code
+
+        statuses = [post(f"rotating-{n:04d}", f"198.51.100.{n}, 203.0.113.9") for n in range(20)]
+        assert statuses[0] == 200 and statuses[-1] == 429, "one visitor, however many addresses it invents"
+        assert post("neighbour-0001", "203.0.113.77") == 200, "another visitor is not slowed"
+
+
+def test_a_malformed_forwarded_allow_ips_stops_the_start_naming_it(bot_env: dict[str, str]) -> None:
+    result = subprocess.run([sys.executable, "-m", "messenger_bot", "serve", "--no-scheduler"],
+                            env={**bot_env, "FORWARDED_ALLOW_IPS": "10.0.0.0/8, the router"},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "FORWARDED_ALLOW_IPS" in result.stderr and "networks separated by commas" in result.stderr
 
 
 # -- health -----------------------------------------------------------------------------------

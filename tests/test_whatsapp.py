@@ -15,6 +15,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -179,6 +180,51 @@ def test_the_alert_names_the_local_emergency_number(bot: Bot, number: str, emerg
     messages = user.send(user.fields("my face is drooping on one side and I can't speak properly"))
     assert emergency in messages[0]
     assert messages[0].index(emergency) < 200  # the alert comes first, before anything else
+
+
+def test_a_user_with_a_username_and_no_number_is_answered_with_the_general_line(
+    bot: Bot, content: Content
+) -> None:
+    """WhatsApp usernames: Twilio's From carries Meta's business-scoped user id, and no WaId."""
+    user = User(bot, "US.13491208655302741918")
+    fields = user.fields("hi")
+    del fields["WaId"]
+    assert "1. " in "".join(user.send(fields))
+    assert _first_line(content, "caffeine") in user.say("can coffee make my lip twitch?")
+    [alert, *_] = user.send(user.fields("my face is drooping on one side and I can't speak properly"))
+    assert "Call 112, 911 or 999 now" in alert  # the id's letters are not a country we trust
+    assert bot.query("SELECT country FROM users WHERE user_key = ?", user.key) == [(None,)]
+    delivered = {"MessageSid": "SM" + "b" * 32, "MessageStatus": "delivered", "To": user.key, "From": SANDBOX}
+    assert bot.post("/whatsapp/status", delivered).status_code == 204
+    assert bot.query("SELECT user_key FROM whatsapp_outbound WHERE sid = ?", "SM" + "b" * 32) == [(user.key,)]
+    parent = User(bot, "US.ENT.11815799212886844830")
+    assert "1. " in parent.say("hi")
+    for wrong in ("whatsapp:@sam", "whatsapp:US.", "whatsapp:us.123", "whatsapp:US.12 34"):
+        assert bot.post("/whatsapp/webhook", {**user.fields("hi"), "From": wrong}).status_code == 400
+
+
+def test_a_locked_database_answers_503_before_twilio_gives_up(bot: Bot) -> None:
+    """Several messages while SQLite is held by another writer: each one gets 503 before Twilio's
+    15 s timeout (the client here gives up then too), never a reply held until Twilio hangs up."""
+    users = [User(bot) for _ in range(4)]
+    twilio_timeout = httpx.Timeout(15.0)
+
+    def post(user: User) -> httpx.Response:
+        fields = user.fields("hello")
+        signature = RequestValidator(TOKEN).compute_signature(PUBLIC + "/whatsapp/webhook", fields)
+        return httpx.post(bot.serve.url + "/whatsapp/webhook", data=fields,
+                          headers={"X-Twilio-Signature": signature}, timeout=twilio_timeout)
+
+    holder = sqlite3.connect(bot.db, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with ThreadPoolExecutor(len(users)) as pool:
+            statuses = [r.status_code for r in pool.map(post, users)]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert statuses == [503] * len(users)
+    assert all("1. " in user.say("hi") for user in users)  # once the lock is gone, all is well
 
 
 def test_media_gets_a_kind_text_only_answer_and_the_menu(bot: Bot) -> None:
@@ -365,17 +411,24 @@ async def test_an_opted_out_user_is_blocked_and_paused_until_they_write(
     assert (await sender.send(user.key, REMINDER)).outcome is Outcome.SENT
 
 
-async def test_twilio_trouble_is_retried_then_failed(bot: Bot, fake: FakeTwilio, sender: Any) -> None:
+async def test_twilio_refusals_are_retried_once_and_a_500_never(
+    bot: Bot, fake: FakeTwilio, sender: Any
+) -> None:
+    """503 and 429 turn the request away before anything is created: one more try. A 500 may
+    have created the message (Twilio's error 20500 says so): unknown, never sent again."""
     user = User(bot)
     user.say("hi")
-    fake.fail_next(503, times=2)
+    fake.fail_next(503)
     assert (await sender.send(user.key, REMINDER)).outcome is Outcome.SENT
-    assert len(fake.sent_to(user.key)) == 3
+    assert len(fake.sent_to(user.key)) == 2
     fake.fail_next(429, 20429, times=10)
     result = await sender.send(user.key, REMINDER)
     assert result.outcome is Outcome.FAILED
-    assert len(fake.sent_to(user.key)) == 3 + 4
+    assert len(fake.sent_to(user.key)) == 2 + 2
     fake.state.failures.clear()
+    fake.fail_next(500, 20500)
+    assert (await sender.send(user.key, REMINDER)).outcome is Outcome.UNKNOWN
+    assert len(fake.sent_to(user.key)) == 2 + 2 + 1
 
 
 # -- tap-able menus (WHATSAPP_INTERACTIVE) ------------------------------------------------

@@ -3,9 +3,10 @@
 The Bot API lets the answer to a webhook request carry one method call, which Telegram
 then makes itself: no outbound request, no connection, no result to parse. But nobody
 learns whether that call worked, so only a reply that needs nothing back goes this way:
-exactly one new message (an edit may fail and fall back to a new message; a second
-message would arrive before the one in the answer). It still takes its per-chat and
-overall turns, since Telegram counts it like any other message.
+exactly one new text message (an edit may fail and fall back to a new message; a second
+message would arrive before the one in the answer; a file must be uploaded), and never an
+emergency alert, whose outcome must be known so that it can be sent again. It still takes
+its per-chat and overall turns, since Telegram counts it like any other message.
 """
 
 from __future__ import annotations
@@ -51,12 +52,15 @@ def free_slot() -> Answer | None:
     return answer if answer is not None and answer.open and answer.call is None else None
 
 
-def send_message(chat_id: int, message: Rendered) -> dict[str, Any]:
-    """sendMessage as a webhook answer: the same fields the Outbox sends through the API."""
+def send_message(chat_id: int, message: Rendered, thread: int | None = None) -> dict[str, Any]:
+    """sendMessage as a webhook answer: the same fields the Outbox sends through the API (in the
+    forum topic `thread`, when the user wrote in one)."""
     call: dict[str, Any] = {
         "method": "sendMessage", "chat_id": chat_id, "text": message.html, "parse_mode": ParseMode.HTML.value,
         "link_preview_options": {"is_disabled": True},
     }
+    if thread is not None:
+        call["message_thread_id"] = thread
     if message.keyboard is not None:
         call["reply_markup"] = message.keyboard.to_dict()
     return call

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
-from messenger_bot.conversation import Reply
+from messenger_bot.conversation import Attachment, Reply
 
 LIMIT = MessageLimit.MAX_TEXT_LENGTH
 DATA_LIMIT = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
@@ -37,6 +37,8 @@ class Rendered:
     html: str
     plain: str
     keyboard: InlineKeyboardMarkup | None = None
+    #: A chart (sent as a photo) or a PDF (as a document) instead of text.
+    file: Attachment | None = None
 
 
 def to_html(text: str) -> str:
@@ -126,7 +128,8 @@ def keyboard(reply: Reply, codec: CallbackCodec) -> InlineKeyboardMarkup | None:
         return None
     keep = reply.kind == "alert"
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=codec.encode(b.payload, keep))] for b in reply.buttons]
+        [[InlineKeyboardButton(b.label, callback_data=codec.encode(b.payload, keep or b.keep))]
+         for b in reply.buttons]
     )
 
 
@@ -140,10 +143,10 @@ def merge(replies: list[Reply]) -> list[Reply]:
         previous = merged[-1] if merged else None
         if (
             previous is not None and not previous.buttons and "alert" not in (previous.kind, reply.kind)
-            and len(previous.text) + len(reply.text) < LIMIT // 2
+            and not previous.files and len(previous.text) + len(reply.text) < LIMIT // 2
         ):
             text = f"{previous.text.strip()}\n\n{reply.text}"
-            merged[-1] = Reply(reply.kind, text, reply.buttons, reply.topic)
+            merged[-1] = Reply(reply.kind, text, reply.buttons, reply.topic, reply.files)
         else:
             merged.append(reply)
     return merged
@@ -153,6 +156,8 @@ def render(replies: list[Reply], codec: CallbackCodec) -> list[Rendered]:
     """The messages to send for one turn, in order."""
     messages: list[Rendered] = []
     for reply in merge(replies):
+        # Files first, so the buttons end the turn.
+        messages.extend(Rendered("", "", file=f) for f in reply.files)
         pieces = split_text(reply.text)
         for index, piece in enumerate(pieces):
             markup = keyboard(reply, codec) if index == len(pieces) - 1 else None

@@ -9,9 +9,12 @@ the REST API, after the response, in order. Sending first (reminders) is
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import ClassVar
+from urllib.parse import urljoin
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -22,7 +25,9 @@ from twilio.request_validator import RequestValidator
 from messenger_bot.channels.whatsapp_form import (
     BadForm,
     FormFields,
+    error_code,
     incoming_from,
+    message_sid,
     parse_form,
     signature_ok,
     signed_url,
@@ -31,12 +36,12 @@ from messenger_bot.channels.whatsapp_form import (
 from messenger_bot.channels.whatsapp_render import Part, render, twiml
 from messenger_bot.channels.whatsapp_sender import WhatsAppSender
 from messenger_bot.channels.whatsapp_store import CHANNEL, WhatsAppStore
-from messenger_bot.channels.whatsapp_twilio import PAUSE_CODES, TwilioMessages, masked
-from messenger_bot.conversation import Incoming, Reply
+from messenger_bot.channels.whatsapp_twilio import PAUSE_CODES, TwilioMessages, check_settings, masked
+from messenger_bot.conversation import Reply
 from messenger_bot.delivery import Outcome
 from messenger_bot.runtime import Runtime
 from messenger_bot.settings import Settings
-from messenger_bot.throttle import Throttle
+from messenger_bot.throttle import FloodGate, Throttle
 
 __all__ = ["WhatsAppChannel", "WhatsAppSender"]
 
@@ -49,28 +54,33 @@ FLOOD_BURST, FLOOD_SECONDS = 15, 30
 #: Forget old MessageSids every this many new ones.
 PRUNE_EVERY = 1000
 TWIML = "application/xml"
+#: Twilio gives up on a webhook after 15 s: past this, a turn (held by a locked database) gets 503.
+DEADLINE_SECONDS = 10.0
 
 
 class WhatsAppChannel:
     name = CHANNEL
     body_limits: ClassVar[dict[str, int]] = {WEBHOOK: 64 * 1024, STATUS: 16 * 1024}
+    deadlines: ClassVar[dict[str, float]] = {WEBHOOK: DEADLINE_SECONDS, STATUS: DEADLINE_SECONDS}
 
     def __init__(self, settings: Settings) -> None:
         if settings.twilio_auth_token is None:
             raise ValueError("TWILIO_AUTH_TOKEN must be set for WhatsApp")
         self.settings = settings
         self.validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
-        self.throttle = Throttle(FLOOD_BURST, FLOOD_SECONDS)
+        self.gate = FloodGate(Throttle(FLOOD_BURST, FLOOD_SECONDS))
         self.templates: dict[str, str] = {}
         self._runtime: Runtime | None = None
         self._store: WhatsAppStore | None = None
         self._api: TwilioMessages | None = None
         self._new_since_prune = 0
+        self._releasing: set[asyncio.Task[None]] = set()
 
     def routes(self) -> list[BaseRoute]:
         return [Route(WEBHOOK, self.webhook, methods=["POST"]), Route(STATUS, self.status, methods=["POST"])]
 
     async def start(self, runtime: Runtime) -> None:
+        check_settings(self.settings)
         self._runtime = runtime
         self._store = WhatsAppStore(runtime.store)
         self._api = TwilioMessages(self.settings, self._store)
@@ -99,32 +109,55 @@ class WhatsAppChannel:
             incoming = incoming_from(form, now)
         except BadForm as error:
             return _bad(str(error))
-        if not await self.throttle.allow(incoming.user_key):
-            return self._flooded(request, incoming)
         runtime, store = self._ready()
-        if not await store.first_delivery(form["MessageSid"], now):
+        admission = await self.gate.admit(runtime.engine, incoming, incoming.user_key)
+        if not admission.admitted:
+            log.debug("whatsapp user %s throttled", masked(incoming.user_key))
+            return self._alert_alone(request, admission.alert)
+        sid = form["MessageSid"]
+        try:
+            first = await store.first_delivery(sid, now)
+        except asyncio.CancelledError:
+            self._release_later(sid)
+            raise
+        if not first:
             return _twiml([])
         await self._maybe_prune(now)
         try:
             replies = await runtime.engine.turn(incoming)
         except Exception:
             # Nothing is lost: the 5xx makes Twilio retry, and the retry must not look like a duplicate.
-            await store.release(form["MessageSid"])
+            await store.release(sid)
+            raise
+        except asyncio.CancelledError:
+            self._release_later(sid)
             raise
         return self._answer(request, incoming.user_key, replies)
+
+    def _release_later(self, sid: str) -> None:
+        """Past the deadline (a locked database) the request is answered 503 and its turn cancelled;
+        the delivery is released once the database lets it, so Twilio's retry is not a duplicate."""
+        _, store = self._ready()
+        task = asyncio.get_running_loop().create_task(store.release(sid))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
 
     async def status(self, request: Request) -> Response:
         """Twilio's word on a message sent: recorded; an unreachable user is paused until they write."""
         form = await self._verified(request)
         if isinstance(form, Response):
             return form
-        sid, state = form.get("MessageSid"), form.get("MessageStatus") or form.get("SmsStatus")
-        if not sid or not state:
-            return _bad("MessageSid and MessageStatus are required")
+        try:
+            sid = message_sid(form)
+        except BadForm as error:
+            return _bad(str(error))
+        state = form.get("MessageStatus") or form.get("SmsStatus")
+        if not state:
+            return _bad("MessageStatus is required")
         user_key = user_key_of(form.get("To", ""))
         if user_key is None:
             return Response(status_code=204)
-        code = _int(form.get("ErrorCode"))
+        code = error_code(form)
         _, store = self._ready()
         await store.record(sid, user_key, state.lower(), _now(), kind="reply", error_code=code)
         if code in PAUSE_CODES:
@@ -149,20 +182,25 @@ class WhatsAppChannel:
     # -- answers -----------------------------------------------------------------
 
     def _answer(self, request: Request, user_key: str, replies: list[Reply]) -> Response:
-        parts = render(replies, self.templates or None)
+        parts = [self._absolute(request, p) for p in render(replies, self.templates or None)]
         if any(p.content_sid for p in parts):
             return _twiml([], background=BackgroundTask(self._send_rest, user_key, parts))
-        return _twiml([p.body or "" for p in parts], self._status_callback(request))
+        media = [p for p in parts if p.media]
+        bodies = [p.body or "" for p in parts if not p.media]
+        return _twiml(bodies, self._status_callback(request), media=media)
 
-    def _flooded(self, request: Request, incoming: Incoming) -> Response:
-        """Too many messages too fast: no answer, except that an emergency is never left unanswered."""
-        runtime, _ = self._ready()
-        log.debug("whatsapp user %s throttled", masked(incoming.user_key))
-        if not incoming.text or runtime.engine.triage.check(incoming.text) is None:
-            return _twiml([])
-        alert = runtime.engine.alert_reply(incoming.region())
-        bodies = [p.body or "" for p in render([Reply(alert.kind, alert.text)])]
-        return _twiml(bodies, self._status_callback(request))
+    def _absolute(self, request: Request, part: Part) -> Part:
+        """A file link relative to this server becomes the address Twilio can fetch it from."""
+        if not part.media or "://" in part.media:
+            return part
+        base = self.settings.public_base_url or str(request.base_url)
+        return replace(part, media=urljoin(base.rstrip("/") + "/", part.media.lstrip("/")))
+
+    def _alert_alone(self, request: Request, alert: list[Reply]) -> Response:
+        """A throttled sender's alert, as plain TwiML: no numbered options, since no menu is saved
+        for a throttled message and a typed number would pick from an older one."""
+        bodies = [p.body or "" for p in render([Reply(r.kind, r.text) for r in alert])]
+        return _twiml(bodies, self._status_callback(request) if bodies else None)
 
     async def _send_rest(self, user_key: str, parts: list[Part]) -> None:
         """Interactive replies, one after another so they arrive in order; stop at the first refusal."""
@@ -192,9 +230,10 @@ class WhatsAppChannel:
 
 
 def _twiml(
-    bodies: list[str], callback: str | None = None, background: BackgroundTask | None = None
+    bodies: list[str], callback: str | None = None, background: BackgroundTask | None = None,
+    media: list[Part] | None = None,
 ) -> Response:
-    return Response(twiml(bodies, callback), media_type=TWIML, background=background)
+    return Response(twiml(bodies, callback, media or ()), media_type=TWIML, background=background)
 
 
 def _forbidden() -> Response:
@@ -203,13 +242,6 @@ def _forbidden() -> Response:
 
 def _bad(why: str) -> Response:
     return JSONResponse({"error": why}, status_code=400)
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 def _now() -> datetime:

@@ -35,6 +35,8 @@ class Part:
     body: str | None = None
     content_sid: str | None = None
     variables: dict[str, str] | None = None
+    #: A file's public URL (a chart, a PDF): Twilio fetches it and WhatsApp shows it, `body` as its caption.
+    media: str | None = None
 
 
 def render(replies: Sequence[Reply], templates: Mapping[str, str] | None = None) -> list[Part]:
@@ -56,15 +58,20 @@ def render(replies: Sequence[Reply], templates: Mapping[str, str] | None = None)
         if text:
             texts.append(text)
     parts.extend(Part(body=chunk) for chunk in split_message("\n\n".join(texts)))
-    return parts
+    media = [Part(body=f.label, media=f.url) for reply in replies for f in reply.files]
+    return [*media, *parts]  # files first: the text with its menu ends the turn
 
 
-def twiml(bodies: Sequence[str], status_callback: str | None = None) -> str:
-    """A TwiML <Response> with one <Message> per body: what twilio's MessagingResponse writes,
-    without building an element tree for it on every webhook."""
+def twiml(bodies: Sequence[str], status_callback: str | None = None, media: Sequence[Part] = ()) -> str:
+    """A TwiML <Response> with one <Message> per body (files first, each with its caption): what
+    twilio's MessagingResponse writes, without building an element tree for it on every webhook."""
     action = f" action={quoteattr(status_callback)}" if status_callback else ""
+    files = "".join(
+        f"<Message{action}><Body>{escape(_NOT_XML.sub('', p.body or ''))}</Body>"
+        f"<Media>{escape(p.media or '')}</Media></Message>" for p in media
+    )
     messages = "".join(f"<Message{action}>{escape(_NOT_XML.sub('', b))}</Message>" for b in bodies)
-    return f'<?xml version="1.0" encoding="UTF-8"?><Response>{messages}</Response>'
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response>{files}{messages}</Response>'
 
 
 def numbered(buttons: Sequence[Button]) -> str:

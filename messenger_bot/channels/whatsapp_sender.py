@@ -18,7 +18,7 @@ from messenger_bot.channels.whatsapp_render import Part, render
 from messenger_bot.channels.whatsapp_store import CHANNEL, WhatsAppStore
 from messenger_bot.channels.whatsapp_twilio import DEFAULT_WAIT, TwilioMessages, log, masked
 from messenger_bot.conversation import Reply
-from messenger_bot.delivery import Outcome, SendResult
+from messenger_bot.delivery import Outcome, SendResult, partly
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage
 from messenger_bot.throttle import pace_interval
@@ -82,7 +82,7 @@ class WhatsAppSender:
             async with self.limiter:
                 result = await self._api.send(user_key, part, kind)
             if result.outcome is not Outcome.SENT:
-                return result
+                return partly(result, first_id)
             first_id = first_id or result.provider_id
         return SendResult(result.outcome, provider_id=first_id, detail=result.detail)
 

@@ -16,8 +16,9 @@ from messenger_bot.storage import Storage
 from messenger_bot.storage.base import ts
 
 CHANNEL = "whatsapp"
-#: A MessageSid is remembered this long; Twilio redelivers within minutes, not days.
-INBOUND_KEEP = timedelta(days=3)
+#: A MessageSid is remembered this long; Twilio redelivers within minutes, not days. The
+#: retention job (DEDUP_DAYS, default the same) may forget sooner.
+INBOUND_KEEP = timedelta(days=2)
 
 #: Later states never give way to earlier ones (callbacks can arrive out of order).
 STATUS_RANK = {
@@ -25,9 +26,15 @@ STATUS_RANK = {
     "undelivered": 6, "failed": 6, "canceled": 6, "skipped": 6,
 }
 
+#: A message's state is kept only while the bot still knows its user: the status callbacks of the
+#: reply confirming "delete my data" arrive after the rows are gone, and must not bring the number
+#: back. The casts give PostgreSQL the column types an INSERT … SELECT does not infer.
 _RECORD_STATUS = (
     "INSERT INTO whatsapp_outbound (sid, channel, user_key, kind, content_sid, status, status_rank, "
-    "error_code, detail, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "error_code, detail, created_at, updated_at) SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), "
+    "CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS INTEGER), "
+    "CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION) "
+    "WHERE EXISTS (SELECT 1 FROM users WHERE channel = ? AND user_key = ?) "
     "ON CONFLICT (sid) DO UPDATE SET status = excluded.status, status_rank = excluded.status_rank, "
     "error_code = COALESCE(excluded.error_code, whatsapp_outbound.error_code), "
     "updated_at = excluded.updated_at WHERE excluded.status_rank >= whatsapp_outbound.status_rank"
@@ -75,10 +82,11 @@ class WhatsAppStore:
         self, sid: str | None, user_key: str, status: str, now: datetime, *, kind: str | None = None,
         content_sid: str | None = None, error_code: int | None = None, detail: str | None = None,
     ) -> None:
-        """A message's state, from the REST answer or a status callback (whichever comes first)."""
+        """A message's state, from the REST answer or a status callback (whichever comes first);
+        dropped when the user is unknown (deleted their data, or expired), so nothing comes back."""
         await self.store.execute(
             _RECORD_STATUS, sid or f"local-{uuid.uuid4().hex}", CHANNEL, user_key, kind, content_sid, status,
-            STATUS_RANK.get(status, 0), error_code, detail, ts(now), ts(now),
+            STATUS_RANK.get(status, 0), error_code, detail, ts(now), ts(now), CHANNEL, user_key,
         )
 
     async def templates(self) -> dict[str, str]:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from twilio.base.exceptions import TwilioException
 from twilio.rest.content.v1.content import ContentList
 
+from messenger_bot.admin.feedback import vote_buttons
 from messenger_bot.channels.whatsapp_render import template_key, template_types
 from messenger_bot.channels.whatsapp_store import WhatsAppStore
 from messenger_bot.channels.whatsapp_twilio import make_client
@@ -49,6 +50,8 @@ def button_sets(content: Content) -> dict[str, tuple[str, tuple[Button, ...]]]:
 
     for node_id, buttons in content.buttons.items():
         add(node_id, buttons if node_id == ROOT else (*buttons, menu))
+        if content.nodes[node_id].kind == "topic":  # as shown with FEEDBACK on
+            add(f"{node_id}-rated", (*buttons, *vote_buttons(messages, node_id), menu))
     add("menu-button", (menu,))
     add("alert", (Button(content.nodes["emergency"].title, "emergency"), menu))
     add("delete-confirm", (

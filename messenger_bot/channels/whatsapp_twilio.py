@@ -4,12 +4,21 @@ The client is twilio's own `Client` over `AsyncTwilioHttpClient`, so no call blo
 event loop; `TWILIO_API_BASE_URL` points its domains elsewhere (a fake server in tests).
 Every send is recorded with its sid, state and error code; the error codes that mean
 "this user cannot be reached" pause the user until they write again.
+
+At most once. Creating a message is not idempotent (Twilio's error 20500 page warns that
+retrying a 500 on a message send can deliver it twice), so a send is tried again only on
+errors that prove nothing was created: no connection could be made (refused, DNS, connect
+timeout), 429 (20429, "retry according to Retry-After") and 503 (20503, the service
+turned the request away: "try again with exponential back-off"). Any other 5xx, a
+timeout after the request left, a dropped connection, or a 2xx we cannot read (no sid)
+is UNKNOWN: recorded so, and never sent again.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +33,7 @@ from twilio.rest import Client
 from messenger_bot.channels.whatsapp_render import Part
 from messenger_bot.channels.whatsapp_store import WhatsAppStore
 from messenger_bot.delivery import Outcome, SendResult
+from messenger_bot.runtime import ChannelSettingsError
 from messenger_bot.settings import Settings
 
 log = logging.getLogger("messenger_bot.whatsapp")
@@ -34,7 +44,8 @@ PAUSE_CODES: dict[int, str] = {
     63024: "not a valid WhatsApp recipient",
     63016: "outside the 24-hour window",
 }
-ATTEMPTS = 4
+#: Tries of one message: a single safe retry, and only when nothing was created (see not_created).
+ATTEMPTS = 2
 REQUEST_TIMEOUT = 15.0
 DEFAULT_WAIT: wait_base = wait_exponential_jitter(multiplier=0.5, max=8.0)
 
@@ -66,16 +77,40 @@ def make_client(settings: Settings) -> tuple[Client, AsyncTwilioHttpClient]:
     return client, http
 
 
+_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_SENDER = re.compile(r"^whatsapp:\+\d{6,15}$")
+
+
+def check_settings(settings: Settings) -> None:
+    """Settings with which nothing could be sent are named at start, not met at each send."""
+    if not _ACCOUNT_SID.match(settings.twilio_account_sid or ""):
+        raise ChannelSettingsError("TWILIO_ACCOUNT_SID must be AC followed by 32 hexadecimal characters")
+    if not _SENDER.match(settings.twilio_whatsapp_from or ""):
+        raise ChannelSettingsError("TWILIO_WHATSAPP_FROM must look like whatsapp:+14155238886")
+    base = settings.public_base_url
+    if base and not base.startswith(("https://", "http://")):
+        raise ChannelSettingsError("PUBLIC_BASE_URL must start with https:// (the address Twilio calls)")
+
+
 def status_url(settings: Settings) -> str | None:
     """Where Twilio reports what became of a message (only known when PUBLIC_BASE_URL is set)."""
     return f"{settings.public_base_url.rstrip('/')}/whatsapp/status" if settings.public_base_url else None
 
 
-def transient(error: BaseException) -> bool:
-    """Worth another try: rate limited, Twilio's own trouble, or the network."""
+#: HTTP statuses with which Twilio turns a request away before creating anything.
+NOT_CREATED_STATUSES = frozenset({429, 503})
+
+
+def not_created(error: BaseException) -> bool:
+    """True when the error proves no message was created, so sending again cannot double it."""
     if isinstance(error, TwilioRestException):
-        return error.status == 429 or error.status >= 500
-    return isinstance(error, aiohttp.ClientError | TimeoutError)
+        return error.status in NOT_CREATED_STATUSES
+    return isinstance(error, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+
+
+def refused(error: BaseException) -> bool:
+    """Twilio answered with a 4xx: the request was refused and nothing was created."""
+    return isinstance(error, TwilioRestException) and 400 <= error.status < 500
 
 
 def masked(user_key: str) -> str:
@@ -115,23 +150,38 @@ class TwilioMessages:
                 params["content_variables"] = json.dumps(part.variables, ensure_ascii=False)
         else:
             params["body"] = part.body or ""
+        if part.media:
+            params["media_url"] = [part.media]
         try:
             message = await self._retrying(lambda: client.messages.create_async(**params))
-        except TwilioRestException as error:
-            return await self._refused(to, part, kind, error)
-        except (aiohttp.ClientError, TimeoutError) as error:
-            detail = f"network: {type(error).__name__}"
-            await self.store.record(None, to, "failed", _now(), kind=kind, content_sid=part.content_sid,
-                                    detail=detail)
-            log.warning("whatsapp send to %s failed after %d tries: %s", masked(to), ATTEMPTS, detail)
-            return SendResult(Outcome.FAILED, detail=detail)
+        except Exception as error:  # whatever went wrong, the outcome decides a resend
+            if refused(error):
+                return await self._refused(to, part, kind, error)  # type: ignore[arg-type]
+            return await self._not_sent(to, part, kind, error)
+        if not message.sid:
+            return await self._not_sent(to, part, kind, ValueError("a 2xx without a message sid"))
         await self.store.record(message.sid, to, message.status or "queued", _now(), kind=kind,
                                 content_sid=part.content_sid)
         return SendResult(Outcome.SENT, provider_id=message.sid)
 
+    async def _not_sent(self, to: str, part: Part, kind: str, error: BaseException) -> SendResult:
+        """FAILED when nothing was created (worth a later try), else UNKNOWN (never sent again)."""
+        code = error.code if isinstance(error, TwilioRestException) and isinstance(error.code, int) else None
+        name = f"twilio {error.status}" if isinstance(error, TwilioRestException) else type(error).__name__
+        if not_created(error):
+            detail = f"not created: {name}"
+            status, outcome = "failed", Outcome.FAILED
+        else:
+            detail = f"outcome unknown: {name}"
+            status, outcome = "unknown", Outcome.UNKNOWN
+        await self.store.record(None, to, status, _now(), kind=kind, content_sid=part.content_sid,
+                                error_code=code, detail=detail)
+        log.warning("whatsapp send to %s: %s", masked(to), detail)
+        return SendResult(outcome, detail=detail)
+
     async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(ATTEMPTS), wait=self.wait, retry=retry_if_exception(transient),
+            stop=stop_after_attempt(ATTEMPTS), wait=self.wait, retry=retry_if_exception(not_created),
             reraise=True,
         )
         async for attempt in retrying:

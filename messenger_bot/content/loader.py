@@ -28,6 +28,7 @@ from messenger_bot.content.schema import (
     Messages,
     Node,
 )
+from messenger_bot.diary.texts import DiaryTexts
 from messenger_bot.faq.rules import FaqWords, SmallTalkRules
 from messenger_bot.reminders.texts import ReminderTexts
 from messenger_bot.triage import TriageRules
@@ -38,6 +39,7 @@ DATA_FILES: dict[str, type[BaseModel]] = {
     "emergency-numbers.yaml": EmergencyNumbers,
     "triage.yaml": TriageRules,
     "reminders.yaml": ReminderTexts,
+    "diary.yaml": DiaryTexts,
     "faq.yaml": FaqWords,
     "smalltalk.yaml": SmallTalkRules,
 }
@@ -56,10 +58,15 @@ class ContentError(Exception):
 
 @dataclass(frozen=True)
 class Button:
-    """A button as a channel shows it: a label, and the payload it sends back."""
+    """A button as a channel shows it: a label, and the payload it sends back.
+
+    `keep`: a tap must leave the message it was on as it is (a channel that replaces a tapped
+    message with its answer sends the answer as a new message instead).
+    """
 
     label: str
     payload: str
+    keep: bool = False
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,18 @@ class AlertTexts(_Strict):
     general_note: str = ""
 
 
+class MyDataTexts(_Strict):
+    """How "my data" names what is stored: `labels` by field, column or table name (anything not
+    listed shows under its own name, so nothing stored is ever left out); `records` is a table's
+    line, with {count} and {fields}; `yes`, `no` and `none` are how such values read."""
+
+    labels: dict[str, str]
+    records: str
+    yes: str
+    no: str
+    none: str
+
+
 class Messages(_Strict):
     """The engine's own sentences, kept as content so they are edited with the rest."""
 
@@ -113,6 +125,7 @@ class Messages(_Strict):
     fallback: str
     not_sure: str
     my_data: str
+    my_data_texts: MyDataTexts
     stopped: str
     resumed: str
     delete_confirm: str
@@ -124,6 +137,10 @@ class Messages(_Strict):
     menu_button: str = Field(max_length=LABEL_LIMIT)
     yes_delete_button: str = Field(max_length=LABEL_LIMIT)
     keep_button: str = Field(max_length=LABEL_LIMIT)
+    #: "Was this helpful?" under topic answers (FEEDBACK), and the thanks for a vote.
+    feedback_up_button: str = Field(max_length=LABEL_LIMIT)
+    feedback_down_button: str = Field(max_length=LABEL_LIMIT)
+    feedback_thanks: str
 
 
 class EmergencyNumbers(_Strict):

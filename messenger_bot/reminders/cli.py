@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from messenger_bot.settings import Settings
+
+if TYPE_CHECKING:
+    from messenger_bot.admin.counters import ReminderCounts
 
 #: In-flight reminders listed one per line, up to this many.
 SHOWN = 20
@@ -40,8 +44,18 @@ def cmd_send_due(args: argparse.Namespace) -> int:
     return asyncio.run(send_due(load_settings(), args.now))
 
 
+def _operator_counts(settings: Settings) -> ReminderCounts | None:
+    """With ADMIN_TOKEN set, the pass's outcomes go to the operators' daily counts too."""
+    if settings.admin_token is None:
+        return None
+    from messenger_bot.admin.counters import ReminderCounts
+
+    return ReminderCounts()
+
+
 async def send_due(settings: Settings, now: datetime | None) -> int:
     from messenger_bot.delivery import senders_for
+    from messenger_bot.diary.followup import followups_for
     from messenger_bot.reminders.dispatcher import Dispatcher, rates_for
     from messenger_bot.reminders.replies import texts_of
     from messenger_bot.runtime import open_runtime
@@ -55,8 +69,14 @@ async def send_due(settings: Settings, now: datetime | None) -> int:
             started.append(sender)
         if not senders:
             print("no channel can send reminders: set TELEGRAM_BOT_TOKEN or the TWILIO_* settings")
-        dispatcher = Dispatcher(runtime.store, texts_of(runtime.content), senders, rates=rates_for(settings))
+        counts = _operator_counts(settings)
+        dispatcher = Dispatcher(runtime.store, texts_of(runtime.content), senders, rates=rates_for(settings),
+                                observers=[counts] if counts else None)
         report = await dispatcher.run_pass(now)
+        followups = followups_for(runtime.store, runtime.content, senders, rates_for(settings))
+        report.add(await followups.run_pass(now))
+        if counts is not None:
+            await counts.flush(runtime.store)
     finally:
         for sender in started:
             await sender.close()

@@ -295,7 +295,7 @@ class RemindersFeature:
         if read.answer(text, read.fixed):
             return await self._ask(turn, {"step": "water_times"})
         every = read.interval(text)
-        if every is None and text.strip().isdigit():
+        if every is None and text.strip().isdecimal():
             every = int(text) * 60  # "how often?" "2": every 2 hours (a numbered channel took it as option 2)
         if every is None:
             times = read.times(text)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from messenger_bot.delivery import Sender, senders_for
+from messenger_bot.diary.followup import FollowupDispatcher, followups_for
 from messenger_bot.reminders.dispatcher import Dispatcher, rates_for
 from messenger_bot.reminders.replies import texts_of
 from messenger_bot.runtime import Runtime
@@ -35,6 +36,7 @@ class ReminderScheduler:
         self.scheduler: AsyncIOScheduler | None = None
         self.senders: dict[str, Sender] = {}
         self.dispatcher: Dispatcher | None = None
+        self.followups: FollowupDispatcher | None = None
         self._pass: asyncio.Lock = asyncio.Lock()
 
     async def start(self, runtime: Runtime) -> None:
@@ -42,8 +44,10 @@ class ReminderScheduler:
         for sender in self.senders.values():
             await sender.start(runtime.store)
         self.dispatcher = Dispatcher(
-            runtime.store, texts_of(runtime.content), self.senders, rates=rates_for(self.settings)
+            runtime.store, texts_of(runtime.content), self.senders, rates=rates_for(self.settings),
+            observers=runtime.dispatch_observers,
         )
+        self.followups = followups_for(runtime.store, runtime.content, self.senders, rates_for(self.settings))
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.scheduler.add_job(
             self.tick,
@@ -59,11 +63,12 @@ class ReminderScheduler:
         log.info("reminder scheduler started: channels %s", ", ".join(self.senders) or "none")
 
     async def tick(self) -> None:
-        if self.dispatcher is None or not self.senders:
+        if self.dispatcher is None or self.followups is None or not self.senders:
             return
         async with self._pass:
             try:
                 report = await self.dispatcher.run_pass()
+                report.add(await self.followups.run_pass())  # the diary's check-ins, same rules
             except Exception:
                 log.exception("reminder dispatch pass failed; the next tick tries again")
                 return

@@ -231,7 +231,7 @@ class _Phrases:
                     value = self.vocabulary[key]
                     break
             else:
-                if not tokens[i].isdigit():
+                if not tokens[i].isdecimal():
                     return None
                 value, size = ("n", int(tokens[i])), 1
             if value is not None:

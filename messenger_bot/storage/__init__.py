@@ -25,8 +25,8 @@ def storage_for(url: str) -> Storage:
         from messenger_bot.storage.postgres import PostgresStorage
 
         return PostgresStorage(url)
-    shown = parsed.scheme or url
-    raise ValueError(f"DATABASE_URL must start with sqlite:/// or postgresql://, not {shown!r}")
+    shown = f"{parsed.scheme}://…" if parsed.scheme else "a URL without a scheme"  # never the password
+    raise ValueError(f"DATABASE_URL must start with sqlite:/// or postgresql://, not {shown}")
 
 
 async def open_storage(url: str) -> Storage:

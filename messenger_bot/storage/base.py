@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -49,19 +49,9 @@ class UserState:
     paused_reason: str | None = None
 
     def describe(self) -> dict[str, Any]:
-        """Everything stored, as a user may read it ("my data")."""
-        return {
-            "channel": self.channel,
-            "user id": self.user_key,
-            "first seen": self.first_seen.isoformat(timespec="seconds"),
-            "last seen": self.last_seen.isoformat(timespec="seconds"),
-            "welcome notice shown": "yes" if self.notice_seen else "no",
-            "last menu shown": ", ".join(self.last_menu) or "none",
-            "pages visited (for Back)": ", ".join(self.history) or "none",
-            "country": self.country or "unknown",
-            "time zone": self.timezone or "not set",
-            "messages paused": self.paused_reason or "no",
-        }
+        """Everything stored, field by field ("my data" names and shows each): a field added
+        later is described too (tests/test_privacy.py checks this against the table)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class Storage(Protocol):
@@ -91,6 +81,13 @@ class Storage(Protocol):
 
     async def user_row_counts(self, channel: str, user_key: str) -> dict[str, int]: ...
 
+    async def user_records(self, channel: str, user_key: str) -> dict[str, tuple[int, dict[str, Any]]]: ...
+
+    async def forget_users_where(self, condition: str, *params: Any, batch: int = ...) -> int: ...
+
+    async def forget_rows_where(self, table: str, key: str, condition: str, *params: Any,
+                                batch: int = ...) -> int: ...
+
 
 USER_COLUMNS = (
     "channel", "user_key", "first_seen", "last_seen", "last_inbound_at", "notice_seen", "last_menu",
@@ -103,7 +100,11 @@ _UPSERT_USER = (
 )
 #: Tables holding a user's data, emptied by "delete my data". Features add theirs.
 USER_TABLES: list[str] = ["users", "reminder_subscriptions", "reminder_outbox", "water_log", "caffeine_log",
-                         "whatsapp_outbound"]
+                         "whatsapp_outbound", "diary_entries", "diary_followups", "diary_files"]
+
+#: The column that makes a user table's row the newest one ("my data" shows it in full).
+_NEWEST = {"reminder_subscriptions": "updated_at", "reminder_outbox": "updated_at", "water_log": "day",
+           "caffeine_log": "logged_at", "whatsapp_outbound": "updated_at"}
 
 
 class SQLStore:
@@ -159,6 +160,73 @@ class SQLStore:
             counts[table] = int(rows[0][0])
         return counts
 
+    # -- retention (messenger_bot/retention.py says which rows, and why) ----------------------
+
+    @property
+    def _skip_locked(self) -> str:
+        """On PostgreSQL, passes on several instances at once take different rows instead of
+        waiting on (or deadlocking with) each other; SQLite has one writer anyway."""
+        return " FOR UPDATE SKIP LOCKED" if self.backend == "postgres" else ""
+
+    async def forget_users_where(self, condition: str, *params: Any, batch: int = 500) -> int:
+        """Delete the users matching an SQL condition on `users` (the code's own, never input),
+        with all their rows in every user table, as "delete my data" would; in batches, each its
+        own transaction, so a large backlog never holds the database for long. Returns how many."""
+        total = 0
+        while True:
+            async with self.transaction():
+                gone = await self.fetch(
+                    "DELETE FROM users WHERE (channel, user_key) IN (SELECT channel, user_key FROM users "
+                    f"WHERE {condition} LIMIT {int(batch)}{self._skip_locked}) RETURNING channel, user_key",
+                    *params,
+                )
+                if gone:
+                    pairs = ", ".join(["(?, ?)"] * len(gone))
+                    keys = [value for row in gone for value in (row[0], row[1])]
+                    for table in USER_TABLES[1:]:
+                        await self.execute(
+                            f"DELETE FROM {table} WHERE (channel, user_key) IN (VALUES {pairs})", *keys)
+            total += len(gone)
+            if len(gone) < batch:
+                return total
+
+    async def forget_rows_where(self, table: str, key: str, condition: str, *params: Any,
+                                batch: int = 5000) -> int:
+        """Delete a table's rows matching a condition, `batch` at a time by their key columns
+        (always in a transaction: on SQLite that runs off the event loop, however long it takes)."""
+        total = 0
+        while True:
+            async with self.transaction():
+                count = await self.execute(
+                    f"DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} WHERE {condition} "
+                    f"LIMIT {int(batch)}{self._skip_locked})", *params,
+                )
+            total += count
+            if count < batch:
+                return total
+
+    async def table_columns(self, table: str) -> list[str]:
+        raise NotImplementedError
+
+    async def user_records(self, channel: str, user_key: str) -> dict[str, tuple[int, dict[str, Any]]]:
+        """For "my data": per table besides `users` where the user has rows, how many, and the
+        newest in full (every column but the two that say whose it is; times as datetimes), so
+        nothing is hidden however many rows there are."""
+        records = {}
+        for table in USER_TABLES[1:]:
+            columns = [c for c in await self.table_columns(table) if c not in ("channel", "user_key")]
+            count = await self.fetch(
+                f"SELECT COUNT(*) FROM {table} WHERE channel = ? AND user_key = ?", channel, user_key)
+            if not count[0][0]:
+                continue
+            newest = await self.fetch(
+                f"SELECT {', '.join(columns)} FROM {table} WHERE channel = ? AND user_key = ? "
+                f"ORDER BY {_NEWEST.get(table, '1')} DESC LIMIT 1", channel, user_key,
+            )
+            values = {c: _as_time(c, v) for c, v in zip(columns, newest[0], strict=True)}
+            records[table] = (int(count[0][0]), values)
+        return records
+
     async def users(self) -> AsyncIterator[UserState]:
         for row in await self.fetch(f"SELECT {', '.join(USER_COLUMNS)} FROM users"):
             yield user_from_row(row)
@@ -179,3 +247,8 @@ def user_from_row(row: Row) -> UserState:
         history=json.loads(row[7]), pending=json.loads(row[8]) if row[8] else None,
         country=row[9], timezone=row[10], paused_reason=row[11],
     )
+
+
+def _as_time(column: str, value: Any) -> Any:
+    """Epoch seconds in a time column (…_at) as the time they are."""
+    return dt(float(value)) if isinstance(value, int | float) and column.endswith("_at") else value

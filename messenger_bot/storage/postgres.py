@@ -22,10 +22,10 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from messenger_bot.redact import redacted_url as redacted
 from messenger_bot.storage.base import Row, SQLStore
 from messenger_bot.storage.migrations import migrations
 
@@ -61,15 +61,6 @@ def affected_rows(status: str) -> int:
     """asyncpg returns the command tag ("UPDATE 3", "INSERT 0 1", "CREATE TABLE"): its count."""
     last = status.rsplit(" ", 1)[-1] if status else ""
     return int(last) if last.isdigit() else 0
-
-
-def redacted(url: str) -> str:
-    """The URL as it may be shown: the password replaced by ***."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 class PostgresStorage(SQLStore):
@@ -151,6 +142,13 @@ class PostgresStorage(SQLStore):
         """asyncpg Records: indexable by position (and name), equal to tuples, like SQLite rows."""
         runner = self._connection() or self.pool
         return await runner.fetch(to_dollar_params(sql), *params)
+
+    async def table_columns(self, table: str) -> list[str]:
+        rows = await self.fetch(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = ? ORDER BY ordinal_position", table,
+        )
+        return [row[0] for row in rows]
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:

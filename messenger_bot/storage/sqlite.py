@@ -94,6 +94,9 @@ class SQLiteStorage(SQLStore):
         async with self._turn():
             return list(await self.db.execute_fetchall(sql, params))
 
+    async def table_columns(self, table: str) -> list[str]:
+        return [row[1] for row in await self.fetch(f"PRAGMA table_info({table})")]
+
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
         """One connection is shared: a statement waits while another task's transaction is open,

@@ -2,7 +2,8 @@
 
 Channels plug in through one small protocol: they name their routes, and are started
 with the runtime once the store is open and stopped before it closes. With no
-settings at all only the web chat (and the reminder scheduler) run.
+settings at all only the web chat (and the reminder scheduler) run. A channel that
+cannot start does not stop the others (web/supervise.py): /healthz names it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from starlette.routing import BaseRoute, Route
 from messenger_bot import __version__
 from messenger_bot.runtime import Runtime, open_runtime
 from messenger_bot.settings import Settings
-from messenger_bot.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from messenger_bot.web.middleware import BodyLimitMiddleware, ForwardedMiddleware, RequestIdMiddleware
+from messenger_bot.web.supervise import ChannelGateMiddleware, DeadlineMiddleware, Supervisor
 
 log = logging.getLogger("messenger_bot.web")
 #: What a store raises when its database is gone or busy (OSError covers refused and reset connections).
@@ -34,7 +36,10 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
 
 
 class Channel(Protocol):
-    """A mouth of the bot: it translates, and the engine decides what to say."""
+    """A mouth of the bot: it translates, and the engine decides what to say.
+
+    A channel may also name `deadlines` ({path: seconds}): a request there that has not
+    answered in time gets 503, so its provider delivers it again instead of timing out."""
 
     name: str
     body_limits: dict[str, int]
@@ -71,42 +76,75 @@ def channels_for(settings: Settings) -> list[Channel]:
 
 
 def background_for(settings: Settings, scheduler: bool) -> list[Background]:
+    """The periodic jobs: reminders and retention; none under `serve --no-scheduler` (a cron runs
+    `reminders send-due` and `prune` instead)."""
     if not scheduler:
         return []
+    from messenger_bot.retention import RetentionJob
+
+    jobs: list[Background] = [RetentionJob(settings)]
     try:
         from messenger_bot.reminders.scheduler import ReminderScheduler
     except ImportError:
-        return []
-    return [ReminderScheduler(settings)]
+        return jobs
+    return [ReminderScheduler(settings), *jobs]
 
 
 def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
+    from messenger_bot.admin import Operators  # /admin, /metrics, counters, reload on SIGHUP
+    from messenger_bot.diary.web import DiaryFiles
+
     channels = channels_for(settings)
-    workers = background_for(settings, scheduler)
+    operators = Operators(settings)
+    files = DiaryFiles()  # the diary's file links: routes and a runtime, not a channel
+    workers = [operators, files, *background_for(settings, scheduler)]  # operators stop last: the final pass
+
+    supervisor = Supervisor(list(channels), settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime = await open_runtime(settings)
         app.state.runtime = runtime
-        started: list[Channel | Background] = []
+        app.state.supervisor = supervisor
+        app.state.channels = {c.name: c for c in channels}
+        started: list[Background] = []
         try:
-            for part in (*channels, *workers):
-                await part.start(runtime)
-                started.append(part)
-            log.info("serving: channels %s", ", ".join(c.name for c in channels))
+            await supervisor.start(runtime)
+            for worker in workers:
+                await worker.start(runtime)
+                started.append(worker)
+            up = [name for name, state in supervisor.channels().items() if state == "up"]
+            down = supervisor.down()
+            log.info("serving: channels %s%s", ", ".join(up), f" (down: {', '.join(down)})" if down else "")
             yield
         finally:
-            for part in reversed(started):
-                await part.stop()
+            for worker in reversed(started):
+                await worker.stop()
+            await supervisor.stop()
             await runtime.close()
             log.info("stopped cleanly")
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]), *operators.routes(), *files.routes()
+    ]
     limits: dict[str, int] = {}
+    deadlines: dict[str, float] = {}
+    owners: dict[str, str] = {}
     for channel in channels:
-        routes.extend(channel.routes())
+        own = channel.routes()
+        routes.extend(own)
         limits.update(channel.body_limits)
-    middleware = [Middleware(RequestIdMiddleware), Middleware(BodyLimitMiddleware, limits=limits)]
+        deadlines.update(getattr(channel, "deadlines", {}))
+        if channel.name != "web":  # the web chat's page and API never close
+            owners.update({r.path: channel.name for r in own if isinstance(r, Route)})
+    middleware = [
+        *operators.middleware(),
+        Middleware(ForwardedMiddleware, trusted=settings.forwarded_allow_ips),
+        Middleware(RequestIdMiddleware),
+        Middleware(BodyLimitMiddleware, limits=limits),
+        Middleware(ChannelGateMiddleware, supervisor=supervisor, paths=owners),
+        Middleware(DeadlineMiddleware, deadlines=deadlines),
+    ]
     handlers = {HTTPException: _http_error, **dict.fromkeys(DATABASE_ERRORS, _database_error),
                 Exception: _server_error}
     return Starlette(
@@ -115,17 +153,28 @@ def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
 
 
 async def healthz(request: Request) -> Response:
-    """200 when content is loaded and the database answers; 503 (and why) when not."""
+    """200 when content is loaded and the database answers; 503 (and why) when not.
+
+    A channel that is down (e.g. the Telegram Bot API unreachable) makes the status "degraded"
+    and is named under "down", but the answer stays 200: a load balancer that took this
+    instance out would take the web chat and the working channels with it, and every other
+    instance meets the same provider outage. Alert on "degraded", not on the status code."""
     runtime: Runtime | None = getattr(request.app.state, "runtime", None)
+    supervisor: Supervisor | None = getattr(request.app.state, "supervisor", None)
     content_ok = runtime is not None and bool(runtime.content.nodes)
     database_ok = runtime is not None and await runtime.store.ping()
-    body = {
-        "status": "ok" if content_ok and database_ok else "unavailable",
+    down = supervisor.down() if supervisor is not None else {}
+    serving = content_ok and database_ok
+    body: dict[str, object] = {
+        "status": ("degraded" if down else "ok") if serving else "unavailable",
         "content": "loaded" if content_ok else "missing",
         "database": "reachable" if database_ok else "unreachable",
+        "channels": supervisor.channels() if supervisor is not None else {},
         "version": __version__,
     }
-    return JSONResponse(body, status_code=200 if content_ok and database_ok else 503)
+    if down:
+        body["down"] = down
+    return JSONResponse(body, status_code=200 if serving else 503)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

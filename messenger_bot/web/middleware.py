@@ -1,4 +1,5 @@
-"""ASGI middleware: a request id for every request, and a cap on body size.
+"""ASGI middleware: a request id for every request, a cap on body size, and the visitor's address
+behind a proxy.
 
 Written as plain ASGI (not BaseHTTPMiddleware) so a webhook's body is read once and
 the cost per request stays small.
@@ -6,6 +7,7 @@ the cost per request stays small.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import secrets
@@ -96,3 +98,73 @@ async def _too_large(send: Send, limit: int) -> None:
         "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
     })
     await send({"type": "http.response.body", "body": body})
+
+
+class ForwardedMiddleware:
+    """The visitor's address (and scheme) as the trusted proxy in front of us saw them.
+
+    `X-Forwarded-For` is believed only when the peer is a trusted proxy (FORWARDED_ALLOW_IPS), and
+    then read from the right: each proxy appends the address it saw, so the rightmost entry that is
+    not itself a trusted proxy is the visitor, and anything to its left was written by the visitor
+    (uvicorn's own handling takes the leftmost under "*", which a client invents at will). With
+    "*" any peer is trusted (a platform router whose addresses change), but only for the entry it
+    appended: the rightmost one.
+    """
+
+    def __init__(self, app: ASGIApp, trusted: str) -> None:
+        self.app = app
+        self.any_peer, self.proxies = parse_proxies(trusted)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if scope["type"] == "http" and client and self._is_proxy(client[0], peer=True):
+            headers = scope["headers"]
+            hops = [hop for name, value in headers if name == b"x-forwarded-for"
+                    for hop in value.decode("latin-1").split(",")]
+            visitor = self._visitor(hops)
+            if visitor is not None:
+                scope["client"] = (visitor, 0)
+            proto = dict(headers).get(b"x-forwarded-proto", b"").decode("latin-1").strip().lower()
+            if proto in {"http", "https"}:
+                scope["scheme"] = proto
+        await self.app(scope, receive, send)
+
+    def _visitor(self, hops: list[str]) -> str | None:
+        """The rightmost hop that is not a trusted proxy; None when a hop is not an address."""
+        for hop in reversed(hops):
+            address = _address(hop)
+            if address is None:
+                return None
+            if not self._is_proxy(address, peer=False):
+                return address
+        return None
+
+    def _is_proxy(self, host: str, peer: bool) -> bool:
+        if peer and self.any_peer:
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.proxies)
+
+
+def parse_proxies(trusted: str) -> tuple[bool, list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
+    """FORWARDED_ALLOW_IPS ("*", or addresses and networks separated by commas); ValueError if malformed."""
+    items = [item.strip() for item in trusted.split(",") if item.strip()]
+    if items == ["*"]:
+        return True, []
+    return False, [ipaddress.ip_network(item, strict=False) for item in items]
+
+
+def _address(hop: str) -> str | None:
+    """'203.0.113.9', '203.0.113.9:5000' or '[2001:db8::1]:443' as a plain address; None for anything else."""
+    hop = hop.strip()
+    if hop.startswith("["):
+        hop = hop[1:].partition("]")[0]
+    elif hop.count(":") == 1:
+        hop = hop.partition(":")[0]
+    try:
+        return str(ipaddress.ip_address(hop))
+    except ValueError:
+        return None

@@ -20,7 +20,7 @@ GRACEFUL_SECONDS = 20
 
 def serve(settings: Settings, scheduler: bool = True) -> int:
     """Run until stopped. Broken content raises ContentError before anything listens."""
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, secrets=settings.secret_values())
     load_content(settings.content_dir)
     config = uvicorn.Config(
         create_app(settings, scheduler=scheduler),
@@ -30,7 +30,7 @@ def serve(settings: Settings, scheduler: bool = True) -> int:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
-        proxy_headers=True,
+        proxy_headers=False,  # the app's ForwardedMiddleware reads X-Forwarded-For, from the right
         server_header=False,
     )
     server = uvicorn.Server(config)

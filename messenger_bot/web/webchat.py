@@ -19,11 +19,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from messenger_bot.conversation import Incoming
+from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.emergency import country_for_place
 from messenger_bot.runtime import Runtime
 from messenger_bot.settings import Settings
-from messenger_bot.throttle import Throttle
+from messenger_bot.throttle import FloodGate, Throttle
 
 log = logging.getLogger("messenger_bot.web.chat")
 
@@ -36,6 +36,8 @@ MAX_PAYLOAD = 200
 TIME_ZONE = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+){0,2}")
 LANGUAGE = re.compile(r"[A-Za-z0-9-]{2,35}")
 MAX_LANGUAGES = 10
+#: Longest message text, checked before the engine; the page's text box holds no more (maxlength).
+MAX_TEXT = 4000
 STATIC = Path(__file__).resolve().parent / "static"
 #: Scripts and styles only from this server: a slip in escaping still cannot run anything.
 HEADERS = {
@@ -58,6 +60,14 @@ UNAVAILABLE = "Sorry, I can't answer right now. Please try again in a moment."
 class BadRequest(Exception):
     """The body is not a message the chat understands; the text says why, briefly."""
 
+    status = 400
+
+
+class TooLong(BadRequest):
+    """A message longer than the chat reads: 413, like a body over its limit."""
+
+    status = 413
+
 
 @dataclass(frozen=True)
 class ChatMessage:
@@ -75,8 +85,8 @@ def parse_message(body: bytes) -> ChatMessage:
     """
     try:
         data: Any = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # RecursionError: nested too deep
-        raise BadRequest("the body must be JSON") from None
+    except (ValueError, RecursionError):  # bad UTF-8 or JSON, an integer of thousands of digits, too deep
+        raise BadRequest("the body must be JSON (numbers under 4,300 digits, nesting under 1,000)") from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
     user = data.get("user")
@@ -87,6 +97,8 @@ def parse_message(body: bytes) -> ChatMessage:
         raise BadRequest('send either "text" or "button"')
     if text is not None and not isinstance(text, str):
         raise BadRequest('"text" must be a string')
+    if text is not None and len(text) > MAX_TEXT:
+        raise TooLong(f'"text" is too long: at most {MAX_TEXT} characters')
     if button is not None and (not isinstance(button, str) or not 0 < len(button) <= MAX_PAYLOAD):
         raise BadRequest(f'"button" must be a string of 1 to {MAX_PAYLOAD} characters')
     return ChatMessage(user, text, button, _country(data.get("time_zone"), data.get("languages")))
@@ -109,8 +121,8 @@ class WebChat:
 
     def __init__(self, settings: Settings) -> None:
         self.body_limits = {CHAT_PATH: BODY_LIMIT}
-        self.per_user = Throttle(settings.webchat_rate, 60.0)
-        self.per_address = Throttle(settings.webchat_ip_rate, 60.0)
+        #: Per browser key, then per address (several people behind one router share an address).
+        self.gate = FloodGate(Throttle(settings.webchat_rate, 60.0), Throttle(settings.webchat_ip_rate, 60.0))
         self.runtime: Runtime | None = None
         self.assets = {path: ((STATIC / name).read_bytes(), kind) for path, (name, kind) in ASSETS.items()}
 
@@ -132,23 +144,28 @@ class WebChat:
         try:
             message = parse_message(await request.body())
         except BadRequest as error:
-            return JSONResponse({"error": str(error)}, status_code=400)
-        address = request.client.host if request.client else "unknown"
-        if not await self.per_user.allow(message.user) or not await self.per_address.allow(address):
-            log.info("web chat: throttled a client")
-            return JSONResponse(
-                {"error": "too many messages", "message": SLOW_DOWN},
-                status_code=429,
-                headers={"retry-after": "5"},
-            )
+            return JSONResponse({"error": str(error)}, status_code=error.status)
         if self.runtime is None:
             return JSONResponse({"error": "starting or stopping", "message": UNAVAILABLE}, status_code=503)
         incoming = Incoming(
             "web", message.user, text=message.text, button=message.button, country=message.country
         )
+        address = request.client.host if request.client else "unknown"
+        admission = await self.gate.admit(self.runtime.engine, incoming, message.user, address)
+        if not admission.admitted:
+            return _throttled(admission.alert)
         try:
             replies = await self.runtime.engine.turn(incoming)
         except Exception:
             log.exception("web chat: the turn failed")
             return JSONResponse({"error": "unavailable", "message": UNAVAILABLE}, status_code=503)
         return JSONResponse({"replies": [reply.as_json() for reply in replies]})
+
+
+def _throttled(alert: list[Reply]) -> Response:
+    """429 for a client over its limit, unless it described a warning sign: then the alert alone."""
+    log.info("web chat: throttled a client%s", "; only the emergency alert sent" if alert else "")
+    if alert:
+        return JSONResponse({"replies": [reply.as_json() for reply in alert]})
+    return JSONResponse({"error": "too many messages", "message": SLOW_DOWN}, status_code=429,
+                        headers={"retry-after": "5"})

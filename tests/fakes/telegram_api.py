@@ -4,7 +4,15 @@ It speaks the shape python-telegram-bot uses: `POST /bot<token>/<method>` with a
 form-encoded body (JSON-encoded values for objects), answered with
 `{"ok": true, "result": ...}`. It records every call with the time it arrived,
 queues updates for `getUpdates` (long polling), and can be told to answer a chat
-with 429 (`retry_after`) or 403 (the user blocked the bot).
+with 429 (`retry_after`) or 403 (the user blocked the bot), or to be unreachable
+(every connection closed at once, as when the Bot API cannot be reached).
+
+Chaos (`fake.chaos(seed, faults=…)`) answers sends with faults at random. Some refuse the
+message (429, 500, 403, a timeout or an unreadable 200 with nothing sent); the CREATED_FAULTS
+create it, so the user sees it, and then lose the answer: held past the client's timeout
+("created-timeout"), the connection dropped ("created-drop"), or a 200 that is not JSON
+("garbled"). `fake.slow(seconds)` answers every send late; `fake.hold()` keeps every answer
+back until `fake.release()` (the messages are created on arrival).
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ from tests.support.waiting import HANG_BOUND
 BOT_ID = 4242
 USERNAME = "lip_test_bot"
 SENDING = frozenset({"sendMessage", "editMessageText"})
+#: Uploads: a photo or a document, sent as multipart form data (their bytes are kept in `Call.files`).
+UPLOADS = frozenset({"sendPhoto", "sendDocument"})
 
 
 @dataclass
@@ -36,8 +46,12 @@ class Call:
     status: int = 200
     #: The id of the message sent or edited (what a later tap refers to).
     message_id: int | None = None
-    #: A chaos fault given instead of the answer ("timeout", "malformed", ...): the message did not go.
+    #: A chaos fault given instead of the answer ("timeout", "garbled", ...).
     fault: str | None = None
+    #: Uploaded files by form field ("photo", "document"): (file name, bytes).
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    #: The message was sent (or edited): the user sees it, whatever answer the bot got.
+    created: bool = False
 
     @property
     def chat_id(self) -> int | None:
@@ -64,8 +78,13 @@ class _Failure:
     times: int | None = None  # None: every time
 
 
-#: Chaos faults: 429 (retry_after 1), 500, no answer in time, 403 (blocked), a 200 whose body is not JSON.
+#: Chaos faults: 429 (retry_after 1), 500, no answer in time, 403 (blocked), a 200 whose body is not JSON;
+#: in each the message was not sent.
 FAULTS = ("429", "500", "timeout", "403", "malformed")
+#: Faults after the message was created: answer held past the client's timeout, connection dropped, or
+#: a 200 whose body is not JSON. The bot cannot tell whether the user got it.
+CREATED_FAULTS = ("created-timeout", "created-drop", "garbled")
+GARBLED = '{"ok": true, "result": {"message_id'
 
 
 @dataclass
@@ -104,9 +123,15 @@ class FakeTelegram:
         self._lock = threading.Lock()
         self._failures: dict[int, _Failure] = {}
         self._chaos: Chaos | None = None
+        self._slow = 0.0
+        self._open: asyncio.Event | None = None  # cleared: answers to sends wait (hold / release)
+        self._answered = 0
         self._updates: list[dict[str, Any]] = []
+        #: Returned by getUpdates, not yet confirmed by a later offset: sent again, as Telegram does.
+        self._unconfirmed: list[dict[str, Any]] = []
         self._next_message_id = 1000
         self._next_update_id = 1
+        self.reachable = True
         self._loop: asyncio.AbstractEventLoop | None = None
         self._arrived: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -170,16 +195,54 @@ class FakeTelegram:
 
     def calm(self) -> None:
         self._chaos = None
+        self._slow = 0.0
+
+    def slow(self, seconds: float) -> None:
+        """Every send is created at once and answered `seconds` later (keep it under the client's timeout)."""
+        self._slow = seconds
+
+    def hold(self) -> None:
+        """From now on sends are created on arrival and answered only after `release()`."""
+        self._in_loop(lambda: self._gate().clear())
+
+    def release(self) -> None:
+        self._in_loop(lambda: self._gate().set())
+
+    def answered(self) -> int:
+        """Sends whose answer has gone back (held ones count once released)."""
+        with self._lock:
+            return self._answered
+
+    def _in_loop(self, action: Callable[[], None]) -> None:
+        """Run `action` on the server's loop and wait for it, so no request slips in between."""
+        assert self._loop is not None
+
+        async def run() -> None:
+            action()
+
+        asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=5)
+
+    def _gate(self) -> asyncio.Event:
+        if self._open is None:
+            self._open = asyncio.Event()
+            self._open.set()
+        return self._open
+
+    def unreachable(self) -> None:
+        """Every request's connection is dropped unanswered (a network error for the client)."""
+        self.reachable = False
+
+    def reconnect(self) -> None:
+        self.reachable = True
 
     def calls_to(self, method: str, chat_id: int | None = None) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method and (chat_id is None or c.chat_id == chat_id)]
 
     def delivered(self, chat_id: int) -> list[Call]:
-        """What the user sees arrive: messages sent or edited successfully, in order."""
+        """What the user sees arrive: messages sent or edited, in order (whatever answer the bot got)."""
         with self._lock:
-            return [c for c in self.calls if c.method in SENDING and c.chat_id == chat_id and c.status == 200
-                    and c.fault is None]
+            return [c for c in self.calls if c.method in SENDING and c.chat_id == chat_id and c.created]
 
     def wait_for(self, check: Callable[[], Any], timeout: float = HANG_BOUND) -> Any:
         deadline = time.monotonic() + timeout
@@ -212,12 +275,19 @@ class FakeTelegram:
             loop.close()
 
     async def _handle(self, request: web.Request) -> web.Response:
+        if not self.reachable:
+            if request.transport is not None:
+                request.transport.abort()
+            raise ConnectionResetError("the fake Bot API is unreachable")
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         form = await request.post()
         params = {k: _decode(v) for k, v in form.items() if isinstance(v, str)}
         call = Call(method, params, time.time())
+        for name, value in form.items():
+            if isinstance(value, web.FileField):
+                call.files[name] = (value.filename, value.file.read())
         failure = self._failure_for(method, call.chat_id)
         if failure is not None:
             call.status = failure.status
@@ -226,16 +296,41 @@ class FakeTelegram:
             call.fault = chaos.pick(call.chat_id)
         with self._lock:
             self.calls.append(call)
-        if call.fault is not None:
+        if call.fault is not None and call.fault not in CREATED_FAULTS:
             return await self._fault(call, chaos)  # type: ignore[arg-type]
         if failure is not None:
             return _error(failure.status, failure.description, failure.retry_after)
         if method == "getUpdates":
-            return _ok(await self._get_updates(float(params.get("timeout") or 0)))
+            offset = int(params.get("offset") or 0)
+            return _ok(await self._get_updates(float(params.get("timeout") or 0), offset))
         result = self._result(method, params)
         if isinstance(result, dict):
             call.message_id = result.get("message_id")
+        call.created = method in SENDING
+        if call.created:
+            await self._answer_late()
+            with self._lock:
+                self._answered += 1
+        if call.fault is not None:
+            return await self._lost_answer(request, call, chaos)  # type: ignore[arg-type]
         return _ok(result)
+
+    async def _answer_late(self) -> None:
+        """slow() and hold(): the message exists already; only its answer waits."""
+        if self._slow:
+            await asyncio.sleep(self._slow)
+        await self._gate().wait()
+
+    async def _lost_answer(self, request: web.Request, call: Call, chaos: Chaos) -> web.Response:
+        """The message was created; the answer never reaches the bot intact."""
+        if call.fault == "garbled":
+            return web.Response(status=200, text=GARBLED, content_type="application/json")
+        call.status = 0
+        if call.fault == "created-timeout":
+            await asyncio.sleep(chaos.hang)  # the client has given up by now
+        if request.transport is not None:
+            request.transport.close()  # no answer at all: the connection just ends
+        return web.Response(status=504)
 
     async def _fault(self, call: Call, chaos: Chaos) -> web.Response:
         if call.fault == "timeout":
@@ -261,15 +356,19 @@ class FakeTelegram:
                 self._failures.pop(chat_id, None)  # type: ignore[arg-type]
         return failure
 
-    async def _get_updates(self, timeout: float) -> list[dict[str, Any]]:
-        """Long polling: wait (up to the timeout, at most 1 s here) for queued updates."""
+    async def _get_updates(self, timeout: float, offset: int) -> list[dict[str, Any]]:
+        """Long polling: wait (up to the timeout, at most 1 s here) for queued updates. Updates
+        below `offset` are confirmed; the others already returned come again, first."""
         assert self._arrived is not None
-        if not self._updates:
+        with self._lock:
+            self._unconfirmed = [u for u in self._unconfirmed if u.get("update_id", 0) >= offset]
+        if not self._updates and not self._unconfirmed:
             self._arrived.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), min(timeout, 1.0))
         with self._lock:
-            updates, self._updates = self._updates, []
+            updates, self._updates = [*self._unconfirmed, *self._updates], []
+            self._unconfirmed = updates
         return updates
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
@@ -289,6 +388,19 @@ class FakeTelegram:
             return {
                 "message_id": message_id, "date": int(time.time()), "chat": chat,
                 "text": params.get("text", ""),
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Lip Test", "username": USERNAME},
+            }
+        if method in UPLOADS:
+            with self._lock:
+                self._next_message_id += 1
+                message_id = self._next_message_id
+            chat_id = int(params["chat_id"])
+            kind = "photo" if method == "sendPhoto" else "document"
+            meta = {"file_id": f"f{message_id}", "file_unique_id": f"u{message_id}"}
+            body: Any = [{**meta, "width": 800, "height": 500}] if kind == "photo" else meta
+            return {
+                "message_id": message_id, "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"}, kind: body, "caption": params.get("caption", ""),
                 "from": {"id": BOT_ID, "is_bot": True, "first_name": "Lip Test", "username": USERNAME},
             }
         return True  # setWebhook, deleteWebhook, setMyCommands, answerCallbackQuery, ...
@@ -367,3 +479,68 @@ def tap_update(
             "from": _user(chat_id), "message": message,
         },
     }
+
+
+def forum_update(update_id: int, chat_id: int, text: str, thread: int) -> dict[str, Any]:
+    """A message in a topic of a forum supergroup, addressed to the bot by a mention."""
+    update = text_update(update_id, chat_id, text, from_id=77)
+    message = update["message"]
+    message["chat"] = {"id": chat_id, "type": "supergroup", "title": "Lip forum", "is_forum": True}
+    message["message_thread_id"] = thread
+    message["is_topic_message"] = True
+    return update
+
+
+def photo_update(update_id: int, chat_id: int, caption: str, *, from_id: int | None = None) -> dict[str, Any]:
+    """A photo with a caption; a mention of the bot in the caption gets its caption entity."""
+    message: dict[str, Any] = {
+        "message_id": 5, "date": int(time.time()), "chat": _chat(chat_id), "from": _user(from_id or chat_id),
+        "photo": [{"file_id": "AgAD-photo", "file_unique_id": "u1", "width": 90, "height": 90}],
+        "caption": caption,
+    }
+    mention = f"@{USERNAME}"
+    if mention in caption:
+        message["caption_entities"] = [{"type": "mention", "offset": caption.index(mention),
+                                        "length": len(mention)}]
+    return {"update_id": update_id, "message": message}
+
+
+#: Telegram's placeholder sender for a message an anonymous group admin writes as the group.
+ANONYMOUS_ADMIN = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+
+
+def anonymous_admin_update(update_id: int, chat_id: int, text: str) -> dict[str, Any]:
+    update = text_update(update_id, chat_id, text)
+    update["message"]["from"] = ANONYMOUS_ADMIN
+    update["message"]["sender_chat"] = _chat(chat_id)
+    return update
+
+
+def edited_update(update_id: int, chat_id: int, text: str, message_id: int = 1) -> dict[str, Any]:
+    """The user edited their message `message_id` to read `text`."""
+    update = text_update(update_id, chat_id, text, message_id=message_id)
+    message = update.pop("message")
+    message["edit_date"] = message["date"] + 30
+    return {**update, "edited_message": message}
+
+
+def member_update(update_id: int, chat_id: int, status: str) -> dict[str, Any]:
+    """my_chat_member: the bot's status in the chat changed ("kicked": blocked, "member": back)."""
+    old = "member" if status != "member" else "kicked"
+    bot = {"id": BOT_ID, "is_bot": True, "first_name": "Lip Test", "username": USERNAME}
+
+    def member(state: str) -> dict[str, Any]:
+        extra = {"until_date": 0} if state == "kicked" else {}
+        return {"status": state, "user": bot, **extra}
+
+    return {"update_id": update_id, "my_chat_member": {
+        "chat": _chat(chat_id), "from": _user(chat_id), "date": int(time.time()),
+        "old_chat_member": member(old), "new_chat_member": member(status),
+    }}
+
+
+def unreadable_update(update_id: int, chat_id: int) -> dict[str, Any]:
+    """An update python-telegram-bot cannot parse (its chat has no type), as a new or broken shape."""
+    update = text_update(update_id, chat_id, "hello")
+    update["message"]["chat"] = {"id": chat_id}
+    return update

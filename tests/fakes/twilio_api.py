@@ -5,7 +5,10 @@ It speaks just enough of the real API for the twilio library to be pointed at it
 auth, 201 with a message sid) and `POST /v1/Content` (JSON body, 201 with a content sid).
 It runs in a thread, so both a `serve` subprocess and in-process async code can use it.
 In chaos mode (`fake.chaos(seed)`) message creates fail at random: 429, 500, a timeout, 403,
-a 400 opt-out (21610) or a 201 whose body is not JSON.
+a 400 opt-out (21610) or a 201 whose body is not JSON, none of them creating the message; with
+`faults=CREATED_FAULTS` the message is created and then its answer is lost: held past the
+client's timeout, the connection dropped, or a 201 that is not JSON. `fake.slow(seconds)`
+answers every create late; `fake.hold()` keeps every answer back until `fake.release()`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.fakes.telegram_api import Chaos
+from tests.fakes.telegram_api import CREATED_FAULTS, Chaos
 from tests.support.waiting import HANG_BOUND
 
 #: Chaos faults for Twilio: the Telegram ones, and an opt-out (400, error 21610).
@@ -38,8 +41,10 @@ class Recorded:
     json: dict[str, Any] | None
     username: str | None
     status: int
-    #: A chaos fault given instead of success: the message was not created.
+    #: A chaos fault given instead of a clean answer.
     fault: str | None = None
+    #: The message was created: it reaches the phone, whatever answer the bot got.
+    created: bool = False
 
 
 @dataclass
@@ -59,7 +64,14 @@ class _State:
     #: Failures by recipient ("whatsapp:+…"), given every time that recipient is sent to.
     by_recipient: dict[str, Failure] = field(default_factory=dict)
     chaos: Chaos | None = None
+    #: Seconds every answer to a create waits (slow()).
+    slow: float = 0.0
+    #: Cleared by hold(): answers to creates wait until release().
+    open: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.open.set()
 
 
 class FakeTwilio:
@@ -96,7 +108,7 @@ class FakeTwilio:
 
     def delivered(self, to: str) -> list[Recorded]:
         """Messages created for the recipient: what reaches their phone."""
-        return [m for m in self.sent_to(to) if m.status == 201 and m.fault is None]
+        return [m for m in self.sent_to(to) if m.created]
 
     def chaos(self, seed: int, rate: float = 0.3, **options: Any) -> Chaos:
         """From now on message creates fail at random, per recipient (see telegram_api.Chaos)."""
@@ -107,6 +119,19 @@ class FakeTwilio:
     def calm(self) -> None:
         with self.state.lock:
             self.state.chaos = None
+            self.state.slow = 0.0
+
+    def slow(self, seconds: float) -> None:
+        """Every create succeeds at once and is answered `seconds` later."""
+        with self.state.lock:
+            self.state.slow = seconds
+
+    def hold(self) -> None:
+        """From now on messages are created on arrival and answered only after `release()`."""
+        self.state.open.clear()
+
+    def release(self) -> None:
+        self.state.open.set()
 
     def fail_next(self, status: int, code: int | None = None, times: int = 1) -> None:
         """The next `times` message creates answer `status` with Twilio error `code`."""
@@ -153,17 +178,27 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
         def _message(self, form: dict[str, str], username: str | None) -> None:
             with state.lock:
                 failure = state.by_recipient.get(form.get("To", ""))
+                if failure is not None and failure.status < 300:
+                    failure = None  # fail_recipient(to, 201, None): that recipient works again
                 if failure is None and state.failures:
                     failure = state.failures.pop(0)
                 fault = state.chaos.pick(form.get("To")) if failure is None and state.chaos else None
                 status = failure.status if failure else 201
                 record = Recorded(self.path, form, None, username, status, fault)
                 state.messages.append(record)
-            if fault is not None:
-                self._fault(record, state.chaos.hang if state.chaos else 1.0)
+            hang = state.chaos.hang if state.chaos else 1.0
+            if fault is not None and fault not in CREATED_FAULTS:
+                self._fault(record, hang)
                 return
             if failure is not None:
                 self._answer(failure.status, _error(failure))
+                return
+            record.created = True
+            if state.slow:
+                time.sleep(state.slow)
+            state.open.wait()
+            if fault is not None:
+                self._lost_answer(record, hang)
                 return
             sid = "SM" + secrets.token_hex(16)
             self._answer(201, {
@@ -171,6 +206,17 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 "body": form.get("Body", ""), "account_sid": username, "num_segments": "1",
                 "error_code": None, "error_message": None,
             })
+
+        def _lost_answer(self, record: Recorded, hang: float) -> None:
+            """The message exists; the bot gets no answer it can read."""
+            if record.fault == "garbled":
+                record.status = 201
+                self._raw(201, b'{"sid": "SM')
+                return
+            record.status = 0
+            if record.fault == "created-timeout":
+                time.sleep(hang)  # the client has given up by now
+            self.close_connection = True
 
         def _fault(self, record: Recorded, hang: float) -> None:
             fault = record.fault
@@ -181,14 +227,9 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 return
             if fault == "malformed":
                 record.status = 201
-                data = b'{"sid": "SM'
-                self.send_response(201)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self._raw(201, b'{"sid": "SM')
                 return
-            failure = {"429": Failure(429, 20429), "403": Failure(403, 20003),
+            failure = {"429": Failure(429, 20429), "403": Failure(403, 20003), "503": Failure(503, 20503),
                        "opted-out": Failure(400, 21610)}.get(str(fault), Failure(500, 20500))
             record.status = failure.status
             self._answer(failure.status, _error(failure))
@@ -211,7 +252,9 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
             })
 
         def _answer(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
+            self._raw(status, json.dumps(body).encode())
+
+        def _raw(self, status: int, data: bytes) -> None:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))

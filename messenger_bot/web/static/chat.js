@@ -137,6 +137,7 @@
       item.appendChild(emergencyBadge());
     }
     item.appendChild(formatted(reply.text, reply.kind === "alert"));
+    for (const file of reply.files || []) item.appendChild(attachment(file));
     const buttons = reply.buttons || [];
     if (buttons.length) {
       const group = document.createElement("div");
@@ -154,6 +155,30 @@
       item.appendChild(group);
     }
     return item;
+  }
+
+  // A chart is shown in the chat; a PDF is a link that opens it. Only links from this server
+  // (relative, or this page's own origin) are followed, so a reply cannot point the page elsewhere.
+  function attachment(file) {
+    const url = new URL(file.url, window.location.href);
+    const box = document.createElement("p");
+    box.className = "file";
+    if (url.origin !== window.location.origin) return box;
+    const link = document.createElement("a");
+    link.href = url.href;
+    link.target = "_blank";
+    link.rel = "noopener";
+    if (file.type === "image/png") {
+      const image = document.createElement("img");
+      image.src = url.href;
+      image.alt = file.label || "";
+      image.className = "chart";
+      link.appendChild(image);
+    } else {
+      link.textContent = file.label || url.pathname;
+    }
+    box.appendChild(link);
+    return box;
   }
 
   function userMessage(text) {

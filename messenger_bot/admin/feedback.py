@@ -1,0 +1,80 @@
+""""Was this helpful?": two buttons under every topic answer, counted per topic and day.
+
+A vote is a typed payload, `do:feedback:<up|down>:<topic id>`; anything else under
+`do:feedback:` (a stale or forged button) shows the menu. Votes are rare next to
+messages, so each one is upserted straight into the daily aggregates. No vote names
+the user: only the day, the channel, the topic and which way it went.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal
+
+from messenger_bot.admin.counters import DailyCounters, day_of
+from messenger_bot.content import Button, Content
+from messenger_bot.content.schema import ROOT, Messages
+from messenger_bot.conversation import Reply
+from messenger_bot.engine import ACTION_PREFIX, Turn
+from messenger_bot.storage import Storage
+
+log = logging.getLogger("messenger_bot.admin")
+
+NAME = "feedback"
+VOTES = ("up", "down")
+
+
+@dataclass(frozen=True)
+class Vote:
+    direction: Literal["up", "down"]
+    topic: str
+
+    @property
+    def payload(self) -> str:
+        return f"{ACTION_PREFIX}{NAME}:{self.direction}:{self.topic}"
+
+    @classmethod
+    def parse(cls, rest: str, topics: set[str]) -> Vote | None:
+        """The vote in "<up|down>:<topic>", or None when it is not one (unknown topic included)."""
+        direction, _, topic = rest.partition(":")
+        if direction not in VOTES or topic not in topics:
+            return None
+        return cls(direction, topic)  # type: ignore[arg-type]
+
+
+def vote_buttons(messages: Messages, topic: str) -> tuple[Button, ...]:
+    """The two buttons under a topic answer (also what WhatsApp's menu templates are made for)."""
+    return (  # keep: the answer that was rated stays where it is (Telegram would replace it)
+        Button(messages.feedback_up_button, Vote("up", topic).payload, keep=True),
+        Button(messages.feedback_down_button, Vote("down", topic).payload, keep=True),
+    )
+
+
+class FeedbackFeature:
+    """The engine `Feature` behind the two buttons; the engine asks it for them on each topic."""
+
+    name = NAME
+    commands: Mapping[str, str] = MappingProxyType({})
+
+    def __init__(self, content: Content, store: Storage) -> None:
+        self.store = store
+        self.messages = content.messages
+        self.topics = {node.id for node in content.topics}
+
+    def topic_buttons(self, topic: str) -> tuple[Button, ...]:
+        return vote_buttons(self.messages, topic)
+
+    async def on_action(self, turn: Turn, action: str) -> list[Reply]:
+        vote = Vote.parse(action, self.topics)
+        if vote is None:
+            return [turn.engine.node_reply(turn, ROOT)]
+        counts = DailyCounters()
+        counts.add(day_of(turn.now), turn.incoming.channel, "feedback", f"{vote.direction}|{vote.topic}")
+        await counts.flush(self.store)
+        return [Reply("command", self.messages.feedback_thanks), turn.engine.node_reply(turn, ROOT)]
+
+    async def on_pending(self, turn: Turn, text: str) -> list[Reply] | None:
+        return None

@@ -1,0 +1,422 @@
+"""The diary conversation: log a twitch (buttons or a sentence), what you tried, a follow-up
+you opt into, its answers, "my week", and the summary for a doctor with its chart and PDF.
+
+Steps travel in button payloads ("do:diary:lip:<entry>:upper"), so a tap needs no
+server-side state, and every entry id in a payload is checked against the user who
+tapped it. Typed answers use the engine's `pending`. Every word comes from flows/diary.yaml.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from messenger_bot.content import Button, Content
+from messenger_bot.conversation import Attachment, Reply
+from messenger_bot.diary import files, parse
+from messenger_bot.diary import store as db
+from messenger_bot.diary.chart import twitch_chart, week_chart
+from messenger_bot.diary.pdf import summary_pdf
+from messenger_bot.diary.summary import Figures, chat_text, day_text, gather
+from messenger_bot.diary.texts import DiaryTexts
+from messenger_bot.engine import Turn
+from messenger_bot.reminders.schedule import (
+    local_day,
+    offset_from_local_time,
+    parse_clock,
+    zone_for_offset,
+    zone_named,
+    zones_for_phone,
+)
+from messenger_bot.storage import Storage, UserState
+
+PREFIX = "do:diary:"
+#: Channels the follow-up can reach (they have a Sender).
+DELIVERY_CHANNELS = ("telegram", "whatsapp")
+#: The steps of a twitch entry, in order: (payload head, choices field, entry column).
+STEPS = (("lip", "lips", "lip"), ("side", "sides", "side"), ("dur", "durations", "duration"))
+PNG, PDF = "image/png", "application/pdf"
+
+
+def texts_of(content: Content) -> DiaryTexts:
+    return content.extra["diary.yaml"]  # type: ignore[no-any-return]
+
+
+def button(label: str, action: str) -> Button:
+    return Button(label, PREFIX + action)
+
+
+def answer_buttons(texts: DiaryTexts) -> tuple[Button, ...]:
+    """The follow-up's buttons, shared with the dispatcher that sends it."""
+    return tuple(button(c.label, f"answer:{key}") for key, c in texts.answers.items())
+
+
+def followup_question(texts: DiaryTexts) -> Reply:
+    return Reply("reminder", texts.say("follow_up_question"), answer_buttons(texts))
+
+
+def followup_due(now: datetime, zone: str, days: int, hour: int) -> datetime:
+    """`days` from today at `hour` of the user's own day (zoneinfo handles daylight-saving changes)."""
+    tz = ZoneInfo(zone)
+    local = now.astimezone(tz).date() + timedelta(days=days)
+    return datetime.combine(local, time(hour), tzinfo=tz).astimezone(ZoneInfo("UTC"))
+
+
+class DiaryFeature:
+    """The `Feature` (engine.py) for payloads "do:diary:…", its typed commands and sentences."""
+
+    name = "diary"
+    commands: Mapping[str, str] = {
+        "summary for my doctor": "summary",
+        "summary for doctor": "summary",
+        "summary for the doctor": "summary",
+        "doctor summary": "summary",
+        "my summary": "summary",
+        "/summary": "summary",
+        "my diary": "summary",
+        "/diary": "summary",
+        "log a twitch": "log",
+        "log twitch": "log",
+        "/twitch": "log",
+        "my week": "week",
+        "/myweek": "week",
+        "check on me": "followup",
+        "check on me later": "followup",
+    }
+
+    def __init__(self, content: Content, store: Storage, base_url: str | None = None) -> None:
+        self.content = content
+        self.texts = texts_of(content)
+        self.store = store
+        #: Where file links point: PUBLIC_BASE_URL, or "" for links relative to the server answering.
+        self.base_url = (base_url or "").rstrip("/")
+        self.limit = int(getattr(content.extra.get("reminders.yaml"), "limit_mg", 400))
+
+    # -- engine protocol -------------------------------------------------------------------
+
+    async def on_action(self, turn: Turn, action: str) -> list[Reply]:
+        head, _, rest = action.partition(":")
+        handler = {
+            "log": self._log,
+            "lip": self._step,
+            "side": self._step,
+            "dur": self._step,
+            "trig": self._trigger,
+            "tried": self._tried,
+            "followup": self._followup,
+            "zone": self._zone_button,
+            "answer": self._answer,
+            "summary": self._summary,
+            "week": self._week,
+        }.get(head)
+        if handler is None:
+            return await self._log(turn, "")
+        if head in {"lip", "side", "dur"}:
+            return await self._step(turn, f"{head}:{rest}")
+        return await handler(turn, rest)
+
+    async def on_pending(self, turn: Turn, text: str) -> list[Reply] | None:
+        pending = turn.user.pending or {}
+        turn.user.pending = None
+        step, entry_id = str(pending.get("step")), int(pending.get("entry") or 0)
+        t = self.texts
+        if step != "new" and parse.asks(text, t):
+            turn.user.pending = pending  # a question: the FAQ answers it, and the step still waits
+            return None
+        if step in {"lip", "side", "dur"}:
+            field = {s[0]: s[1] for s in STEPS}[step]
+            key = "skip" if parse.skipped(text, t) else parse.one(getattr(t, field), text)
+            return None if key is None else await self._step(turn, f"{step}:{entry_id}:{key}")
+        if step in {"trig", "tried"}:
+            return await self._typed_tags(turn, step, entry_id, text)
+        if step == "answer":
+            key = parse.one(t.answers, text)
+            return None if key is None else await self._answer(turn, key)
+        if step == "new":
+            return await self._new_signs(turn)
+        if step == "zone":
+            return await self._typed_zone(turn, text, int(pending.get("days") or 7))
+        return None
+
+    async def on_text(self, turn: Turn, text: str) -> list[Reply] | None:
+        """A sentence that reports a twitch ("twitched 3 times today") logs it; questions go on to the FAQ."""
+        count = parse.twitch_count(text, self.texts)
+        return None if count is None else await self._new_entry(turn, count)
+
+    async def describe(self, user: UserState) -> dict[str, str]:
+        """What "my data" shows about the diary."""
+        described = {}
+        found = await db.entries(self.store, user.channel, user.user_key)
+        twitches = [e for e in found if e.kind == db.TWITCH]
+        if found:
+            first = day_text(found[0].day)
+            described["twitch diary"] = (
+                f"{sum(e.count for e in twitches)} twitch(es) logged since {first}, "
+                f"{len(found) - len(twitches)} other note(s)"
+            )
+        due = await db.waiting_followup(self.store, user.channel, user.user_key)
+        if due is not None:
+            described["check-in"] = due.strftime("%Y-%m-%d %H:%M UTC")
+        return described
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _reply(self, turn: Turn, text: str, buttons: tuple[Button, ...] = (), **more: object) -> Reply:
+        """Every diary reply ends with buttons, the main menu last."""
+        return Reply("command", text.strip(), (*buttons, turn.engine.menu_button), **more)  # type: ignore[arg-type]
+
+    def _zone(self, user: UserState) -> str:
+        return user.timezone or "Etc/UTC"
+
+    def _choices(self, field: str, action: str) -> tuple[Button, ...]:
+        choices = getattr(self.texts, field)
+        return tuple(button(c.label, f"{action}:{key}") for key, c in choices.items())
+
+    def _after_entry(self) -> tuple[Button, ...]:
+        b = self.texts.buttons
+        return (button(b.summary, "summary"), button(b.follow_up, "followup"), button(b.tried, "tried"))
+
+    async def _own(self, turn: Turn, entry_id: str) -> db.Entry | None:
+        if not entry_id.isascii() or not entry_id.isdecimal():
+            return None
+        return await db.entry(self.store, turn.user.channel, turn.user.user_key, int(entry_id))
+
+    def _gone(self, turn: Turn) -> list[Reply]:
+        return [self._reply(turn, self.texts.say("entry_gone"), (button(self.texts.buttons.log, "log"),))]
+
+    # -- logging a twitch ------------------------------------------------------------------
+
+    async def _log(self, turn: Turn, _: str) -> list[Reply]:
+        return await self._new_entry(turn, 1)
+
+    async def _new_entry(self, turn: Turn, count: int) -> list[Reply]:
+        user = turn.user
+        entry_id = await db.add(
+            self.store, user.channel, user.user_key, db.TWITCH, turn.now, self._zone(user), count=count
+        )
+        text = self.texts.say("ask_lip") if count == 1 else self.texts.say("ask_lip_count", count=count)
+        return self._ask(turn, "lip", entry_id, text)
+
+    def _ask(self, turn: Turn, step: str, entry_id: int, text: str) -> list[Reply]:
+        field = {s[0]: s[1] for s in STEPS}.get(step, "triggers")
+        turn.user.pending = {"feature": self.name, "step": step, "entry": entry_id}
+        buttons = self._choices(field, f"{step}:{entry_id}")
+        last = button(
+            self.texts.buttons.done if step == "trig" else self.texts.buttons.skip,
+            f"{step}:{entry_id}:{'done' if step == 'trig' else 'skip'}",
+        )
+        return [self._reply(turn, text, (*buttons, last))]
+
+    async def _step(self, turn: Turn, rest: str) -> list[Reply]:
+        """lip → side → duration → triggers; each answer (or Skip) is saved, then the next question."""
+        step, entry_id, key = [*rest.split(":"), "", ""][:3]
+        names = [s[0] for s in STEPS]
+        if step not in names:
+            return self._gone(turn)
+        found = await self._own(turn, entry_id)
+        if found is None:
+            return self._gone(turn)
+        _, field, column = STEPS[names.index(step)]
+        if key in getattr(self.texts, field):
+            await db.set_field(self.store, found, column, key)
+        elif key != "skip":
+            return self._ask(turn, step, found.id, self.texts.say(f"ask_{column}"))
+        following = names.index(step) + 1
+        if following < len(STEPS):
+            return self._ask(
+                turn, STEPS[following][0], found.id, self.texts.say(f"ask_{STEPS[following][2]}")
+            )
+        return self._ask(turn, "trig", found.id, self.texts.say("ask_triggers"))
+
+    async def _trigger(self, turn: Turn, rest: str) -> list[Reply]:
+        entry_id, _, key = rest.partition(":")
+        found = await self._own(turn, entry_id)
+        if found is None:
+            return self._gone(turn)
+        if key in self.texts.triggers:
+            tags = await db.add_tag(self.store, found, key)
+            noted = ", ".join(self.texts.label("triggers", t) for t in tags)
+            return self._ask(turn, "trig", found.id, self.texts.say("trigger_added", triggers=noted))
+        return await self._entry_done(turn)
+
+    async def _entry_done(self, turn: Turn) -> list[Reply]:
+        user = turn.user
+        since = (datetime.fromisoformat(local_day(turn.now, self._zone(user))) - timedelta(days=6)).date()
+        week = await db.twitches_since(self.store, user.channel, user.user_key, since.isoformat())
+        return [self._reply(turn, self.texts.say("logged", week=week), self._after_entry())]
+
+    async def _typed_tags(self, turn: Turn, step: str, entry_id: int, text: str) -> list[Reply] | None:
+        field = "triggers" if step == "trig" else "tried"
+        if parse.finished(text, self.texts) or parse.skipped(text, self.texts):
+            return await (self._entry_done(turn) if step == "trig" else self._tried(turn, f"{entry_id}:done"))
+        keys = parse.pick(getattr(self.texts, field), text)
+        if not keys:
+            return None
+        replies: list[Reply] = []
+        for key in keys:
+            action = self._trigger if step == "trig" else self._tried
+            replies = await action(turn, f"{entry_id}:{key}")
+        return replies
+
+    # -- what they tried ---------------------------------------------------------------------
+
+    async def _tried(self, turn: Turn, rest: str) -> list[Reply]:
+        user, b = turn.user, self.texts.buttons
+        entry_id, _, key = rest.partition(":")
+        found = await self._own(turn, entry_id) if entry_id else None
+        if found is None or found.kind != db.TRIED:
+            new_id = await db.add(
+                self.store, user.channel, user.user_key, db.TRIED, turn.now, self._zone(user)
+            )
+            return self._ask_tried(turn, new_id, self.texts.say("ask_tried"))
+        if key in self.texts.tried:
+            tags = await db.add_tag(self.store, found, key)
+            noted = ", ".join(self.texts.label("tried", t) for t in tags)
+            return self._ask_tried(turn, found.id, self.texts.say("tried_added", tried=noted))
+        return [
+            self._reply(
+                turn,
+                self.texts.say("tried_done"),
+                (button(b.summary, "summary"), button(b.follow_up, "followup")),
+            )
+        ]
+
+    def _ask_tried(self, turn: Turn, entry_id: int, text: str) -> list[Reply]:
+        turn.user.pending = {"feature": self.name, "step": "tried", "entry": entry_id}
+        buttons = self._choices("tried", f"tried:{entry_id}")
+        return [
+            self._reply(turn, text, (*buttons, button(self.texts.buttons.done, f"tried:{entry_id}:done")))
+        ]
+
+    # -- the follow-up -----------------------------------------------------------------------
+
+    async def _followup(self, turn: Turn, rest: str) -> list[Reply]:
+        user = turn.user
+        if rest == "no":
+            await db.cancel_followups(self.store, user.channel, user.user_key, turn.now)
+            return [self._reply(turn, self.texts.say("follow_up_cancelled"), self._after_entry()[:1])]
+        if rest in self.texts.delays:
+            zone = user.timezone or self._phone_zone(user)
+            if zone is None:
+                turn.user.pending = {"feature": self.name, "step": "zone", "days": int(rest)}
+                utc = button(self.texts.buttons.zone_utc, f"zone:{rest}:utc")
+                return [self._reply(turn, self.texts.say("follow_up_zone"), (utc,))]
+            return await self._schedule(turn, zone, int(rest))
+        offer = self._choices("delays", "followup")
+        no = button(self.texts.buttons.no_thanks, "followup:no")
+        return [self._reply(turn, self.texts.say("follow_up_offer"), (*offer, no))]
+
+    def _phone_zone(self, user: UserState) -> str | None:
+        """On WhatsApp the number's country gives a zone (the first one, for countries with several)."""
+        zones = zones_for_phone(user.user_key) if user.channel == "whatsapp" else []
+        return zones[0] if zones else None
+
+    async def _schedule(self, turn: Turn, zone: str, days: int) -> list[Reply]:
+        user = turn.user
+        user.timezone = user.timezone or zone
+        due = followup_due(turn.now, zone, days, self.texts.followup_hour)
+        await db.schedule_followup(self.store, user.channel, user.user_key, zone, due, turn.now)
+        local = due.astimezone(ZoneInfo(zone))
+        when = f"{local.strftime('%a')} {day_text(local.date())}, {local.strftime('%H:%M')}"
+        note = "" if user.channel in DELIVERY_CHANNELS else " " + self.texts.say("no_sender_note")
+        text = self.texts.say("follow_up_set", when=when, zone=zone, note=note)
+        no = button(self.texts.buttons.no_thanks, "followup:no")
+        return [self._reply(turn, text, (button(self.texts.buttons.log, "log"), no))]
+
+    async def _zone_button(self, turn: Turn, rest: str) -> list[Reply]:
+        days, _, _ = rest.partition(":")
+        return await self._schedule(turn, "Etc/UTC", int(days) if days in self.texts.delays else 7)
+
+    async def _typed_zone(self, turn: Turn, text: str, days: int) -> list[Reply] | None:
+        zone = zone_named(text)
+        clock = parse_clock(text.replace(" ", "")) if zone is None and len(text) < 12 else None
+        if clock is not None:
+            zone = zone_for_offset(offset_from_local_time(clock, turn.now))
+        if zone is not None:
+            return await self._schedule(turn, zone, days)
+        if len(text.split()) > 3:
+            return None  # a question, not an answer: the FAQ has it
+        turn.user.pending = {"feature": self.name, "step": "zone", "days": days}
+        utc = button(self.texts.buttons.zone_utc, f"zone:{days}:utc")
+        return [self._reply(turn, self.texts.say("follow_up_zone_bad"), (utc,))]
+
+    async def _answer(self, turn: Turn, key: str) -> list[Reply]:
+        """Better: prevention, and no more asking. Same or worse: see a doctor, with the summary.
+        Something new: tell me (triage reads it first, as it reads every message)."""
+        if key not in self.texts.answers:
+            return [self._reply(turn, self.texts.say("follow_up_question"), answer_buttons(self.texts))]
+        user = turn.user
+        await db.add(
+            self.store, user.channel, user.user_key, db.ANSWER, turn.now, self._zone(user), tags=(key,)
+        )
+        if key == "better":
+            await db.cancel_followups(self.store, user.channel, user.user_key, turn.now)
+            return [
+                Reply("command", self.texts.say("answer_better")),
+                turn.engine.node_reply(turn, "prevention"),
+            ]
+        if key == "new":
+            turn.user.pending = {"feature": self.name, "step": "new"}
+            return [
+                self._reply(turn, self.texts.say("answer_new"), (button(self.texts.buttons.skip, "summary"),))
+            ]
+        return await self._see_doctor(turn, self.texts.say(f"answer_{key}"))
+
+    async def _new_signs(self, turn: Turn) -> list[Reply]:
+        """Whatever they typed was read by triage already; it is not stored."""
+        return await self._see_doctor(turn, self.texts.say("new_noted"))
+
+    async def _see_doctor(self, turn: Turn, intro: str) -> list[Reply]:
+        again = self._choices("delays", "followup")
+        summary = await self._summary(turn, "")
+        ask = self._reply(
+            turn, self.texts.say("ask_again"), (*again, button(self.texts.buttons.no_thanks, "followup:no"))
+        )
+        return [Reply("command", intro), turn.engine.node_reply(turn, "when-to-see-doctor"), *summary, ask]
+
+    # -- summary and my week -------------------------------------------------------------------
+
+    async def figures(self, user: UserState, now: datetime) -> Figures:
+        return await gather(self.store, user.channel, user.user_key, self._zone(user), now, self.limit)
+
+    async def _summary(self, turn: Turn, _: str) -> list[Reply]:
+        user, b = turn.user, self.texts.buttons
+        figures = await self.figures(user, turn.now)
+        if figures.empty:
+            return [self._reply(turn, self.texts.say("summary_empty"), (button(b.log, "log"),))]
+        png = await asyncio.to_thread(twitch_chart, figures, self.texts)
+        pdf = await asyncio.to_thread(summary_pdf, figures, self.texts, png)
+        s = self.texts.summary
+        attached = (
+            await self._publish(turn, PNG, png, s.chart_file),
+            await self._publish(turn, PDF, pdf, s.pdf_file),
+        )
+        text = chat_text(figures, self.texts) + "\n\n" + self.texts.say("files_ready")
+        buttons = (button(b.log, "log"), button(b.follow_up, "followup"), button(b.tried, "tried"))
+        return [self._reply(turn, text, buttons, files=attached)]
+
+    async def _week(self, turn: Turn, _: str) -> list[Reply]:
+        figures = await self.figures(turn.user, turn.now)
+        days = {d.isoformat() for d in figures.days(7)}
+        glasses = sum(v for d, v in figures.water.items() if d in days)
+        caffeine = sum(v for d, v in figures.caffeine.items() if d in days)
+        if not glasses and not caffeine:
+            return [
+                self._reply(
+                    turn,
+                    self.texts.say("my_week_empty"),
+                ),
+                turn.engine.node_reply(turn, "reminders"),
+            ]
+        png = await asyncio.to_thread(week_chart, figures, self.texts)
+        attached = (await self._publish(turn, PNG, png, self.texts.summary.week_file),)
+        text = self.texts.say("my_week", glasses=glasses, caffeine=caffeine)
+        return [self._reply(turn, text, (button(self.texts.buttons.log, "log"),), files=attached)]
+
+    async def _publish(self, turn: Turn, mime: str, body: bytes, label: str) -> Attachment:
+        user = turn.user
+        return await files.publish(
+            self.store, user.channel, user.user_key, mime, body, label, self.base_url, turn.now
+        )

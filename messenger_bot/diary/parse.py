@@ -1,0 +1,77 @@
+"""Typed words the diary understands, from the vocabulary in flows/diary.yaml.
+
+Matching is on whole words after the bot's usual normalisation, so "Top lip", "TOP" and
+"top lip!" are the same answer. Nothing here is kept: only the option it picked is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from messenger_bot.diary.texts import Choice, DiaryTexts
+from messenger_bot.text import normalise, words
+
+_DIGITS = re.compile(r"\b(\d{1,2})\s*(?:x\b|times?\b)")
+
+
+def tokens(text: str) -> list[str]:
+    return words(normalise(text))
+
+
+def _has(phrase: str, said: list[str]) -> bool:
+    wanted = phrase.split()
+    return any(said[i : i + len(wanted)] == wanted for i in range(len(said) - len(wanted) + 1))
+
+
+def pick(choices: dict[str, Choice], text: str) -> list[str]:
+    """Every option the text names, in the order of the content (longest phrases win ties)."""
+    said = tokens(text)
+    return [key for key, choice in choices.items() if any(_has(w, said) for w in choice.words)]
+
+
+def one(choices: dict[str, Choice], text: str) -> str | None:
+    found = pick(choices, text)
+    return found[0] if len(found) == 1 else None
+
+
+def asks(text: str, texts: DiaryTexts) -> bool:
+    """A question ("is it fine to drink coffee?") is for the FAQ, never an answer to a diary step."""
+    said = tokens(text)
+    return "?" in text or not said or said[0] in texts.question_words
+
+
+def skipped(text: str, texts: DiaryTexts) -> bool:
+    said = tokens(text)
+    return " ".join(said) in {
+        texts.buttons.skip.lower(),
+        "skip",
+        "no",
+        "none",
+        "not sure",
+        "dont know",
+        "pass",
+    }
+
+
+def finished(text: str, texts: DiaryTexts) -> bool:
+    return " ".join(tokens(text)) in {texts.buttons.done.lower(), "done", "thats all", "nothing else", "no"}
+
+
+def twitch_count(text: str, texts: DiaryTexts) -> int | None:
+    """How many twitches a sentence reports, when it reports some ("twitched 3 times today").
+
+    None when it is not a report: no twitch word, or it is a question ("why is it twitching
+    again?"), which the FAQ answers instead.
+    """
+    said = tokens(text)
+    if asks(text, texts) or not any(w in said for w in texts.log_words):
+        return None
+    digits = _DIGITS.search(normalise(text))
+    if digits:
+        return max(1, min(int(digits.group(1)), 50))
+    for word in said:
+        if word in texts.numbers and (_has(f"{word} times", said) or word in {"once", "twice"}):
+            return texts.numbers[word]
+    if len(said) <= texts.log_max_words and any(_has(cue, said) for cue in texts.log_cues):
+        return 1
+    return None

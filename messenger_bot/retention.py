@@ -1,0 +1,153 @@
+"""How long the bot keeps each kind of row, and the job that forgets the rest.
+
+Every table that holds something per user or per message has a rule here (`RULES`); a table
+added without one fails tests/test_privacy.py. The limits are settings (settings.py), so an
+operator can shorten them. `serve` prunes once at start and then every hour (with the other
+background jobs, so not under `--no-scheduler`); `messenger-bot prune` does one pass, for a
+platform's cron and for checking what a pass would remove at a given time (`--now`).
+
+Forgetting a user removes the same rows as "delete my data". Each pass deletes in small
+batches, each its own transaction, so a large backlog never holds the database for long;
+passes on several instances at once only find less to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from messenger_bot.runtime import Runtime
+from messenger_bot.settings import Settings
+from messenger_bot.storage import Storage
+from messenger_bot.storage.base import ts
+
+log = logging.getLogger("messenger_bot.retention")
+
+#: How often `serve` prunes. An hour is fine-grained next to limits counted in days.
+EVERY = timedelta(hours=1)
+WEB = "web"
+#: A messaging user with a reminder still on is kept: the reminder is what they asked for.
+_NO_ACTIVE_REMINDER = (
+    "NOT EXISTS (SELECT 1 FROM reminder_subscriptions s WHERE s.channel = users.channel "
+    "AND s.user_key = users.user_key AND s.active = 1)"
+)
+
+#: Every table, and how long its rows live (the words SECURITY.md repeats).
+RULES: dict[str, str] = {
+    "users": "web chat: WEBCHAT_USER_DAYS after the last message (WEBCHAT_ONE_MESSAGE_HOURS for a key "
+             "that sent one message); other channels: USER_DAYS after the last message, unless a "
+             "reminder is on",
+    "reminder_subscriptions": "with its user",
+    "reminder_outbox": "REMINDER_OUTBOX_DAYS after its last update once settled; with its user",
+    "water_log": "DRINK_LOG_DAYS after its day; with its user",
+    "caffeine_log": "DRINK_LOG_DAYS after its day; with its user",
+    "whatsapp_outbound": "WHATSAPP_OUTBOUND_DAYS after its last status; with its user",
+    "telegram_updates": "DEDUP_DAYS",
+    "whatsapp_inbound": "DEDUP_DAYS",
+    "whatsapp_templates": "nothing about users: the bot's own menu templates",
+    "schema_migrations": "nothing about users: the schema's version",
+    "diary_entries": "with its user",
+    "diary_followups": "with its user (a check-in is sent once, then settled)",
+    "diary_files": "24 hours: a rendered chart or PDF expires with its link (diary/files.py); with its user",
+    "diary_keys": "nothing about users: the key that signs file links",
+    "admin_daily": "counts only, nothing about users: kept for the operators' trends",
+    "unanswered": "UNANSWERED_DAYS, scrubbed and linked to no user (admin/inbox.py)",
+    "unanswered_groups": "UNANSWERED_DAYS after their last message (admin/inbox.py)",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The retention settings, as durations."""
+
+    webchat_user: timedelta
+    webchat_one_message: timedelta
+    user: timedelta
+    dedup: timedelta
+    whatsapp_outbound: timedelta
+    reminder_outbox: timedelta
+    drink_log: timedelta
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(
+            webchat_user=timedelta(days=settings.webchat_user_days),
+            webchat_one_message=timedelta(hours=settings.webchat_one_message_hours),
+            user=timedelta(days=settings.user_days),
+            dedup=timedelta(days=settings.dedup_days),
+            whatsapp_outbound=timedelta(days=settings.whatsapp_outbound_days),
+            reminder_outbox=timedelta(days=settings.reminder_outbox_days),
+            drink_log=timedelta(days=settings.drink_log_days),
+        )
+
+
+async def prune(store: Storage, limits: Limits, now: datetime) -> dict[str, int]:
+    """One pass: what each rule removed (users by channel group, rows by table)."""
+    def before(age: timedelta) -> float | None:
+        return ts(now - age)
+
+    def day_before(age: timedelta) -> str:
+        return (now - age).date().isoformat()  # days are ISO dates, so they sort as text
+
+    return {
+        "web chat users": await store.forget_users_where(
+            "channel = ? AND (last_seen < ? OR (last_seen = first_seen AND last_seen < ?))",
+            WEB, before(limits.webchat_user), before(limits.webchat_one_message),
+        ),
+        "other users": await store.forget_users_where(
+            f"channel <> ? AND last_seen < ? AND {_NO_ACTIVE_REMINDER}", WEB, before(limits.user),
+        ),
+        "telegram_updates": await store.forget_rows_where(
+            "telegram_updates", "update_id", "received_at < ?", before(limits.dedup)),
+        "whatsapp_inbound": await store.forget_rows_where(
+            "whatsapp_inbound", "message_sid", "received_at < ?", before(limits.dedup)),
+        "whatsapp_outbound": await store.forget_rows_where(
+            "whatsapp_outbound", "sid", "updated_at < ?", before(limits.whatsapp_outbound)),
+        "reminder_outbox": await store.forget_rows_where(
+            "reminder_outbox", "id", "status <> 'pending' AND updated_at < ?",
+            before(limits.reminder_outbox)),
+        "water_log": await store.forget_rows_where(
+            "water_log", "channel, user_key, day", "day < ?", day_before(limits.drink_log)),
+        "caffeine_log": await store.forget_rows_where(
+            "caffeine_log", "id", "day < ?", day_before(limits.drink_log)),
+    }
+
+
+def summary(removed: dict[str, int]) -> str:
+    """One line for the log and the command: "web chat users 3, whatsapp_inbound 120, …"."""
+    return ", ".join(f"{what} {count}" for what, count in removed.items())
+
+
+class RetentionJob:
+    """A `Background` of web/app.py: a pass at start, then one every `every`."""
+
+    def __init__(self, settings: Settings, every: timedelta = EVERY) -> None:
+        self.limits = Limits.of(settings)
+        self.every = every
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, runtime: Runtime) -> None:
+        self._task = asyncio.create_task(self._run(runtime.store), name="retention")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()  # a batch in progress rolls back; the next start does it again
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self, store: Storage) -> None:
+        while True:
+            try:
+                removed = await prune(store, self.limits, _now())
+            except Exception:
+                log.exception("retention pass failed; the next one tries again")
+            else:
+                if any(removed.values()):
+                    log.info("retention: removed %s", summary(removed))
+            await asyncio.sleep(self.every.total_seconds())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,231 @@
+"""Decide, per sign mention, whether a message describes a red flag happening now.
+
+The order of a check, and why:
+
+1. normalise, cut into words and punctuation, correct typos of the warning words (within a
+   per-message budget, see speller.py);
+2. find every sign mention (phrases from flows/triage.yaml); most messages have none, and
+   stop here;
+3. drop a mention only for a reason found in its own clause or sentence:
+   - a negation cue right before it, reaching only over carry-over words ("no [real]
+     weakness"), never over a comma, "but", a pronoun or a verb;
+   - a past-event cue in its clause ("years ago", "as a child"), or a hypothetical one
+     ("how would I tell if", "one day"), unless the clause also says it is happening now
+     ("right now", "again", "this morning");
+   - an idiom that holds its words ("dying to know", "paralysed with fear");
+   - a sentence that is a general question and mentions nobody it is happening to;
+   - the rest of its sentence saying it was checked and found normal ("... but the doctor
+     said it's stress"), unless the mention's clause says it is happening now;
+   - an ordinary explanation in the sentence ("numb after the dentist's injection");
+4. any mention left is an alert. Over-triage by design: no reason found, no dismissal.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from messenger_bot.text import normalise
+from messenger_bot.triage.phrases import WordSequences, phrase_set, single_words, tokens
+from messenger_bot.triage.schema import TriageRules
+from messenger_bot.triage.scopes import Interest, Layout, Mention, PhraseIndex
+from messenger_bot.triage.speller import Speller
+
+#: How far back (in words) a negation cue can reach over carry-over words.
+_NEGATION_REACH = 8
+#: How far (in words) a clause reaches either side of a mention, and how long a sentence may
+#: be and still count as a general question or hold an explanation.
+_CLAUSE_REACH = 16
+_SENTENCE_REACH = 40
+#: Mentions of one sign judged per message. A message with more (a flood of one phrase) is
+#: over-triaged: the mention after these counts as standing, so the work stays bounded.
+_JUDGED_PER_SIGN = 32
+#: Context cues of one kind read per message: enough for every mention judged; in a flood,
+#: a mention past them meets no cue, so it alerts (over-triage), and the work stays bounded.
+_CUES_PER_KIND = 128
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A red flag: the ids of the signs found (in the order of flows/triage.yaml)."""
+
+    signs: tuple[str, ...]
+
+
+class Triage:
+    """Decide whether a message describes a red flag. Build once; `check` every message."""
+
+    def __init__(self, rules: TriageRules) -> None:
+        self._order = list(rules.signs)
+        self._signs = PhraseIndex(rules.phrases)
+        self._cues = PhraseIndex(rules.cues)
+        self._explanations = {
+            sign: [(PhraseIndex(because), PhraseIndex(unless)) for because, unless in pairs]
+            for sign, pairs in rules.explanations.items()
+        }
+        self.speller = Speller(rules)
+        self._negation_cues: dict[str, list[tuple[str, ...]]] = {}
+        for cue in phrase_set(rules.negation.cues):
+            self._negation_cues.setdefault(cue[-1], []).append(cue)
+        self._carry = frozenset(single_words(rules.negation.carry_over))
+        self._cue_words = frozenset(single_words(rules.negation.cues))
+        explanations = [
+            p for pairs in rules.explanations.values() for pair in pairs for phrases in pair for p in phrases
+        ]
+        self._interest = Interest([*rules.phrases, *rules.cues, *explanations], self._cue_words)
+        self._ends = WordSequences(rules.context.ends)
+        question = rules.general_question
+        self._starts = WordSequences(question.starts)
+        self._about = WordSequences(question.about)
+        self._personal = WordSequences([*question.personal, *question.urgent])
+        self._frames = WordSequences(question.generic_frames)
+
+    def check(self, text: str) -> Finding | None:
+        """The red flags `text` describes, or None when it describes none."""
+        canon = self.speller.read(tokens(normalise(text)))
+        if not canon:
+            return None
+        layout = Layout(canon, self._interest)
+        mentions = self._signs.matches(layout, limit=_JUDGED_PER_SIGN + 1)
+        if not mentions:
+            return None
+        found = {mention.kind for mention in self._standing(layout, mentions)}
+        if not found:
+            return None
+        return Finding(tuple(sign for sign in self._order if sign in found))
+
+    def _standing(self, layout: Layout, mentions: list[Mention]) -> Iterator[Mention]:
+        """The mentions no cue of their clause or sentence dismisses."""
+        cover = _cover(mentions)
+        context = _Context(self._cues.matches(layout, limit=_CUES_PER_KIND))
+        explained = _Explained(layout, self._explanations)
+        judged: dict[str, int] = {}
+        for mention in mentions:
+            count = judged.get(mention.kind, 0)
+            if count < 0:
+                continue  # this sign already stands
+            judged[mention.kind] = count + 1
+            if count >= _JUDGED_PER_SIGN or self._stands(layout, mention, cover, context, explained):
+                judged[mention.kind] = -1
+                yield mention
+
+    def _stands(
+        self, layout: Layout, mention: Mention, cover: dict[int, int], context: _Context,
+        explained: _Explained,
+    ) -> bool:
+        """No negation, context cue, general question or explanation dismisses this mention."""
+        if self._negated(layout.canon, mention.start, cover):
+            return False
+        clause = layout.clause(self._ends, mention.start, mention.end, _CLAUSE_REACH)
+        if context.dismisses(mention, clause):
+            return False
+        sentence = layout.sentence(mention.start, _SENTENCE_REACH)
+        if sentence is None:
+            return True  # a run-on message: no question or explanation reaches this far
+        if self._general_question(layout.canon[sentence[0] : sentence[1]]):
+            return False
+        if context.found_normal(mention, clause, sentence):
+            return False
+        return not explained(mention.kind, sentence)
+
+    def _negated(self, canon: list[str], start: int, cover: dict[int, int]) -> bool:
+        """True when a negation cue reaches this mention: "no [a headache or] vision problems"."""
+        i = start - 1
+        steps = 0
+        while i >= 0 and steps < _NEGATION_REACH:
+            if cover.get(i, i + 1) <= i:
+                i = cover[i] - 1
+            elif self._cue_ends_at(canon, i):
+                return True
+            elif canon[i] in self._carry:
+                i -= 1
+            else:
+                return False
+            steps += 1
+        return False
+
+    def _cue_ends_at(self, canon: list[str], i: int) -> bool:
+        cues = self._negation_cues.get(canon[i], ())
+        return any(tuple(canon[i - len(cue) + 1 : i + 1]) == cue for cue in cues)
+
+    def _general_question(self, sentence: list[str]) -> bool:
+        """A question about signs in general, mentioning nobody it happens to, is not an alert."""
+        if not sentence or not self._starts.at(sentence, 0):
+            return False
+        if sentence[-1] != "?" and not self._about.within(sentence):
+            return False
+        return not self._personal.within(self._frames.blanked(sentence))
+
+
+class _Explained:
+    """Which words of a message start an ordinary explanation of a sign (matched once per message)."""
+
+    def __init__(self, layout: Layout, indexes: dict[str, list[tuple[PhraseIndex, PhraseIndex]]]) -> None:
+        self._layout = layout
+        self._indexes = indexes
+        self._found: dict[str, list[tuple[list[int], list[int]]]] = {}
+
+    def __call__(self, sign: str, sentence: tuple[int, int]) -> bool:
+        """Does the sentence explain `sign`, with nothing in it that rules the cause out?"""
+        if sign not in self._indexes:
+            return False
+        if sign not in self._found:
+            self._found[sign] = [
+                (sorted(m.start for m in because.matches(self._layout)),
+                 sorted(m.start for m in unless.matches(self._layout)))
+                for because, unless in self._indexes[sign]
+            ]
+        return any(
+            _any_within(because_at, sentence) and not _any_within(unless_at, sentence)
+            for because_at, unless_at in self._found[sign]
+        )
+
+
+class _Context:
+    """The past, hypothetical, present, normal and idiom cues of one message, by where they start."""
+
+    def __init__(self, cues: list[Mention]) -> None:
+        self._idioms = sorted((c.start, max(c.end, c.start + 1)) for c in cues if c.kind == "idiom")
+        self._present = sorted(c.start for c in cues if c.kind == "present")
+        self._normal = sorted(c.start for c in cues if c.kind == "normal")
+        self._before = sorted(c.start for c in cues if c.kind.endswith(":before"))
+        self._after = sorted(c.start for c in cues if c.kind.endswith(":after"))
+
+    def dismisses(self, mention: Mention, clause: tuple[int, int]) -> bool:
+        """Is the mention inside an idiom, or in a past or hypothetical cue's scope in its clause?"""
+        end = max(mention.end, mention.start + 1)
+        at = bisect_left(self._idioms, (end, 0))
+        if any(stop > mention.start for _, stop in self._idioms[max(0, at - _CLAUSE_REACH) : at]):
+            return True
+        first, last = clause
+        if _any_within(self._present, clause):
+            return False
+        before = _any_within(self._before, (first, mention.start))
+        return before or _any_within(self._after, (mention.start + 1, last))
+
+    def found_normal(self, mention: Mention, clause: tuple[int, int], sentence: tuple[int, int]) -> bool:
+        """Does the sentence, after the mention, say it was checked and found normal, with no
+        present cue from the mention's clause on? ("scared it was a stroke but the doctor said
+        it's stress"; never "the doctor said it's a migraine but my face is drooping".)"""
+        after = (mention.start + 1, sentence[1])
+        return _any_within(self._normal, after) and not _any_within(self._present, (clause[0], sentence[1]))
+
+
+def _any_within(starts: list[int], span: tuple[int, int]) -> bool:
+    """Does a sorted list of word positions hold one in [span[0], span[1])?"""
+    at = bisect_left(starts, span[0])
+    return at < len(starts) and starts[at] < span[1]
+
+
+def _cover(mentions: list[Mention]) -> dict[int, int]:
+    """For each word inside a mention, the first word of the earliest mention covering it.
+
+    Lets the negation walk jump over whole sign phrases, whose own words ("no feeling",
+    "not responding") are never cues.
+    """
+    cover: dict[int, int] = {}
+    for mention in mentions:
+        for i in range(mention.start, max(mention.end, mention.start + 1)):
+            cover[i] = min(cover.get(i, mention.start), mention.start)
+    return cover

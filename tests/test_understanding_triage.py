@@ -1,0 +1,64 @@
+"""Red flags as people write them, through `messenger-bot chat --json` like any other client.
+
+What a user notices is whether the reply is an emergency alert (kind "alert") or not.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.chat import ChatProcess
+
+ALERTS = [
+    "no fever, but my leg suddenly feels heavy and useless",  # a negation ends with its clause
+    "is it a stroke if my face is drooping right now?",  # a question that describes a sign now
+    "my mum's face dropped on one side",  # a second-hand report
+    "my arm is weaak and my speech is sluured",  # doubled and missing letters
+    "i feel really dizzy all of a sudden and cant walk straight",  # balance
+    "it's like a curtain came down over my left eye",  # part of the field gone
+    "when i smile only the left side moves",  # facial weakness without "droop"
+    "my head is killing me out of nowhere",  # head pain in lay words
+    "i think i'm having a TIA",  # named outright
+    "he swallowed a whole pack of tablets",  # overdose
+]
+CALM = [
+    "how can I tell a stroke from Bell's palsy?",  # a question about a sign
+    "my dad had a stroke in 2015",  # long past
+    "I'm dying to know what causes this",  # an idiom
+    "speech fine, no weakness, just the twitch",  # a whole negated statement
+    "my lip is numb after the dentist's injection",  # expected numbness
+]
+
+
+def _kinds(chat: ChatProcess, message: str) -> list[str]:
+    return [reply["kind"] for reply in chat.send({"text": message})["replies"]]
+
+
+def test_red_flags_as_people_write_them_alert(bot_env: dict[str, str]) -> None:
+    with ChatProcess(bot_env, "--user", "triage-alerts") as chat:
+        missed = [m for m in ALERTS if "alert" not in _kinds(chat, m)]
+    assert not missed
+
+
+def test_calm_messages_with_alarming_words_get_no_alert(bot_env: dict[str, str]) -> None:
+    with ChatProcess(bot_env, "--user", "triage-calm") as chat:
+        alarmed = [m for m in CALM if "alert" in _kinds(chat, m)]
+    assert not alarmed
+
+
+@pytest.mark.parametrize(("calm", "then"), [
+    ("years ago I had a seizure", "now she is having a seizure again"),
+    ("what are the warning signs of a stroke?", "my dad's face is drooping and he can't talk"),
+])
+def test_a_calm_message_does_not_mute_the_next_red_flag(bot_env: dict[str, str], calm: str,
+                                                        then: str) -> None:
+    with ChatProcess(bot_env, "--user", "triage-sequence") as chat:
+        assert "alert" not in _kinds(chat, calm)
+        assert "alert" in _kinds(chat, then)
+
+
+def test_a_long_message_is_read_to_its_last_word(bot_env: dict[str, str]) -> None:
+    filler = "my lip has been twitching on and off and I have been drinking lots of coffee. " * 120
+    with ChatProcess(bot_env, "--user", "triage-long") as chat:
+        assert "alert" in _kinds(chat, filler + "Now the left side of my face is drooping")
+        assert "alert" not in _kinds(chat, filler)
