@@ -197,16 +197,15 @@ class _Context:
     def dismisses(self, mention: Mention, clause: tuple[int, int]) -> bool:
         """Is the mention inside an idiom, or in a past or hypothetical cue's scope in its clause?
 
-        A `within` cue ("should I worry about seizures") covers only the signs among its own
-        words, so "... if my face is drooping" after it still counts.
+        A `within` cue ("should I worry about seizures if") covers only the signs among its own
+        words, so "... my face is drooping" after it still counts; being that narrow, it holds
+        in a clause with a present cue ("... if my lip keeps twitching").
         """
-        if _overlapped(self._idioms, mention):
+        if _overlapped(self._idioms, mention) or _overlapped(self._within, mention):
             return True
         first, last = clause
         if _any_within(self._present, clause):
             return False
-        if _overlapped(self._within, mention):
-            return True
         before = _any_within(self._before, (first, mention.start))
         return before or _any_within(self._after, (mention.start + 1, last))
 
