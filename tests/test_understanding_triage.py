@@ -62,6 +62,7 @@ def test_a_question_about_a_sign_covers_that_sign_only(bot_env: dict[str, str]) 
     """ "Should I worry about X if ..." asks about X; a sign after the "if" is still a sign."""
     with ChatProcess(bot_env, "--user", "triage-within") as chat:
         assert "alert" not in _kinds(chat, "should I worry about a stroke if my lip twitches a lot")
+        assert "alert" not in _kinds(chat, "should I worry about seizures if my lip keeps twitching")
         assert "alert" in _kinds(chat, "should I worry about a stroke if my face is drooping")
 
 
