@@ -334,6 +334,20 @@ def test_an_idiom_hides_only_its_own_words(triage: Triage) -> None:
     assert triage.check("my head is killing me out of nowhere") == Finding(("sudden-headache",))
 
 
+@pytest.mark.parametrize(("message", "finding"), [
+    ("should i worry about seizures if my lip twitches", None),
+    ("should i worry about seizures if my lip keeps twitching", None),  # "keeps" is the twitch's
+    ("should i worry about seizures if my face is drooping", Finding(("face-droop",))),
+    ("i'm worried about a stroke because my face is drooping", Finding(("face-droop",))),
+    ("can this turn into a seizure", None),
+    ("can this turn into a seizure? he is shaking all over", Finding(("seizure",))),
+])
+def test_a_question_about_a_sign_covers_only_the_sign_it_names(
+    triage: Triage, message: str, finding: Finding | None,
+) -> None:
+    assert triage.check(message) == finding
+
+
 def test_numbness_after_dental_work_is_expected(triage: Triage) -> None:
     assert triage.check("my lip is numb after the dentist's injection") is None
     assert triage.check("the dentist numbed my jaw this morning") is None
@@ -453,6 +467,14 @@ def test_bad_cue_phrase_names_its_list() -> None:
     with pytest.raises(ValidationError) as error:
         TriageRules.model_validate(raw)
     assert "context 'past:after'" in str(error.value) and "empty alternative" in str(error.value)
+
+
+def test_bad_within_cue_names_its_list() -> None:
+    raw = _raw_rules()
+    raw["context"]["hypothetical"]["within"].append("worry about ~2")
+    with pytest.raises(ValidationError) as error:
+        TriageRules.model_validate(raw)
+    assert "context 'hypothetical:within'" in str(error.value) and "end with a gap" in str(error.value)
 
 
 def test_bad_explanation_phrase_names_its_sign() -> None:

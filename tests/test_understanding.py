@@ -36,7 +36,8 @@ PERSISTENCE = [
 ABOUT_SIGNS = [
     "how can I tell a stroke from Bell's palsy?", "what are the signs of a stroke",
     "how would I know if it was a stroke", "what does a mini stroke look like",
-    "when should I call an ambulance",
+    "when should I call an ambulance", "time to call?",
+    "should I worry about seizures if my lip twitches",
 ]
 
 
@@ -138,6 +139,9 @@ def test_after_an_alert_the_next_steps_are_the_alerts_own_buttons(bot_env: dict[
         (["tic disorder", "could it be a motor tic"], "tourette"),
         (["it's hard to eat", "it makes chewing difficult", "I struggle to smile"], "complications"),
         (["can stress cause this", "can anxiety make my lip twitch", "is it because of stress"], "stress"),
+        (["is it facial palsy", "could this be bell's palsy?", "I have facial palsy and my lip twitches"],
+         "bells-palsy"),
+        (["can botox injections stop it", "will surgery stop the twitching"], "treatment"),
     ],
 )
 def test_typed_questions_find_their_topic_however_they_are_spelt(

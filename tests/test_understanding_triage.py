@@ -20,6 +20,14 @@ ALERTS = [
     "my head is killing me out of nowhere",  # head pain in lay words
     "i think i'm having a TIA",  # named outright
     "he swallowed a whole pack of tablets",  # overdose
+    "it's like a bomb went off in my head",  # sudden head pain as a simile of a blast
+    "the pain at the back of my skull is excruciating",  # head pain past anything ordinary
+    "my mum keeps using the wrong words for things",  # wrong words
+    "i know what i want to say but i cant get it out",  # words that will not come out
+    "my dad is talking but none of it makes sense",  # talk that makes no sense
+    "his arm won't stay up",  # the A of FAST in lay words
+    "my dads face is wonky",  # second-hand, no apostrophe
+    "i think it's a stroke",  # named outright, nothing else
 ]
 CALM = [
     "how can I tell a stroke from Bell's palsy?",  # a question about a sign
@@ -27,6 +35,10 @@ CALM = [
     "I'm dying to know what causes this",  # an idiom
     "speech fine, no weakness, just the twitch",  # a whole negated statement
     "my lip is numb after the dentist's injection",  # expected numbness
+    "should I worry about seizures if my lip twitches",  # a question about a sign, with a condition
+    "is it facial palsy",  # a condition named in a question
+    "I have facial palsy and my lip twitches",  # a condition someone lives with
+    "the words just won't come out when I'm anxious at work",  # always so in one kind of moment
 ]
 
 
@@ -44,6 +56,14 @@ def test_calm_messages_with_alarming_words_get_no_alert(bot_env: dict[str, str])
     with ChatProcess(bot_env, "--user", "triage-calm") as chat:
         alarmed = [m for m in CALM if "alert" in _kinds(chat, m)]
     assert not alarmed
+
+
+def test_a_question_about_a_sign_covers_that_sign_only(bot_env: dict[str, str]) -> None:
+    """ "Should I worry about X if ..." asks about X; a sign after the "if" is still a sign."""
+    with ChatProcess(bot_env, "--user", "triage-within") as chat:
+        assert "alert" not in _kinds(chat, "should I worry about a stroke if my lip twitches a lot")
+        assert "alert" not in _kinds(chat, "should I worry about seizures if my lip keeps twitching")
+        assert "alert" in _kinds(chat, "should I worry about a stroke if my face is drooping")
 
 
 @pytest.mark.parametrize(("calm", "then"), [

@@ -11,7 +11,8 @@ The order of a check, and why:
      weakness"), never over a comma, "but", a pronoun or a verb;
    - a past-event cue in its clause ("years ago", "as a child"), or a hypothetical one
      ("how would I tell if", "one day"), unless the clause also says it is happening now
-     ("right now", "again", "this morning");
+     ("right now", "again", "this morning"); a `within` cue ("should I worry about
+     seizures") covers only the signs inside it, not one after its "if";
    - an idiom that holds its words ("dying to know", "paralysed with fear");
    - a sentence that is a general question and mentions nobody it is happening to;
    - the rest of its sentence saying it was checked and found normal ("... but the doctor
@@ -23,7 +24,7 @@ The order of a check, and why:
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from messenger_bot.text import normalise
@@ -186,17 +187,21 @@ class _Context:
     """The past, hypothetical, present, normal and idiom cues of one message, by where they start."""
 
     def __init__(self, cues: list[Mention]) -> None:
-        self._idioms = sorted((c.start, max(c.end, c.start + 1)) for c in cues if c.kind == "idiom")
+        self._idioms = _spans(c for c in cues if c.kind == "idiom")
+        self._within = _spans(c for c in cues if c.kind.endswith(":within"))
         self._present = sorted(c.start for c in cues if c.kind == "present")
         self._normal = sorted(c.start for c in cues if c.kind == "normal")
         self._before = sorted(c.start for c in cues if c.kind.endswith(":before"))
         self._after = sorted(c.start for c in cues if c.kind.endswith(":after"))
 
     def dismisses(self, mention: Mention, clause: tuple[int, int]) -> bool:
-        """Is the mention inside an idiom, or in a past or hypothetical cue's scope in its clause?"""
-        end = max(mention.end, mention.start + 1)
-        at = bisect_left(self._idioms, (end, 0))
-        if any(stop > mention.start for _, stop in self._idioms[max(0, at - _CLAUSE_REACH) : at]):
+        """Is the mention inside an idiom, or in a past or hypothetical cue's scope in its clause?
+
+        A `within` cue ("should I worry about seizures if") covers only the signs among its own
+        words, so "... my face is drooping" after it still counts; being that narrow, it holds
+        in a clause with a present cue ("... if my lip keeps twitching").
+        """
+        if _overlapped(self._idioms, mention) or _overlapped(self._within, mention):
             return True
         first, last = clause
         if _any_within(self._present, clause):
@@ -210,6 +215,17 @@ class _Context:
         it's stress"; never "the doctor said it's a migraine but my face is drooping".)"""
         after = (mention.start + 1, sentence[1])
         return _any_within(self._normal, after) and not _any_within(self._present, (clause[0], sentence[1]))
+
+
+def _spans(cues: Iterable[Mention]) -> list[tuple[int, int]]:
+    """(first word, end word) of each cue, sorted; a cue covers at least its first word."""
+    return sorted((c.start, max(c.end, c.start + 1)) for c in cues)
+
+
+def _overlapped(spans: list[tuple[int, int]], mention: Mention) -> bool:
+    """Does one of these sorted spans (none longer than a clause) share a word with the mention?"""
+    at = bisect_left(spans, (max(mention.end, mention.start + 1), 0))
+    return any(stop > mention.start for _, stop in spans[max(0, at - _CLAUSE_REACH) : at])
 
 
 def _any_within(starts: list[int], span: tuple[int, int]) -> bool:

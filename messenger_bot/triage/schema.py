@@ -53,10 +53,12 @@ class GeneralQuestion(_Strict):
 
 
 class Scope(_Strict):
-    """Cue phrases of one kind: `before` covers what follows it in its clause, `after` what precedes it."""
+    """Cue phrases of one kind: `before` covers what follows it in its clause, `after` what
+    precedes it, `within` only the signs inside its own words (so a sign after it still counts)."""
 
     before: list[str] = Field(default_factory=list)
     after: list[str] = Field(default_factory=list)
+    within: list[str] = Field(default_factory=list)
 
 
 class Context(_Strict):
@@ -122,8 +124,10 @@ class TriageRules(_Strict):
         return {
             "present": context.present,
             "past:before": context.past.before, "past:after": context.past.after,
+            "past:within": context.past.within,
             "hypothetical:before": context.hypothetical.before,
             "hypothetical:after": context.hypothetical.after,
+            "hypothetical:within": context.hypothetical.within,
             "normal": context.normal,
             "idiom": context.idioms,
         }
@@ -147,7 +151,7 @@ class TriageRules(_Strict):
     @property
     def cues(self) -> list[Phrase]:
         """The context cues, compiled; `Phrase.sign` holds the cue kind ("present", "normal",
-        "idiom", "past:before", "past:after", "hypothetical:before" or "hypothetical:after")."""
+        "idiom", or "past:" or "hypothetical:" followed by "before", "after" or "within")."""
         return self._cues
 
     @property
