@@ -82,6 +82,8 @@ def test_typed_sentences_that_report_a_twitch_are_logged_and_questions_are_not(c
     assert twitch_count("why is my lip twitching again?", texts) is None
     assert twitch_count("what causes lip twitching", texts) is None
     assert twitch_count("started new pills last week and now my lip twitches", texts) is None  # a story
+    assert twitch_count("tips to calm the twitch down tonight", texts) is None  # a request, not a report
+    assert twitch_count("any way to stop it twitching today", texts) is None
 
 
 def test_log_by_typing_and_buttons_then_the_summary_text_chart_and_pdf(bot_env: dict[str, str]):

@@ -35,9 +35,12 @@ def one(choices: dict[str, Choice], text: str) -> str | None:
 
 
 def asks(text: str, texts: DiaryTexts) -> bool:
-    """A question ("is it fine to drink coffee?") is for the FAQ, never an answer to a diary step."""
+    """A question ("is it fine to drink coffee?") or a request ("tips to calm the twitch tonight")
+    is for the FAQ, never an answer to a diary step nor a twitch to log."""
     said = tokens(text)
-    return "?" in text or not said or said[0] in texts.question_words
+    if "?" in text or not said or said[0] in texts.question_words:
+        return True
+    return any(word in texts.request_words for word in said)
 
 
 def skipped(text: str, texts: DiaryTexts) -> bool:

@@ -134,6 +134,8 @@ class DiaryTexts(_Strict):
     log_cues: tuple[str, ...] = Field(min_length=1)
     log_max_words: int = Field(8, ge=3, le=30)
     question_words: tuple[str, ...]
+    #: Words that make a message a request for help wherever they stand ("tips to calm it tonight").
+    request_words: tuple[str, ...] = ()
     numbers: dict[str, int]
     lips: dict[str, Choice]
     sides: dict[str, Choice]
