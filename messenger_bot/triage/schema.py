@@ -77,6 +77,7 @@ class TriageRules(_Strict):
 
     spellings: dict[str, str] = Field(default_factory=dict)
     never_correct: list[str] = Field(default_factory=list)
+    short_words: list[str] = Field(default_factory=list)
     words: dict[str, list[str]] = Field(default_factory=dict)
     negation: Negation
     general_question: GeneralQuestion
