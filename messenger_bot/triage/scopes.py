@@ -87,9 +87,14 @@ class Layout:
         """The words, each negation cue and clause end with CUE_MARK before it (so a gap never
         crosses one: a phrase stays inside its clause, and its words never meet over a "not")."""
         interest, canon = self._interest, self.canon
-        if not (self.words & interest.cue_words or interest.stops.keys() & set(canon)):
-            return canon
-        return [CUE_MARK + t if interest.marks(canon, i) else t for i, t in enumerate(canon)]
+        cues, stops = interest.cue_words, interest.stops
+        marked = [CUE_MARK + t if t in cues else t for t in canon] if self.words & cues else list(canon)
+        if stops.keys().isdisjoint(canon):
+            return marked
+        for i, word in enumerate(canon):
+            if word in stops and marked[i] is word and interest.marks(canon, i):
+                marked[i] = CUE_MARK + word
+        return marked
 
     @cached_property
     def string(self) -> str:
