@@ -567,3 +567,27 @@ def test_an_everyday_cause_explains_a_sign_unless_it_sounds_sudden(
 ) -> None:
     assert triage.check(calm) is None
     assert triage.check(alarming) is not None
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("speek", "speak"), ("spek", "speak"), ("wiak", "weak"), ("smle", "smile"),
+    ("amr", "arm"), ("arn", "arm"),
+])
+def test_short_key_words_forgive_a_vowel_or_a_lost_letter(typed: str, read: str) -> None:
+    speller = Triage(TriageRules.model_validate(_raw_rules())).speller
+    assert speller.correct(typed) == read
+
+
+@pytest.mark.parametrize("word", ["logs", "heat", "peak", "lamb", "feint", "wards", "cell", "soon", "step"])
+def test_short_real_words_stay_as_typed(word: str) -> None:
+    """Only the listed key words take the short-word step: "logs" is never "legs"."""
+    speller = Triage(TriageRules.model_validate(_raw_rules())).speller
+    assert speller.correct(word) == word
+
+
+def test_a_gap_never_crosses_and_now(triage: Triage) -> None:
+    """The phrase "mini stroke ~3 now" stays in its clause; a "now" in the same clause still counts."""
+    past = "my grandma had a mini stroke last year and now my lip twitches, am i at risk?"
+    assert triage.check(past) is None
+    assert triage.check("i think i had a mini stroke just now") is not None
+    assert triage.check("my arm is now weak") is not None

@@ -82,3 +82,38 @@ def test_a_long_message_is_read_to_its_last_word(bot_env: dict[str, str]) -> Non
     with ChatProcess(bot_env, "--user", "triage-long") as chat:
         assert "alert" in _kinds(chat, filler + "Now the left side of my face is drooping")
         assert "alert" not in _kinds(chat, filler)
+
+
+THIRD_PASS_ALERTS = [
+    "one side of my face has slipped",  # the face first, the verb after it
+    "half her face sank just now",
+    "sudenly cant speek properly",  # a vowel slipped and a letter lost in short key words
+    "i cant spek and my amr is weak",
+    "she keeps asking the same question over and over and seems lost",  # confusion told by behaviour
+    "my grandad is not himself, he doesnt know whats going on",
+    "my chest feels like an elephant is sitting on it",  # chest pain by a simile
+    "pain going down my left arm with chest pain",
+    "i think i'm having a heart attack",  # named outright
+    "I think I had a mini stroke just now",  # "now" in the same clause
+    "she had a stroke and now can't talk",  # a past stroke, a present sign in the next clause
+]
+THIRD_PASS_CALM = [
+    "my grandma had a mini stroke last year and now my lip twitches, am i at risk?",
+    "my dad had a heart attack ten years ago and now my lip twitches, is it genetic?",
+    "i keep asking myself the same question: why does my lip twitch?",
+    "she seems lost in thought lately and my lip twitches",
+]
+
+
+def test_the_third_pass_kinds_alert(bot_env: dict[str, str]) -> None:
+    """Each kind the second lead set missed, in several wordings, is an alert a user sees."""
+    with ChatProcess(bot_env, "--user", "triage-third") as chat:
+        missed = [m for m in THIRD_PASS_ALERTS if "alert" not in _kinds(chat, m)]
+    assert not missed
+
+
+def test_a_past_event_does_not_borrow_the_next_clauses_now(bot_env: dict[str, str]) -> None:
+    """ "... last year and now my lip twitches": the "now" is the twitch's, not the mini stroke's."""
+    with ChatProcess(bot_env, "--user", "triage-third-calm") as chat:
+        alarmed = [m for m in THIRD_PASS_CALM if "alert" in _kinds(chat, m)]
+    assert not alarmed

@@ -74,7 +74,9 @@ class Triage:
         explanations = [
             p for pairs in rules.explanations.values() for pair in pairs for phrases in pair for p in phrases
         ]
-        self._interest = Interest([*rules.phrases, *rules.cues, *explanations], self._cue_words)
+        self._interest = Interest(
+            [*rules.phrases, *rules.cues, *explanations], self._cue_words, rules.gap_stops
+        )
         self._ends = WordSequences(rules.context.ends)
         question = rules.general_question
         self._starts = WordSequences(question.starts)

@@ -53,13 +53,15 @@ class Phrase:
 class PhraseCompiler:
     """Turn phrases ("@face ~3 droop*") into regexes; collects the words and stems they use."""
 
-    def __init__(self, lists: dict[str, list[str]], cues: Iterable[str]) -> None:
+    def __init__(self, lists: dict[str, list[str]], cues: Iterable[str], stops: Iterable[str] = ()) -> None:
         self.lists = lists
         self.vocabulary: set[str] = set()
         self.stems: set[str] = set()
         self._list_regex: dict[str, str] = {}
         self._open: list[str] = []
         self._cues = frozenset(cues)
+        #: First words of clause ends: marked only where the whole end follows ("and now").
+        self._stops = frozenset(stops) - self._cues
         self._gap_word = rf"[^ {re.escape(SENTENCE_END + CUE_MARK)}][^ ]* "
 
     def compile(self, sign_id: str, phrases: list[str]) -> list[Phrase]:
@@ -160,7 +162,13 @@ class PhraseCompiler:
             self.stems.add(tokens[0])
             return f"{CUE_MARK}?{re.escape(tokens[0])}[^ ]* "
         self.vocabulary.update(tokens)
-        return "".join((CUE_MARK if t in self._cues else "") + re.escape(t) + " " for t in tokens)
+        return "".join(self._mark(t) + re.escape(t) + " " for t in tokens)
+
+    def _mark(self, token: str) -> str:
+        """What comes before a word in its regex: the mark a cue always has, or may have."""
+        if token in self._cues:
+            return CUE_MARK
+        return f"{CUE_MARK}?" if token in self._stops else ""
 
     def _list(self, name: str) -> str:
         if name not in self.lists:

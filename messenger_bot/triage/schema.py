@@ -65,6 +65,7 @@ class Context(_Strict):
     """Clause ends, and the cues that make a sign mention past, hypothetical, found normal or an idiom."""
 
     ends: list[str] = Field(min_length=1)
+    gap_stops: list[str] = Field(default_factory=list)
     present: list[str] = Field(default_factory=list)
     past: Scope = Scope()
     hypothetical: Scope = Scope()
@@ -77,6 +78,7 @@ class TriageRules(_Strict):
 
     spellings: dict[str, str] = Field(default_factory=dict)
     never_correct: list[str] = Field(default_factory=list)
+    short_words: list[str] = Field(default_factory=list)
     words: dict[str, list[str]] = Field(default_factory=dict)
     negation: Negation
     general_question: GeneralQuestion
@@ -100,8 +102,8 @@ class TriageRules(_Strict):
 
     @model_validator(mode="after")
     def _compile(self) -> TriageRules:
-        cues = single_words(self.negation.cues)
-        signs, others = PhraseCompiler(self.words, cues), PhraseCompiler(self.words, cues)
+        cues, stops = single_words(self.negation.cues), self.gap_stops
+        signs, others = PhraseCompiler(self.words, cues, stops), PhraseCompiler(self.words, cues, stops)
         problems: list[str] = []
         for sign_id, sign in self.signs.items():
             self._phrases.extend(_compiled(signs, sign_id, sign.phrases, f"sign '{sign_id}'", problems))
@@ -131,6 +133,18 @@ class TriageRules(_Strict):
             "normal": context.normal,
             "idiom": context.idioms,
         }
+
+    @property
+    def gap_stops(self) -> dict[str, list[tuple[str, ...]]]:
+        """`context.gap_stops` by first word: clause ends that turn to another time ("and now"),
+        which a phrase's gap (~N) may not cross, so "a mini stroke last year and now ..." never
+        reaches its "now" (a plain "but" stays crossable: "talking but none of it makes sense")."""
+        stops: dict[str, list[tuple[str, ...]]] = {}
+        for end in self.context.gap_stops:
+            sequence = tuple(words(normalise(end)))
+            if sequence:
+                stops.setdefault(sequence[0], []).append(sequence)
+        return stops
 
     @property
     def ordinary_words(self) -> frozenset[str]:

@@ -31,7 +31,10 @@ class Mention:
 class Interest:
     """The words and stem keys any phrase of a set can need: all other words are filler."""
 
-    def __init__(self, phrases: Iterable[Phrase], cue_words: frozenset[str]) -> None:
+    def __init__(
+        self, phrases: Iterable[Phrase], cue_words: frozenset[str],
+        stops: dict[str, list[tuple[str, ...]]] | None = None,
+    ) -> None:
         words, keys = set(cue_words), set()
         for phrase in phrases:
             words.update(phrase.first_words)
@@ -40,6 +43,14 @@ class Interest:
                 words.update(slot_words)
                 keys.update(stem[:STEM_KEY] for stem in slot_stems)
         self.words, self.keys, self.cue_words = frozenset(words), frozenset(keys), cue_words
+        self.stops = stops or {}
+
+    def marks(self, canon: list[str], i: int) -> bool:
+        """Does a gap stop at word i: a negation cue, or the start of a clause end ("and now")?"""
+        word = canon[i]
+        if word in self.cue_words:
+            return True
+        return any(tuple(canon[i : i + len(s)]) == s for s in self.stops.get(word, ()))
 
 
 class Layout:
@@ -73,9 +84,17 @@ class Layout:
 
     @cached_property
     def marked(self) -> list[str]:
-        """The words, each negation cue with CUE_MARK before it (so a gap never crosses one)."""
-        cues = self._interest.cue_words
-        return [CUE_MARK + t if t in cues else t for t in self.canon] if self.words & cues else self.canon
+        """The words, each negation cue and clause end with CUE_MARK before it (so a gap never
+        crosses one: a phrase stays inside its clause, and its words never meet over a "not")."""
+        interest, canon = self._interest, self.canon
+        cues, stops = interest.cue_words, interest.stops
+        marked = [CUE_MARK + t if t in cues else t for t in canon] if self.words & cues else list(canon)
+        if stops.keys().isdisjoint(canon):
+            return marked
+        for i, word in enumerate(canon):
+            if word in stops and marked[i] is word and interest.marks(canon, i):
+                marked[i] = CUE_MARK + word
+        return marked
 
     @cached_property
     def string(self) -> str:

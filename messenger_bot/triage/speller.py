@@ -11,8 +11,10 @@ are never corrected. A typed word is tried, in order, as:
    with that "skeleton" wins); a word that starts a `word*` stem is only read so when that
    restores a lost letter ("dropy" -> "droopy", not "droopping" -> "dropping");
 4. the start of a `word*` stem (kept: the phrase regex already accepts it);
-5. two swapped letters, for words of 4-5 letters ("waek"): one changed letter in a short
-   word is usually another real word ("week", "drink");
+5. in words of 4-5 letters: two swapped letters ("waek", "tlak"); then, for the few key
+   words the file lists as `short_words` only, one vowel for another ("speek") or one
+   letter lost after the first ("spek"): most other one-letter changes of a short word
+   make another real word ("week", "logs", "heat");
 6. one edit (6+ letters) or two (9+ letters), through a symmetric-delete index, so a lookup
    costs a few dictionary probes, not a scan of the vocabulary.
 
@@ -42,6 +44,7 @@ _CACHE_LIMIT = 50_000
 #: Endings a `word*` stem takes in the words people misspell ("droop" -> "droopy").
 _STEM_ENDINGS = ("", "s", "y", "ed", "ing", "ness", "ish", "ly", "er", "es")
 _DOUBLES = re.compile(r"(.)\1+")
+_VOWELS = frozenset("aeiouy")
 
 
 def skeleton(word: str) -> str:
@@ -69,6 +72,8 @@ class Speller:
         for word in targets:
             if 4 <= len(word) < MIN_FUZZY:
                 self._swaps.setdefault("".join(sorted(word)), []).append(word)
+        self._vowel_keys, self._short_deletes = _short_keys(
+            {normalise(w) for w in rules.short_words} & real)
         self._index: dict[str, list[str]] = {}
         for word in sorted(real):
             if len(word) >= MIN_FUZZY - 1:
@@ -131,7 +136,13 @@ class Speller:
         for word in self._swaps.get("".join(sorted(token)), ()):
             if OSA.distance(token, word) == 1:
                 return word
-        return token
+        return self._short(token)
+
+    def _short(self, token: str) -> str:
+        """A short word with one vowel changed or one letter lost, when one warning word fits."""
+        found = {w for key in _vowel_variants(token) for w in self._vowel_keys.get(key, ())}
+        found.update(self._short_deletes.get(token, ()))
+        return found.pop() if len(found) == 1 else token
 
     def _nearest(self, token: str) -> str:
         candidates = {w for variant in _deletes(token) for w in self._index.get(variant, ())}
@@ -154,6 +165,26 @@ def _targets(vocabulary: Iterable[str], stems: Iterable[str]) -> set[str]:
     long_stems = [stem for stem in stems if stem.isalpha() and len(stem) >= 4]
     found.update(stem + ending for stem in long_stems for ending in _STEM_ENDINGS)
     return found
+
+
+def _vowel_variants(word: str) -> list[str]:
+    """The word with each vowel in turn replaced by "_" ("speek" -> "sp_ek", "spe_k")."""
+    return [word[:i] + "_" + word[i + 1 :] for i, c in enumerate(word) if c in _VOWELS]
+
+
+def _short_keys(keys: set[str]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """The key words of 4-5 letters by vowel slot, and those of 5-6 letters with one letter
+    after the first left out (a typed 4-5 letter word), for `Speller._short`."""
+    vowels: dict[str, set[str]] = {}
+    deletes: dict[str, set[str]] = {}
+    for word in keys:
+        if 4 <= len(word) < MIN_FUZZY:
+            for key in _vowel_variants(word):
+                vowels.setdefault(key, set()).add(word)
+        if 5 <= len(word) <= MIN_FUZZY:
+            for variant in {word[:i] + word[i + 1 :] for i in range(1, len(word))}:
+                deletes.setdefault(variant, set()).add(word)
+    return vowels, deletes
 
 
 def _unique_skeletons(real: set[str], forms: set[str]) -> dict[str, str]:
