@@ -6,16 +6,15 @@ long for WhatsApp stops the bot before anyone sees it.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from messenger_bot import placeholders
 from messenger_bot.content.schema import LABEL_LIMIT, TEXT_LIMIT
 
 Label = Annotated[str, Field(min_length=1, max_length=LABEL_LIMIT)]
 Sentence = Annotated[str, Field(min_length=1, max_length=TEXT_LIMIT)]
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 #: The options of each step, by the key stored in the diary (and sent in payloads).
 OPTIONS: dict[str, frozenset[str]] = {
@@ -160,9 +159,9 @@ class DiaryTexts(_Strict):
         if missing:
             problems.append(f"sentences: missing {', '.join(missing)}")
         for key, text in self.sentences.items():
-            bad = set(_PLACEHOLDER.findall(text)) - SENTENCES.get(key, frozenset())
-            if bad:
-                problems.append(f"sentence '{key}': unknown placeholder(s) {', '.join(sorted(bad))}")
+            found = placeholders.problem(key, text, SENTENCES.get(key, frozenset()))
+            if found:
+                problems.append(found)
         if not self.waking.start <= self.followup_hour < self.waking.end:
             problems.append("followup_hour: must fall inside the waking hours")
         if problems:
@@ -171,10 +170,7 @@ class DiaryTexts(_Strict):
 
     def say(self, key: str, **values: object) -> str:
         """A sentence with its placeholders filled (plain replace: user text never reaches format())."""
-        text = self.sentences[key].strip()
-        for name, value in values.items():
-            text = text.replace("{" + name + "}", str(value))
-        return text
+        return placeholders.fill(self.sentences[key].strip(), **values)
 
     def label(self, field: str, key: str) -> str:
         choices: dict[str, Choice] = getattr(self, field)

@@ -6,16 +6,15 @@ placeholder spelt wrong stops the bot before a user sees it.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from messenger_bot import placeholders
 from messenger_bot.content.schema import LABEL_LIMIT, TEXT_LIMIT
 
 Label = Annotated[str, Field(min_length=1, max_length=LABEL_LIMIT)]
 Sentence = Annotated[str, Field(min_length=1, max_length=TEXT_LIMIT)]
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _CHECKIN = frozenset({"total", "limit"})
 
 #: The placeholders each sentence may use; a sentence not named here may use none.
@@ -144,11 +143,11 @@ class ReminderTexts(_Strict):
         allowed = [(k, t, PLACEHOLDERS.get(k, frozenset())) for k, t in self.sentences.items()]
         allowed += [("checkin", t, _CHECKIN) for t in self.checkin]
         for key, text, names in allowed:
-            bad = set(_PLACEHOLDER.findall(text)) - names
-            if bad:
-                problems.append(f"sentence '{key}': unknown placeholder(s) {', '.join(sorted(bad))}")
+            found = placeholders.problem(key, text, names)
+            if found:
+                problems.append(found)
         for text in self.water:
-            if _PLACEHOLDER.search(text):
+            if placeholders.PLACEHOLDER.search(text):
                 problems.append(f"water reminder {text[:30]!r}…: takes no placeholders")
         if set(self.understand.kinds) != set(KINDS):
             problems.append(f"understand.kinds: must be exactly {', '.join(KINDS)}")
@@ -160,10 +159,7 @@ class ReminderTexts(_Strict):
 
     def say(self, key: str, **values: object) -> str:
         """A sentence with its placeholders filled (plain replace: user text never reaches format())."""
-        text = self.sentences[key].strip()
-        for name, value in values.items():
-            text = text.replace("{" + name + "}", str(value))
-        return text
+        return placeholders.fill(self.sentences[key].strip(), **values)
 
 
 DRINKS = ("coffee", "tea", "soda", "energy")
