@@ -19,7 +19,7 @@ from messenger_bot.content.schema import ROOT
 from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.faq import FaqMatcher
 from messenger_bot.faq.smalltalk import SmallTalk
-from messenger_bot.storage import Storage, UserState
+from messenger_bot.storage import BLOCKED, STOPPED, Storage, UserState
 from messenger_bot.text import normalise, words
 from messenger_bot.triage import Triage
 
@@ -32,9 +32,6 @@ MARGIN = 0.85
 FAQ_WINDOW = 1000
 LONG_MESSAGE = 4000
 HISTORY = 20
-STOPPED = "stopped by user"
-#: Set by a channel's sender when the platform says the user blocked the bot; lifted when they write.
-BLOCKED = "blocked the bot"
 _NUMBER = re.compile(r"^\s*#?(\d{1,3})\s*[.)]?\s*$")
 #: Every payload the bot issues (node ids, "do:" actions and what features build) is short, printable
 #: ASCII; anything else cannot be a button of ours, so it never reaches a handler's parsing.

@@ -12,7 +12,7 @@ import pytest
 
 from messenger_bot import cli
 from messenger_bot.storage import base
-from messenger_bot.storage.base import Storage, UserState
+from messenger_bot.storage.base import BLOCKED, STOPPED, Storage, UserState
 from messenger_bot.storage.migrations import migrations
 from messenger_bot.storage.postgres import PostgresStorage, affected_rows, redacted, to_dollar_params
 from messenger_bot.storage.sqlite import SQLiteStorage
@@ -153,6 +153,34 @@ async def test_delete_user_empties_every_user_table(store: Storage, monkeypatch:
         rows = await store.fetch(sql)
         assert [row[0] for row in rows] == (["kept"] if table in {"users", "notes"} else []), table
     assert await store.load_user("telegram", "kept") is not None
+
+
+async def test_a_users_own_stop_outranks_every_pause_a_channel_sets(store: Storage) -> None:
+    now = datetime.now(UTC)
+    await store.save_user(UserState("telegram", "7", first_seen=now, last_seen=now))
+    assert await store.paused_reason("telegram", "7") is None
+    assert await store.pause_user("telegram", "7", STOPPED)
+    assert not await store.pause_user("telegram", "7", BLOCKED)  # a 403 after their STOP
+    assert not await store.resume_user("telegram", "7", BLOCKED)  # unblocking is not START
+    assert await store.paused_reason("telegram", "7") == STOPPED
+    assert await store.resume_user("telegram", "7", STOPPED)
+    assert await store.pause_user("telegram", "7", BLOCKED)
+    assert await store.pause_user("telegram", "7", STOPPED)  # their STOP replaces a block
+    assert await store.paused_reason("telegram", "7") == STOPPED
+
+
+async def test_a_pause_or_a_menu_for_a_user_never_met_stores_nothing(store: Storage) -> None:
+    assert not await store.pause_user("whatsapp", "+15550001", BLOCKED)
+    await store.set_last_menu("whatsapp", "+15550001", ["causes"])
+    assert await store.load_user("whatsapp", "+15550001") is None
+
+
+async def test_a_menu_sent_first_is_the_one_a_number_picks(store: Storage) -> None:
+    now = datetime.now(UTC)
+    await store.save_user(UserState("whatsapp", "+15550002", first_seen=now, last_seen=now))
+    await store.set_last_menu("whatsapp", "+15550002", ["do:reminders:done", "menu"])
+    user = await store.load_user("whatsapp", "+15550002")
+    assert user is not None and user.last_menu == ["do:reminders:done", "menu"]
 
 
 async def test_ping_tells_the_truth(store: Storage) -> None:

@@ -47,11 +47,10 @@ from messenger_bot.channels.telegram_render import CODEC, Rendered, render
 from messenger_bot.channels.telegram_request import AiohttpRequest
 from messenger_bot.channels.telegram_send import POOL_SIZE, Outbox, TelegramSender, file_base_url, limits_for
 from messenger_bot.conversation import Incoming
-from messenger_bot.engine import BLOCKED
 from messenger_bot.lanes import Lane
 from messenger_bot.runtime import ChannelSettingsError, Runtime, database_busy
 from messenger_bot.settings import Settings
-from messenger_bot.storage import Storage
+from messenger_bot.storage import BLOCKED, Storage
 from messenger_bot.throttle import FloodGate, Throttle
 
 __all__ = ["TelegramChannel", "TelegramSender"]
@@ -370,17 +369,13 @@ class TelegramChannel:
         if status not in GONE | BACK:
             return
         store, chat_id = self._runtime.store, change.chat.id
-        async with self.locks.hold(chat_id):
-            user = await store.load_user("telegram", str(chat_id))
-            if user is None:  # never wrote to us: nothing to pause, and nothing to store
-                return
-            if status in GONE and user.paused_reason is None:
-                user.paused_reason = BLOCKED
-            elif status in BACK and user.paused_reason == BLOCKED:
-                user.paused_reason = None
+        async with self.locks.hold(chat_id):  # a user the bot never met has no row: nothing is stored
+            if status in GONE:
+                changed = await store.pause_user("telegram", str(chat_id), BLOCKED)
             else:
-                return
-            await store.save_user(user)
+                changed = await store.resume_user("telegram", str(chat_id), BLOCKED)
+        if not changed:
+            return
         log.info("telegram chat %s: %s", chat_id, "paused: blocked or left" if status in GONE else "resumed")
 
     async def _on_tap(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

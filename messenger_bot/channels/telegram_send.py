@@ -51,10 +51,9 @@ from messenger_bot.channels.telegram_render import CODEC, Rendered, render
 from messenger_bot.channels.telegram_request import AiohttpRequest
 from messenger_bot.conversation import Attachment, Reply
 from messenger_bot.delivery import Outcome, SendResult, partly
-from messenger_bot.engine import BLOCKED
 from messenger_bot.lanes import Lane, Lanes
 from messenger_bot.settings import Settings
-from messenger_bot.storage import Storage
+from messenger_bot.storage import BLOCKED, Storage
 from messenger_bot.throttle import pace_interval
 
 log = logging.getLogger("messenger_bot.telegram")
@@ -331,10 +330,8 @@ class Outbox:
         return SendResult(Outcome.UNKNOWN, detail=f"outcome unknown: {detail}")
 
     async def mark_blocked(self, user_key: str) -> None:
-        await self.store.execute(
-            "UPDATE users SET paused_reason = ? WHERE channel = 'telegram' AND user_key = ?",
-            BLOCKED, user_key,
-        )
+        """Nothing more goes to this chat until they write; a STOP of theirs stays as it is."""
+        await self.store.pause_user("telegram", user_key, BLOCKED)
 
 
 class TelegramSender:
@@ -369,10 +366,7 @@ class TelegramSender:
             chat_id = int(user_key)
         except ValueError:
             return SendResult(Outcome.FAILED, detail="not a Telegram chat id")
-        rows = await self._outbox.store.fetch(
-            "SELECT paused_reason FROM users WHERE channel = 'telegram' AND user_key = ?", user_key
-        )
-        paused = rows[0][0] if rows else None
+        paused = await self._outbox.store.paused_reason("telegram", user_key)
         if paused == BLOCKED:
             return SendResult(Outcome.BLOCKED, detail="blocked the bot earlier; waiting until they write")
         if paused:

@@ -7,12 +7,10 @@ when the user next writes; the user's own STOP is never overwritten by it.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime, timedelta
 
-from messenger_bot.engine import BLOCKED
-from messenger_bot.storage import Storage
+from messenger_bot.storage import BLOCKED, Storage
 from messenger_bot.storage.base import ts
 
 CHANNEL = "whatsapp"
@@ -66,17 +64,11 @@ class WhatsAppStore:
     async def pause(self, user_key: str) -> None:
         """Nothing more goes to this user until they write (the engine then lifts BLOCKED); a STOP
         already in place stays as it is. Why is kept with the message, in whatsapp_outbound."""
-        await self.store.execute(
-            "UPDATE users SET paused_reason = ? WHERE channel = ? AND user_key = ? AND paused_reason IS NULL",
-            BLOCKED, CHANNEL, user_key,
-        )
+        await self.store.pause_user(CHANNEL, user_key, BLOCKED)
 
     async def set_last_menu(self, user_key: str, payloads: list[str]) -> None:
         """A numbered menu sent first (a reminder's buttons) is the one a typed number picks."""
-        await self.store.execute(
-            "UPDATE users SET last_menu = ? WHERE channel = ? AND user_key = ?",
-            json.dumps(payloads), CHANNEL, user_key,
-        )
+        await self.store.set_last_menu(CHANNEL, user_key, payloads)
 
     async def record(
         self, sid: str | None, user_key: str, status: str, now: datetime, *, kind: str | None = None,

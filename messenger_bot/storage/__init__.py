@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from messenger_bot.storage.base import Storage, UserState
+from messenger_bot.storage.base import BLOCKED, STOPPED, Storage, UserState
 from messenger_bot.storage.sqlite import SQLiteStorage
 
 DEFAULT_DATABASE_URL = "sqlite:///data/messenger-bot.sqlite3"
 
-__all__ = ["DEFAULT_DATABASE_URL", "Storage", "UserState", "open_storage", "storage_for"]
+__all__ = [
+    "BLOCKED", "DEFAULT_DATABASE_URL", "STOPPED", "Storage", "UserState", "open_storage", "storage_for",
+]
 
 
 def storage_for(url: str) -> Storage:

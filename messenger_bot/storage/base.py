@@ -21,6 +21,13 @@ from typing import Any, Protocol
 
 Row = Sequence[Any]
 
+#: Why nothing is sent first to a user (`users.paused_reason`). The user's own STOP outranks
+#: everything a delivery failure says: `pause_user` never overwrites it, and only the user's own
+#: START (`resume_user(..., STOPPED)`) lifts it.
+STOPPED = "stopped by user"
+#: A channel learned that the user blocked the bot or opted out; lifted when they write again.
+BLOCKED = "blocked the bot"
+
 
 def ts(value: datetime | None) -> float | None:
     """Times are stored as UTC epoch seconds: the same type on both backends, and indexable."""
@@ -74,6 +81,14 @@ class Storage(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[None]: ...
 
     async def load_user(self, channel: str, user_key: str) -> UserState | None: ...
+
+    async def paused_reason(self, channel: str, user_key: str) -> str | None: ...
+
+    async def pause_user(self, channel: str, user_key: str, reason: str) -> bool: ...
+
+    async def resume_user(self, channel: str, user_key: str, reason: str) -> bool: ...
+
+    async def set_last_menu(self, channel: str, user_key: str, payloads: Sequence[str]) -> None: ...
 
     async def save_user(self, state: UserState) -> None: ...
 
@@ -140,6 +155,44 @@ class SQLStore:
 
     async def save_user(self, state: UserState) -> None:
         await self.execute(_UPSERT_USER, *user_to_row(state))
+
+    # -- a user's state as channels and senders change it, outside a turn ---------------------
+
+    async def paused_reason(self, channel: str, user_key: str) -> str | None:
+        """Why nothing goes first to this user (STOPPED, BLOCKED, …), or None: a known user who may
+        be written to, or one the bot has never met."""
+        rows = await self.fetch(
+            "SELECT paused_reason FROM users WHERE channel = ? AND user_key = ?", channel, user_key
+        )
+        return rows[0][0] if rows else None
+
+    async def pause_user(self, channel: str, user_key: str, reason: str) -> bool:
+        """Pause a known user for `reason`; True when it changed something. One rule for every
+        channel: a pause already in place stays (above all the user's own STOP), except that the
+        user's STOP replaces a delivery failure's pause."""
+        sql = "UPDATE users SET paused_reason = ? WHERE channel = ? AND user_key = ? AND "
+        if reason == STOPPED:
+            count = await self.execute(sql + "(paused_reason IS NULL OR paused_reason <> ?)",
+                                       reason, channel, user_key, reason)
+        else:
+            count = await self.execute(sql + "paused_reason IS NULL", reason, channel, user_key)
+        return count > 0
+
+    async def resume_user(self, channel: str, user_key: str, reason: str) -> bool:
+        """Lift a pause, but only the one named: a channel's "unblocked" never lifts a STOP."""
+        count = await self.execute(
+            "UPDATE users SET paused_reason = NULL WHERE channel = ? AND user_key = ? AND paused_reason = ?",
+            channel, user_key, reason,
+        )
+        return count > 0
+
+    async def set_last_menu(self, channel: str, user_key: str, payloads: Sequence[str]) -> None:
+        """The numbered menu a user saw last, when the bot sent it first (a reminder's buttons):
+        a typed number then picks from it."""
+        await self.execute(
+            "UPDATE users SET last_menu = ? WHERE channel = ? AND user_key = ?",
+            json.dumps(list(payloads)), channel, user_key,
+        )
 
     async def delete_user(self, channel: str, user_key: str) -> bool:
         """Everything about the user goes, in one transaction, from every table that holds it."""
