@@ -30,6 +30,9 @@ class Incoming:
     country: str | None = None
     phone: str | None = None
     non_text: bool = False
+    #: The channel's hint of the user's language (Telegram's `language_code`, a browser's
+    #: Accept-Language), a BCP 47 tag such as "es" or "pt-BR"; the user's own choice outranks it.
+    language: str | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
