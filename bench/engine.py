@@ -25,10 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from messenger_bot.content import load_content
 from messenger_bot.conversation import Incoming
 from messenger_bot.engine import Engine
 from messenger_bot.storage import SQLiteStorage
+from messenger_bot.wiring import load_content
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOWS = ROOT / "flows"

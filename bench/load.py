@@ -272,7 +272,7 @@ class Users:
 
     def __init__(self, base: str, args: argparse.Namespace, seed: int) -> None:
         from messenger_bot.channels.telegram_render import CODEC
-        from messenger_bot.content import load_content
+        from messenger_bot.wiring import load_content
 
         self.base = base
         #: One TLS context for every client (never used on loopback, but httpx makes one per client).

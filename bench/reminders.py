@@ -40,12 +40,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from messenger_bot.content import load_content  # noqa: E402
 from messenger_bot.conversation import Reply  # noqa: E402
 from messenger_bot.delivery import Outcome, SendResult  # noqa: E402
 from messenger_bot.reminders.dispatcher import BATCH, Dispatcher  # noqa: E402
 from messenger_bot.reminders.replies import texts_of  # noqa: E402
 from messenger_bot.storage import Storage, storage_for  # noqa: E402
+from messenger_bot.wiring import load_content  # noqa: E402
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # 13:00 in London: inside every waking window
 SPEC = json.dumps({"every_hours": 1, "start": "08:00", "end": "20:00"})

@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.reminders import INSERT, NOW, HttpSender, HttpSink, rows  # noqa: E402
-from messenger_bot.content import load_content  # noqa: E402
 from messenger_bot.reminders.dispatcher import Dispatcher  # noqa: E402
 from messenger_bot.reminders.replies import texts_of  # noqa: E402
 from messenger_bot.storage import storage_for  # noqa: E402
 from messenger_bot.storage.postgres import redacted  # noqa: E402
+from messenger_bot.wiring import load_content  # noqa: E402
 
 #: Seconds the children get to import and connect before the common start.
 START_DELAY = 4.0

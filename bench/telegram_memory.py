@@ -30,7 +30,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from messenger_bot.settings import load_settings
-from messenger_bot.web.app import create_app
+from messenger_bot.wiring import create_app
 from tests.fakes.telegram_api import FakeTelegram, text_update
 
 SECRET = "bench-secret"

@@ -65,7 +65,7 @@ def run_server(port: int) -> None:
     from starlette.routing import Route
 
     from messenger_bot.settings import load_settings
-    from messenger_bot.web.app import create_app
+    from messenger_bot.wiring import create_app
 
     async def bare(request: Request) -> Response:
         json.loads(await request.body())

@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from messenger_bot.content import load_content
 from messenger_bot.triage import Triage
+from messenger_bot.wiring import load_content
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = (4_000, 16_000, 50_000)

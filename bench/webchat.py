@@ -47,7 +47,7 @@ def run_server(port: int, database_url: str) -> None:
 
     from messenger_bot import logs
     from messenger_bot.settings import load_settings
-    from messenger_bot.web.app import create_app
+    from messenger_bot.wiring import create_app
 
     async def bare(request: Request) -> JSONResponse:
         data = json.loads(await request.body())

@@ -50,7 +50,7 @@ def serve(port: int) -> None:
     from messenger_bot.channels.whatsapp_form import parse_form
     from messenger_bot.channels.whatsapp_render import twiml
     from messenger_bot.settings import load_settings
-    from messenger_bot.web.app import create_app
+    from messenger_bot.wiring import create_app
 
     settings = load_settings()
     validator = RequestValidator(TOKEN)

@@ -1,4 +1,4 @@
-"""The command line (DESIGN.md, fixed): serve, chat, check-content, eval, reminders send-due.
+"""The command line (fixed; the README lists it): serve, chat, check-content, eval, reminders send-due.
 
 Each command reads the settings once; a bad setting or broken content stops it with
 a message naming the problem and exit code 2 (settings) or 1 (content).
@@ -12,11 +12,19 @@ import re
 import sys
 import traceback
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
-from messenger_bot.content import ContentError, check_content
-from messenger_bot.redact import scrub
+from messenger_bot import wiring
+from messenger_bot.admin.reload import send_reload
+from messenger_bot.console import machine_country, run_interactive, run_json
+from messenger_bot.content import ContentError
+from messenger_bot.evaluation import DevSetError, evaluate, total
+from messenger_bot.redact import redacted_url, scrub, url_password
+from messenger_bot.retention import Limits, prune, summary
 from messenger_bot.settings import Settings, SettingsError, load_settings
+from messenger_bot.storage import open_storage, storage_for
+from messenger_bot.storage.copy import CopyError, copy_data
 
 EXIT_CONTENT = 1
 EXIT_SETTINGS = 2
@@ -25,7 +33,7 @@ EXIT_FAILED = 1
 
 def cmd_check_content(args: argparse.Namespace) -> int:
     directory = Path(args.dir) if args.dir else _settings().content_dir
-    problems = check_content(directory)
+    problems = wiring.check_content(directory)
     for problem in problems:
         print(problem)
     if problems:
@@ -36,14 +44,11 @@ def cmd_check_content(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from messenger_bot.console import machine_country, run_interactive, run_json
-    from messenger_bot.runtime import open_runtime
-
     settings = _settings()
     user = args.user or ("json" if args.json else "console")
     country = args.country or machine_country()
     with asyncio.Runner() as runner:
-        runtime = runner.run(open_runtime(settings))
+        runtime = runner.run(wiring.open_runtime(settings))
         try:
             if args.json:
                 run_json(runner, runtime.engine, args.channel, user, sys.stdin, sys.stdout, country)
@@ -58,10 +63,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score development sets and print every miss; exit 0 whatever the scores, 2 on a bad file."""
-    from messenger_bot.evaluation import DevSetError, evaluate, total
-
     try:
-        scores = asyncio.run(evaluate([Path(f) for f in args.files], _settings(), args.channel))
+        scores = asyncio.run(evaluate([Path(f) for f in args.files], _settings(), wiring.open_runtime,
+                                      args.channel))
     except DevSetError as error:
         print(f"messenger-bot eval: {error}", file=sys.stderr)
         return EXIT_SETTINGS
@@ -72,9 +76,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from messenger_bot.web.server import serve
-
-    return serve(_settings(), scheduler=not args.no_scheduler)
+    return wiring.serve(_settings(), scheduler=not args.no_scheduler)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -83,12 +85,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 async def _migrate(url: str) -> int:
-    from datetime import UTC, datetime
-
-    from messenger_bot.redact import redacted_url as redacted
-    from messenger_bot.redact import scrub, url_password
-    from messenger_bot.storage import storage_for
-
+    redacted = redacted_url
     started = datetime.now(UTC).timestamp()
     store = storage_for(url)
     try:
@@ -109,11 +106,6 @@ async def _migrate(url: str) -> int:
 def cmd_prune(args: argparse.Namespace) -> int:
     """One retention pass (retention.py), then exit: for a platform's cron, or to see what a
     pass at `--now` would remove."""
-    from datetime import UTC, datetime
-
-    from messenger_bot.retention import Limits, prune, summary
-    from messenger_bot.storage import open_storage
-
     settings = _settings()
     now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
     if now.tzinfo is None:
@@ -132,8 +124,6 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 def cmd_copy_data(args: argparse.Namespace) -> int:
     """Copy a SQLite database into PostgreSQL; exit 1 unless every table's counts match."""
-    from messenger_bot.storage.copy import CopyError, copy_data
-
     try:
         counts = asyncio.run(copy_data(args.source, args.target, batch_size=args.batch_size))
     except CopyError as error:
@@ -152,15 +142,8 @@ def cmd_copy_data(args: argparse.Namespace) -> int:
 
 def cmd_reload(args: argparse.Namespace) -> int:
     """Check flows/, then ask each running `serve` (its pid file) to swap it in: SIGHUP."""
-    from messenger_bot.admin.reload import send_reload
-
-    return send_reload(_settings())
-
-
-def cmd_whatsapp_sync_templates(args: argparse.Namespace) -> int:
-    from messenger_bot.channels.whatsapp_templates import run_sync_templates
-
-    return run_sync_templates(_settings())
+    settings = _settings()
+    return send_reload(settings, wiring.check_content(settings.content_dir))
 
 
 def _country_code(value: str) -> str:
@@ -199,9 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--channel", choices=["console", "telegram", "whatsapp", "web"], default="console")
     evaluate.set_defaults(func=cmd_eval)
-    from messenger_bot.reminders.cli import add_parser as add_reminders
-
-    add_reminders(sub)
+    wiring.add_reminder_commands(sub)
     migrate = sub.add_parser("migrate", help="apply the database migrations (DATABASE_URL), then exit")
     migrate.set_defaults(func=cmd_migrate)
     prune = sub.add_parser("prune", help="remove what is past its retention (see SECURITY.md), then exit")
@@ -214,10 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     copy.set_defaults(func=cmd_copy_data)
     reload = sub.add_parser("reload", help="check flows/ and make the running serve use it (SIGHUP)")
     reload.set_defaults(func=cmd_reload)
-    whatsapp = sub.add_parser("whatsapp", help="WhatsApp (Twilio) tasks")
-    whatsapp_sub = whatsapp.add_subparsers(dest="whatsapp_command", required=True)
-    sync = whatsapp_sub.add_parser("sync-templates", help="create tap-able menu templates (Content API)")
-    sync.set_defaults(func=cmd_whatsapp_sync_templates)
+    wiring.add_channel_commands(sub)
     return parser
 
 

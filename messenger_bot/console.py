@@ -14,6 +14,8 @@ import re
 import sys
 from typing import Any, TextIO
 
+from tzlocal import get_localzone_name
+
 from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.emergency import country_for_zone
 from messenger_bot.engine import Engine
@@ -25,8 +27,6 @@ _BOLD = re.compile(r"\*(\S(?:[^*\n]*\S)?)\*")
 
 def machine_country() -> str | None:
     """The country of this machine's time zone (TZ, /etc/localtime, …), or None (UTC, unknown)."""
-    from tzlocal import get_localzone_name
-
     try:
         return country_for_zone(get_localzone_name() or "")
     except (LookupError, ValueError, OSError):  # a broken or missing zone setting: no country

@@ -19,6 +19,10 @@ ReplyKind = Literal["alert", "topic", "menu", "reminder", "command", "fallback"]
 NUMBERED_CHANNELS = frozenset({"console", "whatsapp"})
 
 
+#: What starts a button payload that asks for an action rather than a content node ("do:menu").
+ACTION_PREFIX = "do:"
+
+
 @dataclass(frozen=True)
 class Incoming:
     """One message from a user: typed text, or the payload of a button they tapped."""

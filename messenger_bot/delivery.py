@@ -2,7 +2,8 @@
 
 A channel's `Sender` owns that provider's rate limits and retries, and says what
 became of each message in one of a few outcomes the dispatcher can act on. Senders
-are built from settings alone, so `reminders send-due` can use them without a server.
+are built from settings alone (wiring.py knows which), so `reminders send-due` can use them
+without a server.
 
 At most once: a sender retries only errors that prove the provider created nothing
 (the connection was refused or never made, the name did not resolve, a 429 with its
@@ -18,7 +19,6 @@ from enum import StrEnum
 from typing import Protocol
 
 from messenger_bot.conversation import Reply
-from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage
 
 
@@ -62,17 +62,3 @@ class Sender(Protocol):
     async def send(self, user_key: str, reply: Reply, template: str | None = None) -> SendResult:
         """`template` names the kind of message (e.g. "water"), for WhatsApp's approved templates."""
         ...
-
-
-def senders_for(settings: Settings) -> dict[str, Sender]:
-    """The senders the settings switch on, by channel name."""
-    found: dict[str, Sender] = {}
-    if settings.telegram_bot_token is not None:
-        from messenger_bot.channels.telegram import TelegramSender
-
-        found["telegram"] = TelegramSender(settings)
-    if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from:
-        from messenger_bot.channels.whatsapp import WhatsAppSender
-
-        found["whatsapp"] = WhatsAppSender(settings)
-    return found

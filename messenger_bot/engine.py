@@ -16,14 +16,13 @@ from typing import Protocol
 
 from messenger_bot.content import Button, Content
 from messenger_bot.content.schema import ROOT
-from messenger_bot.conversation import Incoming, Reply
+from messenger_bot.conversation import ACTION_PREFIX, Incoming, Reply
 from messenger_bot.faq import FaqMatcher
 from messenger_bot.faq.smalltalk import SmallTalk
 from messenger_bot.storage import BLOCKED, STOPPED, Storage, UserState
 from messenger_bot.text import normalise, words
 from messenger_bot.triage import Triage
 
-ACTION_PREFIX = "do:"
 #: Below this FAQ score the bot says "I'm not sure" and offers likely topics instead.
 CONFIDENT = 1.2
 #: A second topic this close to the best one makes the answer a guess.

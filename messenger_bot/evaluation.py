@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import secrets
 import tempfile
-from collections.abc import Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -23,6 +23,7 @@ from typing import Literal
 from messenger_bot.content.schema import ROOT
 from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.engine import Engine
+from messenger_bot.runtime import Runtime
 from messenger_bot.settings import Settings
 
 Kind = Literal["triage", "topics"]
@@ -201,11 +202,15 @@ async def score(devset: DevSet, engine: Engine, channel: str = "console") -> Sco
     return Score(devset, tuple(results))
 
 
-async def evaluate(paths: Iterable[Path], settings: Settings, channel: str = "console") -> list[Score]:
+async def evaluate(
+    paths: Iterable[Path],
+    settings: Settings,
+    open_runtime: Callable[[Settings], Awaitable[Runtime]],
+    channel: str = "console",
+) -> list[Score]:
     """Read every file first (a bad one stops the run before any scoring), then score each
-    against the configured content on a SQLite database that is deleted afterwards."""
-    from messenger_bot.runtime import open_runtime
-
+    against the configured content on a SQLite database that is deleted afterwards
+    (`open_runtime`: wiring's, so the bot scored is the one that serves)."""
     with tempfile.TemporaryDirectory(prefix="messenger-bot-eval-") as scratch:
         database = f"sqlite:///{Path(scratch) / 'eval.sqlite3'}"
         runtime = await open_runtime(settings.model_copy(update={"database_url": database}))

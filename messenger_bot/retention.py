@@ -1,7 +1,8 @@
 """How long the bot keeps each kind of row, and the job that forgets the rest.
 
-Every table that holds something per user or per message has a rule here (`RULES`); a table
-added without one fails tests/test_privacy.py. The limits are settings (settings.py), so an
+Every table that holds something per user or per message has a rule: here (`RULES`) or in the
+feature that owns it (its `FeatureSpec.retention`); a table added without one fails
+tests/test_privacy.py. The limits are settings (settings.py), so an
 operator can shorten them. `serve` prunes once at start and then every hour (with the other
 background jobs, so not under `--no-scheduler`); `messenger-bot prune` does one pass, for a
 platform's cron and for checking what a pass would remove at a given time (`--now`).
@@ -34,24 +35,18 @@ _NO_ACTIVE_REMINDER = (
     "AND s.user_key = users.user_key AND s.active = 1)"
 )
 
-#: Every table, and how long its rows live (the words SECURITY.md repeats).
+#: Every table the engine and the channels keep, and how long its rows live (the words SECURITY.md
+#: repeats); a feature declares its own tables' rules beside them (features.py), and
+#: `wiring.retention_rules()` is the whole list.
 RULES: dict[str, str] = {
     "users": "web chat: WEBCHAT_USER_DAYS after the last message (WEBCHAT_ONE_MESSAGE_HOURS for a key "
              "that sent one message); other channels: USER_DAYS after the last message, unless a "
              "reminder is on",
-    "reminder_subscriptions": "with its user",
-    "reminder_outbox": "REMINDER_OUTBOX_DAYS after its last update once settled; with its user",
-    "water_log": "DRINK_LOG_DAYS after its day; with its user",
-    "caffeine_log": "DRINK_LOG_DAYS after its day; with its user",
     "whatsapp_outbound": "WHATSAPP_OUTBOUND_DAYS after its last status; with its user",
     "telegram_updates": "DEDUP_DAYS",
     "whatsapp_inbound": "DEDUP_DAYS",
     "whatsapp_templates": "nothing about users: the bot's own menu templates",
     "schema_migrations": "nothing about users: the schema's version",
-    "diary_entries": "with its user",
-    "diary_followups": "with its user (a check-in is sent once, then settled)",
-    "diary_files": "24 hours: a rendered chart or PDF expires with its link (diary/files.py); with its user",
-    "diary_keys": "nothing about users: the key that signs file links",
     "admin_daily": "counts only, nothing about users: kept for the operators' trends",
     "unanswered": "UNANSWERED_DAYS, scrubbed and linked to no user (admin/inbox.py)",
     "unanswered_groups": "UNANSWERED_DAYS after their last message (admin/inbox.py)",

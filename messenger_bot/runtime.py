@@ -1,17 +1,19 @@
-"""Assemble the bot from settings: content, store and engine, opened and closed as one.
+"""The bot assembled: content, store and engine, opened and closed as one.
 
-Every entry point (serve, chat, send-due) starts here, so they all run the same
-engine over the same content and database.
+Every entry point (serve, chat, send-due) opens one through the composition root
+(wiring.py), so they all run the same engine over the same content and database.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from messenger_bot.content import Content, load_content
-from messenger_bot.engine import Engine, Feature
+from messenger_bot.engine import Engine
+from messenger_bot.features import FeatureSpec, build_features, content_files
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage, storage_for
 
@@ -36,30 +38,33 @@ class Runtime:
     engine: Engine
     #: Told each due reminder's outcome; the scheduler's dispatcher shares this list.
     dispatch_observers: list[Any] = field(default_factory=list)
+    #: The features wiring plugged in, kept so a content reload builds the same engine.
+    features: Sequence[FeatureSpec] = ()
+
+    def load(self) -> Content:
+        """The content on disk, validated with every feature's files (raises ContentError)."""
+        return load_content(self.settings.content_dir, content_files(self.features))
+
+    def engine_for(self, content: Content) -> Engine:
+        """A new engine over `content` with the same store and features."""
+        return Engine(content, self.store, build_features(self.features, content, self.store, self.settings))
 
     async def close(self) -> None:
         await self.store.close()
 
 
-def features(content: Content, store: Storage, settings: Settings) -> list[Feature]:
-    """The optional parts of the bot; each owns its buttons, words and questions."""
-    from messenger_bot.diary.feature import DiaryFeature
-    from messenger_bot.reminders.feature import RemindersFeature
+class Background(Protocol):
+    """Work that runs beside the requests (reminders, retention, the operators' counters)."""
 
-    found: list[Feature] = [
-        RemindersFeature(content, store), DiaryFeature(content, store, settings.public_base_url)
-    ]
-    if settings.feedback:
-        from messenger_bot.admin.feedback import FeedbackFeature
+    async def start(self, runtime: Runtime) -> None: ...
 
-        found.append(FeedbackFeature(content, store))
-    return found
+    async def stop(self) -> None: ...
 
 
-async def open_runtime(settings: Settings) -> Runtime:
+async def open_runtime(settings: Settings, features: Sequence[FeatureSpec]) -> Runtime:
     """Load content (refusing broken content), open the store, build the engine."""
-    content = load_content(settings.content_dir)
+    content = load_content(settings.content_dir, content_files(features))
     store = storage_for(settings.database_url)
     await store.open()
-    engine = Engine(content, store, features(content, store, settings))
-    return Runtime(settings, content, store, engine)
+    engine = Engine(content, store, build_features(features, content, store, settings))
+    return Runtime(settings, content, store, engine, features=tuple(features))

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from messenger_bot.redact import redacted_url, url_password
 from messenger_bot.storage import DEFAULT_DATABASE_URL
+from messenger_bot.web.middleware import parse_proxies
 
 #: The content shipped beside the package (a checkout or an editable install).
 DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "flows"
@@ -133,8 +134,6 @@ class Settings(BaseSettings):
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _proxies(cls, value: str) -> str:
-        from messenger_bot.web.middleware import parse_proxies
-
         try:
             parse_proxies(value)
         except ValueError:

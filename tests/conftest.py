@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from messenger_bot.content import Content, load_content
+from messenger_bot.content import Content
 from messenger_bot.engine import Engine
 from messenger_bot.storage import SQLiteStorage, Storage
 from messenger_bot.storage.postgres import PostgresStorage
+from messenger_bot.wiring import load_content
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support.postgres import fresh_schema

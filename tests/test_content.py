@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from messenger_bot.content import check_content, load_content
 from messenger_bot.content.schema import LABEL_LIMIT, REQUIRED_TOPICS, TEXT_LIMIT
+from messenger_bot.wiring import check_content, load_content
 from tests.conftest import FLOWS
 
 

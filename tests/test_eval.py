@@ -17,6 +17,7 @@ import pytest
 
 from messenger_bot.evaluation import Score, evaluate
 from messenger_bot.settings import load_settings
+from messenger_bot.wiring import open_runtime
 from tests.conftest import EVAL
 
 TRIAGE_SETS = sorted(EVAL.glob("triage-*.tsv"))
@@ -30,7 +31,7 @@ def test_the_dev_sets_are_in_the_checkout() -> None:
 
 async def scored(path: Path, tmp_path: Path) -> Score:
     settings = load_settings(database_url=f"sqlite:///{tmp_path / 'unused.sqlite3'}")
-    [score] = await evaluate([path], settings)
+    [score] = await evaluate([path], settings, open_runtime)
     print("\n" + "\n".join(score.report()))
     return score
 

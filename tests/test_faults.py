@@ -50,7 +50,7 @@ from messenger_bot.reminders.replies import texts_of
 from messenger_bot.settings import Settings, load_settings
 from messenger_bot.storage import SQLiteStorage, Storage, UserState
 from messenger_bot.storage.postgres import PostgresStorage
-from messenger_bot.web.app import create_app
+from messenger_bot.wiring import create_app
 from tests.fakes.telegram_api import CREATED_FAULTS, FakeTelegram, text_update
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support.postgres import TcpRelay, fresh_schema, with_search_path

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from messenger_bot.content import Content, load_content
+from messenger_bot.content import Content
 from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.engine import Engine
 from messenger_bot.reminders import store as db
@@ -24,6 +24,7 @@ from messenger_bot.reminders.schedule import (
     zone_for_offset,
 )
 from messenger_bot.storage import Storage
+from messenger_bot.wiring import load_content
 from tests.conftest import FLOWS
 from tests.support.chat import ChatProcess
 

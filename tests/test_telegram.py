@@ -43,7 +43,7 @@ from messenger_bot.delivery import Outcome
 from messenger_bot.engine import BLOCKED, STOPPED, Engine
 from messenger_bot.settings import load_settings
 from messenger_bot.storage import Storage, UserState
-from messenger_bot.web.app import create_app
+from messenger_bot.wiring import create_app
 from tests.fakes.telegram_api import (
     USERNAME,
     Call,

@@ -19,10 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from messenger_bot.content import load_content
 from messenger_bot.text import normalise, words
 from messenger_bot.triage import Finding, Triage, TriageRules
 from messenger_bot.triage.speller import BUDGET, skeleton
+from messenger_bot.wiring import load_content
 
 ROOT = Path(__file__).parents[1]
 DEV_SETS = sorted((ROOT / "tests" / "eval").glob("triage-*.tsv"))

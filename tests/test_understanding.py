@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from messenger_bot.content import Content, check_content
+from messenger_bot.content import Content
+from messenger_bot.wiring import check_content
 from tests.conftest import FLOWS
 from tests.support.chat import ChatProcess
 

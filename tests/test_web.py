@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 
 from messenger_bot.content import Content
 from messenger_bot.settings import load_settings
-from messenger_bot.web.app import create_app
+from messenger_bot.wiring import create_app
 from tests.support.server import ServeProcess
 
 USER = "browser-key-0001"

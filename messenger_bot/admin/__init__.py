@@ -24,6 +24,7 @@ from messenger_bot.admin.counters import DailyCounters
 from messenger_bot.admin.inbox import Inbox
 from messenger_bot.admin.metrics import DatabaseErrorCounter, Metrics, RequestMetricsMiddleware
 from messenger_bot.admin.reload import on_sighup, remove_pid, write_pid
+from messenger_bot.admin.routes import AdminSite
 from messenger_bot.engine import TurnOutcome
 from messenger_bot.runtime import Runtime
 from messenger_bot.settings import Settings
@@ -61,11 +62,7 @@ class Operators:
         return self.runtime.store
 
     def routes(self) -> list[BaseRoute]:
-        if not self.enabled:
-            return []
-        from messenger_bot.admin.routes import AdminSite
-
-        return AdminSite(self).routes()
+        return AdminSite(self).routes() if self.enabled else []
 
     def middleware(self) -> list[Middleware]:
         return [Middleware(RequestMetricsMiddleware, metrics=self.metrics)] if self.enabled else []

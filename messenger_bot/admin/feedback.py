@@ -17,8 +17,10 @@ from typing import Literal
 from messenger_bot.admin.counters import DailyCounters, day_of
 from messenger_bot.content import Button, Content
 from messenger_bot.content.schema import ROOT, Messages
-from messenger_bot.conversation import Reply
-from messenger_bot.engine import ACTION_PREFIX, Turn
+from messenger_bot.conversation import ACTION_PREFIX, Reply
+from messenger_bot.engine import Feature, Turn
+from messenger_bot.features import FeatureSpec
+from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage
 
 log = logging.getLogger("messenger_bot.admin")
@@ -78,3 +80,11 @@ class FeedbackFeature:
 
     async def on_pending(self, turn: Turn, text: str) -> list[Reply] | None:
         return None
+
+
+def _build(content: Content, store: Storage, settings: Settings) -> Feature:
+    return FeedbackFeature(content, store)
+
+
+#: Votes are counts in admin_daily (no table of their own); on only with FEEDBACK set.
+FEEDBACK = FeatureSpec(name=NAME, build=_build, enabled=lambda settings: settings.feedback)

@@ -16,9 +16,8 @@ import signal
 import sys
 from pathlib import Path
 
-from messenger_bot.content import ContentError, check_content, load_content
-from messenger_bot.engine import Engine
-from messenger_bot.runtime import Runtime, features
+from messenger_bot.content import ContentError
+from messenger_bot.runtime import Runtime
 from messenger_bot.settings import Settings
 
 log = logging.getLogger("messenger_bot.admin")
@@ -48,14 +47,14 @@ async def reload_content(runtime: Runtime) -> bool:
     """Swap in the content on disk if it is valid; otherwise log why and keep the old."""
     directory = runtime.settings.content_dir
     try:
-        content = await asyncio.to_thread(load_content, directory)
+        content = await asyncio.to_thread(runtime.load)
     except ContentError as error:
         for line in error.problems:
             log.error("reload refused: %s", line)
         log.error("reload refused: %d problem(s) in %s; still serving the previous content",
                   len(error.problems), directory)
         return False
-    engine = Engine(content, runtime.store, features(content, runtime.store, runtime.settings))
+    engine = runtime.engine_for(content)
     engine.observers = runtime.engine.observers
     runtime.content, runtime.engine = content, engine
     log.info("content reloaded from %s: %d nodes", directory, len(content.nodes))
@@ -90,9 +89,9 @@ def _is_serve(pid: int) -> bool:
     return program and b"serve" in args
 
 
-def send_reload(settings: Settings) -> int:
-    """`messenger-bot reload`: check the content here first, then SIGHUP each serve of PID_DIR."""
-    problems = check_content(settings.content_dir)
+def send_reload(settings: Settings, problems: list[str]) -> int:
+    """`messenger-bot reload`: with the content checked here first (`problems`, check-content's
+    lines), SIGHUP each serve of PID_DIR."""
     if problems:
         for problem in problems:
             print(problem)

@@ -23,9 +23,9 @@ from messenger_bot.channels.whatsapp_store import WhatsAppStore
 from messenger_bot.channels.whatsapp_twilio import make_client
 from messenger_bot.content import Button, Content
 from messenger_bot.content.schema import ROOT
-from messenger_bot.engine import ACTION_PREFIX
-from messenger_bot.runtime import open_runtime
+from messenger_bot.conversation import ACTION_PREFIX
 from messenger_bot.settings import Settings
+from messenger_bot.wiring import open_runtime
 
 #: The label of the button that opens a list picker (WhatsApp allows 20 characters).
 LIST_BUTTON = "See options"

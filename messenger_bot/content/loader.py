@@ -8,7 +8,7 @@ one line per problem ("flows/x.yaml: node 'y': ..."), the same lines that
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,18 +28,16 @@ from messenger_bot.content.schema import (
     Messages,
     Node,
 )
-from messenger_bot.diary.texts import DiaryTexts
 from messenger_bot.faq.rules import FaqWords, SmallTalkRules
-from messenger_bot.reminders.texts import ReminderTexts
 from messenger_bot.triage import TriageRules
 
-#: Files of flows/ that hold data of one shape rather than nodes.
+#: Files of flows/ that hold data of one shape rather than nodes, which the engine itself reads.
+#: A feature's own files (flows/reminders.yaml, …) come with the feature (features.py), so the
+#: loader never imports a feature.
 DATA_FILES: dict[str, type[BaseModel]] = {
     "messages.yaml": Messages,
     "emergency-numbers.yaml": EmergencyNumbers,
     "triage.yaml": TriageRules,
-    "reminders.yaml": ReminderTexts,
-    "diary.yaml": DiaryTexts,
     "faq.yaml": FaqWords,
     "smalltalk.yaml": SmallTalkRules,
 }
@@ -85,9 +83,13 @@ class Content:
         return [n for n in self.nodes.values() if n.kind == "topic"]
 
 
-def load_content(directory: Path | str) -> Content:
-    """Read and validate a content directory; raise ContentError listing every problem."""
+def load_content(directory: Path | str, features: Mapping[str, type[BaseModel]] | None = None) -> Content:
+    """Read and validate a content directory; raise ContentError listing every problem.
+
+    `features`: the features' own data files and their schemas (wiring.py passes them), checked
+    like the engine's; their parsed models are in `Content.extra` by file name."""
     root = Path(directory)
+    files = {**DATA_FILES, **(features or {})}
     problems: list[str] = []
     if not root.is_dir():
         raise ContentError([f"{root}: no such content directory"])
@@ -100,7 +102,7 @@ def load_content(directory: Path | str) -> Content:
         if error:
             problems.append(f"{rel}: {error}")
             continue
-        model = DATA_FILES.get(path.name) if path.parent == root else None
+        model = files.get(path.name) if path.parent == root else None
         parsed = _parse(model or ContentFile, raw, rel, problems)
         if parsed is None:
             continue
@@ -113,7 +115,7 @@ def load_content(directory: Path | str) -> Content:
                 continue
             nodes[node.id] = node
             where[node.id] = rel
-    for name in DATA_FILES:
+    for name in files:
         if name not in data and name not in OPTIONAL_DATA_FILES and not _reported(problems, name):
             problems.append(f"{root.name}/{name}: missing (the bot needs it)")
     buttons = {nid: tuple(_buttons(node, nodes, where[nid], problems)) for nid, node in nodes.items()}
@@ -132,10 +134,10 @@ def load_content(directory: Path | str) -> Content:
     )
 
 
-def check_content(directory: Path | str) -> list[str]:
+def check_content(directory: Path | str, features: Mapping[str, type[BaseModel]] | None = None) -> list[str]:
     """The problems of a content directory, as lines; empty when it is valid."""
     try:
-        load_content(directory)
+        load_content(directory, features)
     except ContentError as error:
         return error.problems
     return []

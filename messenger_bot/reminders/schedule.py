@@ -15,9 +15,11 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import phonenumbers
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
+from phonenumbers import timezone as phone_zones
 
 #: A reminder later than this (the bot was down) is skipped to its next time, not sent stale.
 LATE_AFTER = timedelta(hours=1)
@@ -268,9 +270,6 @@ def valid_zone(zone: str) -> bool:
 
 def zones_for_phone(user_key: str) -> list[str]:
     """Time zones of a WhatsApp number ("whatsapp:+E164"), from phonenumbers; [] when unknown."""
-    import phonenumbers
-    from phonenumbers import timezone as phone_zones
-
     try:
         number = phonenumbers.parse(user_key.removeprefix("whatsapp:"), None)
     except phonenumbers.NumberParseException:

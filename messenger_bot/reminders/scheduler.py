@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from messenger_bot.delivery import Sender, senders_for
+from messenger_bot.delivery import Sender
 from messenger_bot.diary.followup import FollowupDispatcher, followups_for
 from messenger_bot.reminders.dispatcher import Dispatcher, rates_for
 from messenger_bot.reminders.replies import texts_of
@@ -30,8 +31,15 @@ STOP_GRACE = 30.0
 class ReminderScheduler:
     """A `Background` of web/app.py: started inside the running loop, stopped before the store closes."""
 
-    def __init__(self, settings: Settings, tick_seconds: float = TICK_SECONDS) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        senders_for: Callable[[Settings], Mapping[str, Sender]],
+        tick_seconds: float = TICK_SECONDS,
+    ) -> None:
         self.settings = settings
+        #: How the settings become senders (wiring.py knows which channels exist).
+        self.senders_for = senders_for
         self.tick_seconds = tick_seconds
         self.scheduler: AsyncIOScheduler | None = None
         self.senders: dict[str, Sender] = {}
@@ -40,7 +48,7 @@ class ReminderScheduler:
         self._pass: asyncio.Lock = asyncio.Lock()
 
     async def start(self, runtime: Runtime) -> None:
-        self.senders = senders_for(self.settings)
+        self.senders = dict(self.senders_for(self.settings))
         for sender in self.senders.values():
             await sender.start(runtime.store)
         self.dispatcher = Dispatcher(
@@ -76,16 +84,17 @@ class ReminderScheduler:
             log.info("reminders: %s", report.summary())
 
     async def stop(self) -> None:
-        running = self.scheduler is not None and self.scheduler.running
-        if running:
-            self.scheduler.pause()  # no new tick; shutting down now would cancel the pass in progress
+        scheduler = self.scheduler
+        running = scheduler is not None and scheduler.running
+        if scheduler is not None and running:
+            scheduler.pause()  # no new tick; shutting down now would cancel the pass in progress
         try:
             async with asyncio.timeout(STOP_GRACE), self._pass:
                 pass  # a pass in progress finishes recording before the store closes
         except TimeoutError:
             log.warning("reminder pass still running at shutdown; its in-flight rows are listed next time")
-        if running:
-            self.scheduler.shutdown(wait=False)
+        if scheduler is not None and running:
+            scheduler.shutdown(wait=False)
         for sender in self.senders.values():
             await sender.close()
         self.senders = {}

@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from messenger_bot.storage.base import BLOCKED, STOPPED, Storage, UserState
+from messenger_bot.storage.postgres import PostgresStorage
 from messenger_bot.storage.sqlite import SQLiteStorage
 
 DEFAULT_DATABASE_URL = "sqlite:///data/messenger-bot.sqlite3"
@@ -24,8 +25,6 @@ def storage_for(url: str) -> Storage:
             raise ValueError("a sqlite URL needs a file path, e.g. sqlite:///data/bot.sqlite3")
         return SQLiteStorage(Path(path[1:]))  # sqlite:///rel/path and sqlite:////abs/path
     if parsed.scheme in {"postgres", "postgresql"}:
-        from messenger_bot.storage.postgres import PostgresStorage
-
         return PostgresStorage(url)
     shown = f"{parsed.scheme}://…" if parsed.scheme else "a URL without a scheme"  # never the password
     raise ValueError(f"DATABASE_URL must start with sqlite:/// or postgresql://, not {shown}")

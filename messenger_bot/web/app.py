@@ -1,18 +1,19 @@
 """The ASGI app: health, the web chat, and each configured channel's webhooks.
 
-Channels plug in through one small protocol: they name their routes, and are started
-with the runtime once the store is open and stopped before it closes. With no
-settings at all only the web chat (and the reminder scheduler) run. A channel that
-cannot start does not stop the others (web/supervise.py): /healthz names it.
+The composition root (wiring.py) chooses the parts; this module mounts them. Channels
+plug in through one small protocol (channels/base.py): they name their routes, and are
+started with the runtime once the store is open and stopped before it closes. A channel
+that cannot start does not stop the others (web/supervise.py): /healthz names it.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from starlette.applications import Starlette
@@ -21,9 +22,11 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ExceptionHandler
 
 from messenger_bot import __version__
-from messenger_bot.runtime import Runtime, open_runtime
+from messenger_bot.channels.base import Channel
+from messenger_bot.runtime import Background, Runtime
 from messenger_bot.settings import Settings
 from messenger_bot.web.middleware import BodyLimitMiddleware, ForwardedMiddleware, RequestIdMiddleware
 from messenger_bot.web.supervise import ChannelGateMiddleware, DeadlineMiddleware, Supervisor
@@ -35,70 +38,24 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-class Channel(Protocol):
-    """A mouth of the bot: it translates, and the engine decides what to say.
+@dataclass
+class AppParts:
+    """What the composition root (wiring.py) hands the app: it mounts them, it never chooses."""
 
-    A channel may also name `deadlines` ({path: seconds}): a request there that has not
-    answered in time gets 503, so its provider delivers it again instead of timing out."""
-
-    name: str
-    body_limits: dict[str, int]
-
-    def routes(self) -> list[BaseRoute]: ...
-
-    async def start(self, runtime: Runtime) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
-class Background(Protocol):
-    """Work that runs beside the requests (the reminder scheduler)."""
-
-    async def start(self, runtime: Runtime) -> None: ...
-
-    async def stop(self) -> None: ...
+    #: The channels the settings switch on (the web chat first).
+    channels: list[Channel]
+    #: Started in order once the channels are, stopped in reverse (the operators first: the last flush).
+    workers: list[Background]
+    #: Routes that belong to no channel (the operators' pages, the diary's file links).
+    routes: list[BaseRoute]
+    #: Middleware that wraps everything, outermost first (the operators' request metrics).
+    middleware: list[Middleware]
+    #: Opens the content, store and engine at start-up.
+    open_runtime: Callable[[Settings], Awaitable[Runtime]]
 
 
-def channels_for(settings: Settings) -> list[Channel]:
-    """The channels the settings switch on; the web chat is always there."""
-    from messenger_bot.web.webchat import WebChat
-
-    found: list[Channel] = [WebChat(settings)]
-    if settings.telegram_bot_token is not None:
-        from messenger_bot.channels.telegram import TelegramChannel
-
-        found.append(TelegramChannel(settings))
-    if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from:
-        from messenger_bot.channels.whatsapp import WhatsAppChannel
-
-        found.append(WhatsAppChannel(settings))
-    return found
-
-
-def background_for(settings: Settings, scheduler: bool) -> list[Background]:
-    """The periodic jobs: reminders and retention; none under `serve --no-scheduler` (a cron runs
-    `reminders send-due` and `prune` instead)."""
-    if not scheduler:
-        return []
-    from messenger_bot.retention import RetentionJob
-
-    jobs: list[Background] = [RetentionJob(settings)]
-    try:
-        from messenger_bot.reminders.scheduler import ReminderScheduler
-    except ImportError:
-        return jobs
-    return [ReminderScheduler(settings), *jobs]
-
-
-def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
-    from messenger_bot.admin import Operators  # /admin, /metrics, counters, reload on SIGHUP
-    from messenger_bot.diary.web import DiaryFiles
-
-    channels = channels_for(settings)
-    operators = Operators(settings)
-    files = DiaryFiles()  # the diary's file links: routes and a runtime, not a channel
-    workers = [operators, files, *background_for(settings, scheduler)]  # operators stop last: the final pass
-
+def build_app(settings: Settings, parts: AppParts) -> Starlette:
+    channels, workers, open_runtime = parts.channels, parts.workers, parts.open_runtime
     supervisor = Supervisor(list(channels), settings)
 
     @asynccontextmanager
@@ -124,9 +81,7 @@ def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
             await runtime.close()
             log.info("stopped cleanly")
 
-    routes: list[BaseRoute] = [
-        Route("/healthz", healthz, methods=["GET"]), *operators.routes(), *files.routes()
-    ]
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]), *parts.routes]
     limits: dict[str, int] = {}
     deadlines: dict[str, float] = {}
     owners: dict[str, str] = {}
@@ -138,18 +93,17 @@ def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
         if channel.name != "web":  # the web chat's page and API never close
             owners.update({r.path: channel.name for r in own if isinstance(r, Route)})
     middleware = [
-        *operators.middleware(),
+        *parts.middleware,
         Middleware(ForwardedMiddleware, trusted=settings.forwarded_allow_ips),
         Middleware(RequestIdMiddleware),
         Middleware(BodyLimitMiddleware, limits=limits),
         Middleware(ChannelGateMiddleware, supervisor=supervisor, paths=owners),
         Middleware(DeadlineMiddleware, deadlines=deadlines),
     ]
-    handlers = {HTTPException: _http_error, **dict.fromkeys(DATABASE_ERRORS, _database_error),
-                Exception: _server_error}
-    return Starlette(
-        routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers=handlers  # type: ignore[arg-type]
-    )
+    handlers: dict[Any, ExceptionHandler] = {
+        HTTPException: _http_error, **dict.fromkeys(DATABASE_ERRORS, _database_error), Exception: _server_error
+    }
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers=handlers)
 
 
 async def healthz(request: Request) -> Response:

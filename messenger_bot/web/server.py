@@ -9,21 +9,19 @@ from __future__ import annotations
 import signal
 
 import uvicorn
+from starlette.applications import Starlette
 
 from messenger_bot import logs
-from messenger_bot.content import load_content
 from messenger_bot.settings import Settings
-from messenger_bot.web.app import create_app
 
 GRACEFUL_SECONDS = 20
 
 
-def serve(settings: Settings, scheduler: bool = True) -> int:
-    """Run until stopped. Broken content raises ContentError before anything listens."""
+def serve(settings: Settings, app: Starlette) -> int:
+    """Run `app` (wiring.py builds it, after checking the content) until stopped."""
     logs.configure(settings.log_level, secrets=settings.secret_values())
-    load_content(settings.content_dir)
     config = uvicorn.Config(
-        create_app(settings, scheduler=scheduler),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,

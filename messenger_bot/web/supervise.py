@@ -32,7 +32,8 @@ RETRY_FIRST, RETRY_MAX = 1.0, 60.0
 
 
 class Startable(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     async def start(self, runtime: Runtime) -> None: ...
 

@@ -1,0 +1,30 @@
+"""Reminders as the composition root plugs them in: their content file, tables and retention."""
+
+from __future__ import annotations
+
+from messenger_bot.content import Content
+from messenger_bot.engine import Feature
+from messenger_bot.features import FeatureSpec
+from messenger_bot.reminders.feature import RemindersFeature
+from messenger_bot.reminders.texts import ReminderTexts
+from messenger_bot.settings import Settings
+from messenger_bot.storage import Storage
+
+
+def _build(content: Content, store: Storage, settings: Settings) -> Feature:
+    return RemindersFeature(content, store)
+
+
+REMINDERS = FeatureSpec(
+    name="reminders",
+    build=_build,
+    content={"reminders.yaml": ReminderTexts},
+    tables=("reminder_subscriptions", "reminder_outbox", "water_log", "caffeine_log"),
+    retention={
+        "reminder_subscriptions": "with its user",
+        "reminder_outbox": "REMINDER_OUTBOX_DAYS after its last update once settled; with its user",
+        "water_log": "DRINK_LOG_DAYS after its day; with its user",
+        "caffeine_log": "DRINK_LOG_DAYS after its day; with its user",
+    },
+    telegram_commands=("water", "caffeine", "reminders"),
+)
