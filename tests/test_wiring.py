@@ -1,0 +1,143 @@
+"""The composition root: every module imports on its own, only wiring.py imports inside
+functions, a web-chat-only start never loads Telegram's or Twilio's libraries, and a feature's
+content file is validated because the feature declares it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from messenger_bot.content import Content, load_content
+from messenger_bot.content import check_content as check_with
+from messenger_bot.engine import Feature
+from messenger_bot.features import FeatureSpec, content_files
+from messenger_bot.settings import Settings
+from messenger_bot.storage import Storage
+from messenger_bot.wiring import FEATURES, check_content
+from tests.conftest import FLOWS, ROOT
+
+PACKAGE = ROOT / "messenger_bot"
+RUFF = Path(sys.executable).with_name("ruff")
+
+
+def modules() -> list[str]:
+    names = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return [n for n in names if n != "messenger_bot.__main__"]  # that one runs the command line
+
+
+_IMPORT_EACH = """
+import importlib, json, sys, traceback
+failed = {}
+for name in json.loads(sys.argv[1]):
+    for loaded in [m for m in sys.modules if m == "messenger_bot" or m.startswith("messenger_bot.")]:
+        del sys.modules[loaded]  # a clean start for each: no module is already half-imported by another
+    try:
+        importlib.import_module(name)
+    except Exception:
+        failed[name] = traceback.format_exc(limit=-3)
+print(json.dumps(failed))
+"""
+
+
+def test_every_module_imports_on_its_own() -> None:
+    names = modules()
+    assert "messenger_bot.wiring" in names and len(names) > 50
+    done = subprocess.run([sys.executable, "-c", _IMPORT_EACH, json.dumps(names)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(done.stdout.splitlines()[-1]) == {}
+
+
+def test_only_the_composition_root_imports_inside_functions() -> None:
+    """Ruff's rule without the project's config (which exempts wiring.py) finds wiring.py alone."""
+    done = subprocess.run(
+        [str(RUFF if RUFF.exists() else shutil.which("ruff")), "check", "--isolated", "--select", "PLC0415",
+         "--output-format", "json", "messenger_bot"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    found = {Path(item["filename"]).relative_to(ROOT).as_posix() for item in json.loads(done.stdout)}
+    assert found == {"messenger_bot/wiring.py"}
+
+
+_BUILD_AND_START = """
+import asyncio, json, sys
+from messenger_bot.settings import load_settings
+from messenger_bot.wiring import create_app
+
+async def main():
+    app = create_app(load_settings(), scheduler=True)
+    async with app.router.lifespan_context(app):
+        pass
+
+asyncio.run(main())
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("telegram", "twilio")
+                or m.startswith(("messenger_bot.channels.telegram", "messenger_bot.channels.whatsapp")))
+print(json.dumps(loaded))
+"""
+
+
+def loaded_channel_modules(env: dict[str, str]) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", _BUILD_AND_START], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    loaded: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return loaded
+
+
+def test_a_web_chat_only_start_loads_neither_telegram_nor_twilio(bot_env: dict[str, str]) -> None:
+    assert loaded_channel_modules(bot_env) == []
+
+
+def test_a_telegram_token_brings_in_telegram_and_still_not_twilio(bot_env: dict[str, str]) -> None:
+    env = {**bot_env, "TELEGRAM_BOT_TOKEN": "123456:TEST-token-for-wiring", "TELEGRAM_MODE": "webhook",
+           "PUBLIC_BASE_URL": "https://bot.example.org"}
+    app = subprocess.run([sys.executable, "-c", _BUILD_AND_START.replace(
+        "async with app.router.lifespan_context(app):\n        pass", "pass")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert app.returncode == 0, app.stderr
+    loaded = json.loads(app.stdout.splitlines()[-1])
+    assert "telegram" in loaded and "messenger_bot.channels.telegram" in loaded
+    assert not any(m.split(".")[0] == "twilio" for m in loaded)
+
+
+class _Notes(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    greeting: str
+
+
+def _never_built(content: Content, store: Storage, settings: Settings) -> Feature:
+    raise AssertionError("the loader only reads a feature's files; it never builds the feature")
+
+
+def _notes_feature() -> FeatureSpec:
+    return FeatureSpec(name="notes", build=_never_built, content={"notes.yaml": _Notes})
+
+
+def test_a_feature_brings_its_own_content_file_and_the_loader_checks_it(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    shutil.copytree(FLOWS, flows)
+    files = content_files([*FEATURES, _notes_feature()])
+    assert check_content(flows) == []  # the real features' files are all there and valid
+    missing = check_with(flows, files)
+    assert missing == ["flows/notes.yaml: missing (the bot needs it)"]
+    (flows / "notes.yaml").write_text("greeting: 3\nfarewell: bye\n", encoding="utf-8")
+    lines = check_with(flows, files)
+    assert any(line.startswith("flows/notes.yaml: greeting:") for line in lines)
+    assert any(line.startswith("flows/notes.yaml: farewell:") for line in lines)
+    (flows / "notes.yaml").write_text("greeting: Hello there\n", encoding="utf-8")
+    assert load_content(flows, files).extra["notes.yaml"].greeting == "Hello there"
+
+
+def test_without_the_features_their_files_are_not_content_the_engine_reads(tmp_path: Path) -> None:
+    """The loader alone knows only the engine's files: a feature's file it was not told about is
+    read as a file of nodes and refused, so forgetting to declare one is never silent."""
+    problems = check_with(FLOWS)
+    assert any(p.startswith("flows/reminders.yaml:") for p in problems)
+    assert check_with(FLOWS, content_files(FEATURES)) == []
