@@ -41,7 +41,8 @@ PNG, PDF = "image/png", "application/pdf"
 
 
 def texts_of(content: Content) -> DiaryTexts:
-    return content.extra["diary.yaml"]  # type: ignore[no-any-return]
+    texts: DiaryTexts = content.extra["diary.yaml"]
+    return texts
 
 
 def button(label: str, action: str) -> Button:
@@ -68,28 +69,13 @@ class DiaryFeature:
     """The `Feature` (engine.py) for payloads "do:diary:…", its typed commands and sentences."""
 
     name = "diary"
-    commands: Mapping[str, str] = {
-        "summary for my doctor": "summary",
-        "summary for doctor": "summary",
-        "summary for the doctor": "summary",
-        "doctor summary": "summary",
-        "my summary": "summary",
-        "/summary": "summary",
-        "my diary": "summary",
-        "/diary": "summary",
-        "log a twitch": "log",
-        "log twitch": "log",
-        "/twitch": "log",
-        "my week": "week",
-        "/myweek": "week",
-        "check on me": "followup",
-        "check on me later": "followup",
-    }
 
     def __init__(self, content: Content, store: Storage, base_url: str | None = None) -> None:
         self.content = content
         self.texts = texts_of(content)
         self.store = store
+        #: Typed commands (flows/diary.yaml `commands`), read by the engine.
+        self.commands: Mapping[str, str] = dict(self.texts.commands)
         #: Where file links point: PUBLIC_BASE_URL, or "" for links relative to the server answering.
         self.base_url = (base_url or "").rstrip("/")
         self.limit = int(getattr(content.extra.get("reminders.yaml"), "limit_mg", 400))

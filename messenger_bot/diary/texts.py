@@ -58,6 +58,11 @@ SENTENCES: dict[str, frozenset[str]] = {
 }
 
 
+#: What a typed diary command may do (its buttons' actions): the summary, logging a twitch,
+#: the week's chart and a later check-in.
+COMMAND_ACTIONS = frozenset({"summary", "log", "week", "followup"})
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -148,10 +153,16 @@ class DiaryTexts(_Strict):
     buttons: DiaryButtons
     sentences: dict[str, Sentence]
     summary: SummaryTexts
+    #: Typed commands, whole messages only: what a user types -> what the diary does.
+    commands: dict[str, str] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _check(self) -> DiaryTexts:
         problems = []
+        unknown = sorted({a for a in self.commands.values() if a not in COMMAND_ACTIONS})
+        if unknown:
+            allowed = ", ".join(sorted(COMMAND_ACTIONS))
+            problems.append(f"commands: {', '.join(unknown)} is not one of {allowed}")
         for field, keys in OPTIONS.items():
             if set(getattr(self, field)) != keys:
                 problems.append(f"{field}: must be exactly {', '.join(sorted(keys))}")
