@@ -14,6 +14,7 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from messenger_bot import placeholders
 from messenger_bot.content import Button, Content
 from messenger_bot.conversation import Reply
 from messenger_bot.engine import Turn
@@ -33,7 +34,7 @@ from messenger_bot.reminders.schedule import (
     zone_named,
     zones_for_phone,
 )
-from messenger_bot.reminders.texts import ReminderTexts
+from messenger_bot.reminders.texts import KINDS, ReminderTexts
 from messenger_bot.reminders.understand import LONGEST, SHORTEST, Reader, Report, evening
 from messenger_bot.storage import Storage, UserState
 
@@ -140,15 +141,21 @@ class RemindersFeature:
         zone = user.timezone or "Etc/UTC"
         described = {}
         for sub in await db.subscriptions(self.store, user.channel, user.user_key):
-            described[f"{sub.kind} reminders"] = self._summary(sub, user.last_seen)
+            described[placeholders.fill(self.texts.my_data.reminder, kind=sub.kind)] = self._summary(
+                sub, user.last_seen)
         day = local_day(user.last_seen, zone)
         glasses = await db.glasses(self.store, user.channel, user.user_key, day)
         caffeine = await db.caffeine_total(self.store, user.channel, user.user_key, day)
         if glasses or caffeine:
-            described["today"] = f"{glasses} glass(es) of water, {caffeine} mg of caffeine"
+            described[self.texts.my_data.today_label] = placeholders.fill(
+                self.texts.my_data.today, glasses=glasses, mg=caffeine)
         return described
 
     # -- helpers ---------------------------------------------------------------
+
+    def _when(self, at: datetime, zone: str, now: datetime | None) -> str:
+        """A time as the user reads it: "14:00", "tomorrow 09:00", "Tue 09:00" (the content's words)."""
+        return local_text(at, zone, now, self.texts.days)
 
     def _reply(self, turn: Turn, text: str, buttons: tuple[Button, ...] = ()) -> list[Reply]:
         """Every reminders reply ends with buttons, the main menu last."""
@@ -173,7 +180,7 @@ class RemindersFeature:
         if not sub.active or sub.next_due_at is None:
             return self.texts.say("list_line_paused", what=what, reason=sub.paused_reason or "paused")
         return self.texts.say(
-            "list_line", what=what, next=local_text(sub.next_due_at, sub.timezone, now), zone=sub.timezone
+            "list_line", what=what, next=self._when(sub.next_due_at, sub.timezone, now), zone=sub.timezone
         )
 
     def _zone(self, turn: Turn) -> str:
@@ -374,11 +381,11 @@ class RemindersFeature:
         due = await db.save(self.store, user.channel, user.user_key, kind, schedule, zone, turn.now)
         note = ""
         if user.channel not in DELIVERY_CHANNELS:
-            note = self.texts.say("no_sender_note", channels="Telegram and WhatsApp")
+            note = self.texts.say("no_sender_note", channels=self.texts.sender_channels)
         text = self.texts.say(
             "saved",
             what=self._what(kind, schedule),
-            next=local_text(due, zone, turn.now),
+            next=self._when(due, zone, turn.now),
             zone=zone,
             note=note,
         )
@@ -397,7 +404,7 @@ class RemindersFeature:
         if zones and propose:
             zone = zones[0]
             turn.user.pending["zone"] = zone
-            now = local_text(turn.now, zone, turn.now)
+            now = self._when(turn.now, zone, turn.now)
             text = self.texts.say("tz_confirm_phone", zone=zone, time=now)
             buttons = [button(b.tz_yes, f"tz:{then}:{zone}")]
             buttons += [button(_city(z), f"tz:{then}:{z}") for z in zones[1:3]]
@@ -427,7 +434,7 @@ class RemindersFeature:
         if found is None:
             return None
         zone, offset = found
-        local = local_text(turn.now, zone, turn.now)
+        local = self._when(turn.now, zone, turn.now)
         if offset is None:
             return await self._zone_set(
                 turn, zone, self.texts.say("tz_confirm_named", zone=zone, time=local), then
@@ -466,7 +473,7 @@ class RemindersFeature:
         return self._reply(turn, "\n".join(lines), tuple(buttons))
 
     async def _find(self, turn: Turn, kind: str) -> db.Subscription | None:
-        if kind not in db.KINDS:
+        if kind not in KINDS:
             return None
         return await db.subscription(self.store, turn.user.channel, turn.user.user_key, kind)
 
@@ -487,12 +494,12 @@ class RemindersFeature:
         await db.set_active(self.store, sub, True, None, turn.now)
         due = next_due(sub.schedule, sub.timezone, turn.now)
         text = self.texts.say(
-            "resumed", what=self._what(sub.kind, sub.schedule), next=local_text(due, sub.timezone, turn.now)
+            "resumed", what=self._what(sub.kind, sub.schedule), next=self._when(due, sub.timezone, turn.now)
         )
         return self._reply(turn, text, (button(self.texts.buttons.my_reminders, "list"),))
 
     async def _change(self, turn: Turn, kind: str) -> list[Reply]:
-        if kind not in db.KINDS:
+        if kind not in KINDS:
             return await self._gone(turn)
         return await self._continue(turn, kind, "")
 
@@ -543,7 +550,7 @@ class RemindersFeature:
                 lines.append(self.texts.say("paused", what=what))
             elif verb == "resume":
                 await db.set_active(self.store, sub, True, None, turn.now)
-                due = local_text(next_due(sub.schedule, sub.timezone, turn.now), sub.timezone, turn.now)
+                due = self._when(next_due(sub.schedule, sub.timezone, turn.now), sub.timezone, turn.now)
                 lines.append(self.texts.say("resumed", what=what, next=due))
             else:
                 await db.delete(self.store, user.channel, user.user_key, sub.kind)
@@ -607,10 +614,10 @@ class RemindersFeature:
         regular = next_due(sub.schedule, sub.timezone, turn.now)
         if later is None or later >= regular:
             await db.set_due(self.store, sub.id, regular, turn.now)
-            text = self.texts.say("snooze_quiet", time=local_text(regular, sub.timezone, turn.now))
+            text = self.texts.say("snooze_quiet", time=self._when(regular, sub.timezone, turn.now))
         else:
             await db.set_due(self.store, sub.id, later, turn.now)
-            text = self.texts.say("snoozed", time=local_text(later, sub.timezone, turn.now))
+            text = self.texts.say("snoozed", time=self._when(later, sub.timezone, turn.now))
         return self._reply(turn, text, water_buttons(self.texts)[2:])
 
     async def _log(self, turn: Turn, drink: str) -> list[Reply]:

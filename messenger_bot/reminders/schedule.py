@@ -21,6 +21,9 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from phonenumbers import timezone as phone_zones
 
+from messenger_bot import placeholders
+from messenger_bot.reminders.texts import DayWords
+
 #: A reminder later than this (the bot was down) is skipped to its next time, not sent stale.
 LATE_AFTER = timedelta(hours=1)
 SNOOZE = timedelta(minutes=30)
@@ -161,8 +164,9 @@ def clock_text(value: time) -> str:
     return f"{value.hour:02d}:{value.minute:02d}"
 
 
-def local_text(at: datetime, zone: str, now: datetime | None = None) -> str:
-    """'14:00' today, 'tomorrow 09:00', or 'Tue 09:00', in the user's zone."""
+def local_text(at: datetime, zone: str, now: datetime | None, days: DayWords) -> str:
+    """'14:00' today, 'tomorrow 09:00', or 'Tue 09:00', in the user's zone; the words around the
+    clock come from the content (flows/reminders.yaml `days`)."""
     tz = ZoneInfo(zone)
     local = at.astimezone(tz)
     today = (now or datetime.now(UTC)).astimezone(tz).date()
@@ -170,8 +174,8 @@ def local_text(at: datetime, zone: str, now: datetime | None = None) -> str:
     if local.date() == today:
         return clock
     if local.date() == today + timedelta(days=1):
-        return f"tomorrow {clock}"
-    return f"{local:%a} {clock}"
+        return placeholders.fill(days.tomorrow, time=clock)
+    return placeholders.fill(days.other_day, day=days.weekdays[local.weekday()], time=clock)
 
 
 def local_day(at: datetime, zone: str) -> str:

@@ -94,6 +94,42 @@ class Understand(_Strict):
     commands: dict[str, str]
 
 
+class DayWords(_Strict):
+    """How a time on another day is written: "tomorrow {time}", "{day} {time}" with the weekday's
+    short name (Monday first)."""
+
+    tomorrow: Sentence
+    other_day: Sentence
+    weekdays: tuple[Label, Label, Label, Label, Label, Label, Label]
+
+    @model_validator(mode="after")
+    def _check(self) -> DayWords:
+        problems = [found for key, text, names in (
+            ("tomorrow", self.tomorrow, {"time"}), ("other_day", self.other_day, {"day", "time"}),
+        ) if (found := placeholders.problem(key, text, names))]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class MyData(_Strict):
+    """What "my data" calls the reminders' rows: a subscription by its kind ("{kind} reminders"),
+    and today's drinks."""
+
+    reminder: Sentence
+    today_label: Label
+    today: Sentence
+
+    @model_validator(mode="after")
+    def _check(self) -> MyData:
+        problems = [found for key, text, names in (
+            ("reminder", self.reminder, {"kind"}), ("today", self.today, {"glasses", "mg"}),
+        ) if (found := placeholders.problem(key, text, names))]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
 class ReminderButtons(_Strict):
     done: Label
     snooze: Label
@@ -133,6 +169,10 @@ class ReminderTexts(_Strict):
     sentences: dict[str, Sentence]
     buttons: ReminderButtons
     understand: Understand
+    days: DayWords
+    my_data: MyData
+    #: The channels that can deliver a reminder, named for the note shown on the others.
+    sender_channels: Sentence
 
     @model_validator(mode="after")
     def _check(self) -> ReminderTexts:
@@ -163,7 +203,24 @@ class ReminderTexts(_Strict):
 
 
 DRINKS = ("coffee", "tea", "soda", "energy")
+#: Every reminder kind, the one list the content, the store and the replies are checked against.
 KINDS = ("water", "caffeine")
+
+
+class UnknownKind(ValueError):
+    """A reminder kind the code does not have: in the database or the content, it is an error,
+    never a reminder of some other kind."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"unknown reminder kind {kind!r} (known: {', '.join(KINDS)})")
+        self.kind = kind
+
+
+def kind_of(name: str) -> str:
+    """`name` if it is a reminder kind; UnknownKind otherwise."""
+    if name not in KINDS:
+        raise UnknownKind(name)
+    return name
 REQUIRED_SENTENCES = frozenset(
     {
         "water_how_often",
