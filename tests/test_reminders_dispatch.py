@@ -20,6 +20,7 @@ from messenger_bot.reminders.dispatcher import LEASE, Dispatcher
 from messenger_bot.reminders.feature import RemindersFeature
 from messenger_bot.reminders.replies import texts_of
 from messenger_bot.reminders.schedule import Schedule
+from messenger_bot.reminders.texts import UnknownKind
 from messenger_bot.storage import Storage
 from tests.fakes.clock import FakeClock, StalledClock
 
@@ -319,3 +320,21 @@ async def test_after_a_lapsed_lease_each_chunk_goes_only_from_the_pass_that_wrot
     assert by_second == {"1", "2", "3", "4"} - by_first, "the rest went once, from the second pass"
     assert report.sent == 2 and taken_over.sent == 2 and len(taken_over.interrupted) == 2
     assert {s for _, s, _ in await outbox(store)} == {"sent"}, "the first pass recorded what it sent"
+
+
+async def test_a_subscription_of_an_unknown_kind_is_an_error_never_another_kind(
+    dispatcher: Dispatcher, store: Storage, sender: FakeSender
+) -> None:
+    """A row whose kind the code lacks (an older or newer release wrote it) sends nothing in its
+    place, is recorded as failed with the reason, and the other reminders go as usual; reading
+    it as a subscription raises instead of calling it a caffeine check-in."""
+    await water(store, "1")
+    await water(store, "2")
+    await store.execute("UPDATE reminder_subscriptions SET kind = 'stretch' WHERE user_key = '2'")
+    report = await dispatcher.run_pass(EIGHT + timedelta(seconds=5))
+    assert [user for user, _ in sender.sent] == ["1"]
+    assert report.sent == 1 and report.failed == 1
+    [(_, status, reason)] = [row for row in await outbox(store) if row[0] == "2"]
+    assert status == "failed" and reason is not None and "unknown reminder kind 'stretch'" in reason
+    with pytest.raises(UnknownKind, match="stretch"):
+        await db.subscriptions(store, "telegram", "2")

@@ -33,7 +33,7 @@ from messenger_bot.conversation import Reply
 from messenger_bot.delivery import Outcome, Sender, SendResult
 from messenger_bot.reminders.replies import reminder_for
 from messenger_bot.reminders.schedule import LATE_AFTER, in_window, local_day, next_due, schedule_of
-from messenger_bot.reminders.texts import ReminderTexts
+from messenger_bot.reminders.texts import ReminderTexts, UnknownKind
 from messenger_bot.storage import Storage
 from messenger_bot.storage.base import dt
 
@@ -368,7 +368,11 @@ class Dispatcher:
     async def _send(self, sender: Sender, due: Due, totals: dict[tuple[str, str], int]) -> SendResult:
         variant = due.id + int(due.due_at) // 60
         total = totals.get((due.user_key, local_day(dt(due.due_at), due.zone)), 0)  # type: ignore[arg-type]
-        reply: Reply = reminder_for(self.texts, due.kind, variant, total)
+        try:
+            reply: Reply = reminder_for(self.texts, due.kind, variant, total)
+        except UnknownKind as error:  # nothing is sent in its place; the log and the outbox say why
+            log.error("subscription %s: %s", due.id, error)
+            return SendResult(Outcome.FAILED, detail=str(error))
         try:
             return await sender.send(due.user_key, reply, template=due.kind)
         except Exception as error:  # a sender bug must not lose the batch's records; it may have sent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from messenger_bot.content import Button, Content
 from messenger_bot.conversation import Reply
-from messenger_bot.reminders.texts import DRINKS, ReminderTexts
+from messenger_bot.reminders.texts import DRINKS, ReminderTexts, UnknownKind
 
 PREFIX = "do:reminders:"
 #: How a kind is named on a button ("Pause water", "Stop check-in").
@@ -12,7 +12,8 @@ SHORT = {"water": "water", "caffeine": "check-in"}
 
 
 def texts_of(content: Content) -> ReminderTexts:
-    return content.extra["reminders.yaml"]  # type: ignore[no-any-return]
+    texts: ReminderTexts = content.extra["reminders.yaml"]
+    return texts
 
 
 def button(label: str, action: str) -> Button:
@@ -42,6 +43,9 @@ def caffeine_checkin(texts: ReminderTexts, variant: int, total: int) -> Reply:
 
 
 def reminder_for(texts: ReminderTexts, kind: str, variant: int, caffeine_today: int = 0) -> Reply:
+    """The reminder a subscription of `kind` sends; UnknownKind for a kind the code lacks."""
     if kind == "water":
         return water_reminder(texts, variant)
-    return caffeine_checkin(texts, variant, caffeine_today)
+    if kind == "caffeine":
+        return caffeine_checkin(texts, variant, caffeine_today)
+    raise UnknownKind(kind)

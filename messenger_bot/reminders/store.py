@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from messenger_bot.reminders.schedule import Schedule, local_day, next_due, schedule_of
+from messenger_bot.reminders.texts import kind_of
 from messenger_bot.storage import Storage
 from messenger_bot.storage.base import dt, ts
 
-KINDS = ("water", "caffeine")
 _COLUMNS = "id, channel, user_key, kind, spec, timezone, active, paused_reason, next_due_at"
 
 
@@ -37,7 +37,7 @@ def _row(row: Any) -> Subscription:
         id=int(row[0]),
         channel=row[1],
         user_key=row[2],
-        kind=row[3],
+        kind=kind_of(row[3]),  # a row of a kind the code lacks is an error, never another kind
         schedule=schedule_of(row[4]),
         timezone=row[5],
         active=bool(row[6]),
