@@ -14,7 +14,7 @@ plain echo bot by webhook (PTB's defaults). Rounds alternate bare, webhook, echo
 update is the server process's user + system time over the updates it answered.
 A second server runs with TELEGRAM_WEBHOOK_ANSWER=true (a one-message reply goes back in
 the webhook's HTTP answer). Targets: the webhook keeps at least half the bare rate
-(DESIGN.md), and at least twice the echo bot's (issue 14).
+(the README's target), and at least twice the echo bot's (issue 14).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`messenger-bot chat`: a conversation on stdin/stdout against the real engine.
 
-Interactive mode shows buttons as numbered choices; `--json` speaks DESIGN.md's
+Interactive mode shows buttons as numbered choices; `--json` speaks the README's
 line protocol (one line in, one flushed line out), which tests and scripts drive. The person
 at the terminal is where the machine is: its time zone gives the country whose emergency
 number an alert names (`--country` says it outright).

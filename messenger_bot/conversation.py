@@ -74,7 +74,7 @@ class Reply:
     files: tuple[Attachment, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        """The `chat --json` shape of DESIGN.md (fixed); `files` is added only when a reply has some."""
+        """The `chat --json` shape the README fixes; `files` is added only when a reply has some."""
         shape: dict[str, Any] = {
             "kind": self.kind,
             "topic": self.topic,

@@ -1,6 +1,6 @@
 """One conversation turn, the same on every channel.
 
-The order is DESIGN.md's: triage first (an emergency alert never waits), then global
+The order is the README's: triage first (an emergency alert never waits), then global
 commands, a tapped button, a pending question a feature asked, a bare number against
 the last numbered menu, the FAQ, and a short fallback. The engine knows the shape of
 the content, never its subject: every word it says comes from flows/.

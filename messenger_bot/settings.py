@@ -1,6 +1,6 @@
 """Settings, read once from the environment or a `.env` file, and checked.
 
-Names are fixed by DESIGN.md. Secrets are `SecretStr`, so printing the settings or
+Names are fixed (the README lists them). Secrets are `SecretStr`, so printing the settings or
 logging them shows `**********`, never the value.
 """
 

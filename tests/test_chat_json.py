@@ -1,4 +1,4 @@
-"""`messenger-bot chat --json` exactly as DESIGN.md fixes it, through a real subprocess."""
+"""`messenger-bot chat --json` exactly as the README fixes it, through a real subprocess."""
 
 from __future__ import annotations
 

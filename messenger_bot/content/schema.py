@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-#: Topic ids that checks outside the code rely on (DESIGN.md, fixed).
+#: Topic ids that checks outside the code rely on (fixed: tests, dev sets and channels name them).
 REQUIRED_TOPICS: tuple[str, ...] = (
     "what-is-lip-twitching", "causes", "caffeine", "medications", "potassium", "stress",
     "dehydration", "bells-palsy", "hemifacial-spasm", "facial-nerve-trauma", "tourette", "als",

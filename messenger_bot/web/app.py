@@ -101,7 +101,9 @@ def build_app(settings: Settings, parts: AppParts) -> Starlette:
         Middleware(DeadlineMiddleware, deadlines=deadlines),
     ]
     handlers: dict[Any, ExceptionHandler] = {
-        HTTPException: _http_error, **dict.fromkeys(DATABASE_ERRORS, _database_error), Exception: _server_error
+        HTTPException: _http_error,
+        **dict.fromkeys(DATABASE_ERRORS, _database_error),
+        Exception: _server_error,
     }
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers=handlers)
 
