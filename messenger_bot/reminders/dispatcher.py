@@ -427,14 +427,7 @@ class Dispatcher:
 
     async def _paused_users(self, batch: list[Due]) -> set[str]:
         """Users who said STOP (or were paused by the engine) get nothing."""
-        keys = sorted({d.user_key for d in batch})
-        rows = await self.store.fetch(
-            f"SELECT user_key FROM users WHERE channel = ? AND paused_reason IS NOT NULL"
-            f" AND user_key IN ({', '.join('?' * len(keys))})",
-            batch[0].channel,
-            *keys,
-        )
-        return {r[0] for r in rows}
+        return await self.store.paused_users(batch[0].channel, sorted({d.user_key for d in batch}))
 
     async def _outbox_rows(self, batch: list[Due]) -> dict[tuple[int, float], str]:
         """Outbox rows already written for these due times: a retry, or a process that stopped."""
