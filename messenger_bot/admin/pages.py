@@ -94,10 +94,11 @@ def chart(board: Dashboard) -> str:
 
 def dashboard_page(board: Dashboard, unanswered: int, csrf: str | None) -> str:
     t = board.totals
-    cards = [("Active users (sum of days)", t["active"]), ("New users", t["new"]),
-             ("Messages", t["messages"]),
-             ("Topics read", t["topics"]), ("Emergency alerts", t["alerts"]),
-             ("Unanswered groups", unanswered), ("Reminders sent", t["sent"])]
+    cards: list[tuple[str, int | float | str]] = [
+        ("Active users (sum of days)", t["active"]), ("New users", t["new"]), ("Messages", t["messages"]),
+        ("Topics read", t["topics"]), ("Emergency alerts", t["alerts"]),
+        ("Unanswered groups", unanswered), ("Reminders sent", t["sent"]),
+    ]
     lag = board.average_lag()
     cards.append(("Reminder lag, average s", round(lag, 1) if lag is not None else "–"))
     summary = "".join(f'<div class="card"><span class="figure" data-metric="{esc(label)}">'

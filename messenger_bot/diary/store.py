@@ -7,7 +7,7 @@ files. No free text a user typed is ever stored: only the options they picked.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from messenger_bot.reminders.schedule import local_day
@@ -35,12 +35,12 @@ def _entry(row: Any) -> Entry:
     return Entry(
         int(row[0]),
         row[1],
-        dt(row[2]),
+        datetime.fromtimestamp(row[2], UTC),
         row[3],
         int(row[4]),
         row[5],
         row[6],
-        row[7],  # type: ignore[arg-type]
+        row[7],
         tuple(t for t in (row[8] or "").split(",") if t),
     )
 

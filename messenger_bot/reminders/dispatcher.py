@@ -361,7 +361,7 @@ class Dispatcher:
         return None
 
     def _advance(self, due: Due, now: datetime) -> tuple[Any, ...]:
-        after = max(now, dt(due.due_at))  # type: ignore[type-var]
+        after = max(now, datetime.fromtimestamp(due.due_at, UTC))
         following = next_due(schedule_of(due.spec), due.zone, after)
         return following.timestamp(), now.timestamp(), due.id
 

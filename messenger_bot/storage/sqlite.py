@@ -79,8 +79,8 @@ class SQLiteStorage(SQLStore):
         if cursor is not None:
             return cursor.rowcount
         async with self._turn():
-            cursor = await self.db.execute(sql, params)
-            return cursor.rowcount
+            done = await self.db.execute(sql, params)
+            return done.rowcount
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         async with self._turn():
