@@ -9,6 +9,7 @@ behaviour (buttons, typed words, questions) is the `Feature` protocol beside the
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -32,6 +33,9 @@ def _empty() -> Mapping[str, str]:
 class FeatureSpec:
     """One feature, as the rest of the bot sees it.
 
+    `build`: where the function that builds its engine side lives, "package.module:function". It is
+    imported when an engine is built, not when the spec is: `check-content` and the command line
+    read a feature's files and tables without loading its conversation (and the diary's charts).
     `content`: the root files of flows/ it owns, each with the pydantic model that validates it
     (check-content reports their problems like any other file). `tables`: the tables that hold a
     user's rows, which "my data" shows and "delete my data" empties. `retention`: how long each
@@ -40,7 +44,7 @@ class FeatureSpec:
     """
 
     name: str
-    build: Build
+    build: str
     content: Mapping[str, type[BaseModel]] = field(default_factory=lambda: MappingProxyType({}))
     tables: tuple[str, ...] = ()
     retention: Mapping[str, str] = field(default_factory=_empty)
@@ -63,4 +67,11 @@ def build_features(
     specs: Iterable[FeatureSpec], content: Content, store: Storage, settings: Settings
 ) -> list[Feature]:
     """The engine's features the settings switch on, in the order declared."""
-    return [spec.build(content, store, settings) for spec in specs if spec.enabled(settings)]
+    return [builder(spec)(content, store, settings) for spec in specs if spec.enabled(settings)]
+
+
+def builder(spec: FeatureSpec) -> Build:
+    """The function `spec.build` names; an import that fails is raised, never skipped."""
+    module, _, name = spec.build.partition(":")
+    found: Build = getattr(importlib.import_module(module), name)
+    return found

@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from messenger_bot.admin.feedback import FEEDBACK
 from messenger_bot.content import Content
 from messenger_bot.content import check_content as _check_content
 from messenger_bot.content import load_content as _load_content
@@ -34,6 +33,12 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from messenger_bot.channels.base import Channel
+
+#: "Was this helpful?" under every topic answer (admin/feedback.py): votes are counts in admin_daily,
+#: no table or content file of its own; on only with FEEDBACK set.
+FEEDBACK = FeatureSpec(
+    name="feedback", build="messenger_bot.admin.feedback:build", enabled=lambda settings: settings.feedback
+)
 
 #: Every feature, in the order the engine asks them (a feature's typed words before the next's).
 FEATURES: tuple[FeatureSpec, ...] = (REMINDERS, DIARY, FEEDBACK)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from messenger_bot.content import Content, load_content
 from messenger_bot.content import check_content as check_with
 from messenger_bot.engine import Feature
-from messenger_bot.features import FeatureSpec, content_files
+from messenger_bot.features import FeatureSpec, builder, content_files
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage
 from messenger_bot.wiring import FEATURES, check_content
@@ -112,12 +112,30 @@ class _Notes(BaseModel):
     greeting: str
 
 
-def _never_built(content: Content, store: Storage, settings: Settings) -> Feature:
+def never_built(content: Content, store: Storage, settings: Settings) -> Feature:
     raise AssertionError("the loader only reads a feature's files; it never builds the feature")
 
 
 def _notes_feature() -> FeatureSpec:
-    return FeatureSpec(name="notes", build=_never_built, content={"notes.yaml": _Notes})
+    return FeatureSpec(name="notes", build="tests.test_wiring:never_built", content={"notes.yaml": _Notes})
+
+
+def test_every_feature_names_a_builder_that_exists() -> None:
+    assert [spec.name for spec in FEATURES] == ["reminders", "diary", "feedback"]
+    for spec in FEATURES:
+        assert callable(builder(spec)), spec.build
+
+
+def test_reading_the_features_content_does_not_load_their_conversations() -> None:
+    """check-content and the command line import every FeatureSpec; the diary's charts
+    (matplotlib) and the reminders' conversation come only with an engine."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; import messenger_bot.cli; "
+         "print(sorted(m for m in ('matplotlib', 'messenger_bot.diary.feature', 'messenger_bot.reminders.feature') "
+         "if m in sys.modules))"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    )
+    assert done.stdout.strip() == "[]"
 
 
 def test_a_feature_brings_its_own_content_file_and_the_loader_checks_it(tmp_path: Path) -> None:

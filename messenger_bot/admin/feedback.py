@@ -18,8 +18,7 @@ from messenger_bot.admin.counters import DailyCounters, day_of
 from messenger_bot.content import Button, Content
 from messenger_bot.content.schema import ROOT, Messages
 from messenger_bot.conversation import ACTION_PREFIX, Reply
-from messenger_bot.engine import Feature, Turn
-from messenger_bot.features import FeatureSpec
+from messenger_bot.engine import Turn
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage
 
@@ -82,9 +81,7 @@ class FeedbackFeature:
         return None
 
 
-def _build(content: Content, store: Storage, settings: Settings) -> Feature:
+
+def build(content: Content, store: Storage, settings: Settings) -> FeedbackFeature:
+    """The engine's feedback buttons (wiring.py's FEEDBACK names this)."""
     return FeedbackFeature(content, store)
-
-
-#: Votes are counts in admin_daily (no table of their own); on only with FEEDBACK set.
-FEEDBACK = FeatureSpec(name=NAME, build=_build, enabled=lambda settings: settings.feedback)

@@ -30,6 +30,7 @@ from messenger_bot.reminders.schedule import (
     zone_named,
     zones_for_phone,
 )
+from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage, UserState
 
 PREFIX = "do:diary:"
@@ -406,3 +407,8 @@ class DiaryFeature:
         return await files.publish(
             self.store, user.channel, user.user_key, mime, body, label, self.base_url, turn.now
         )
+
+
+def build(content: Content, store: Storage, settings: Settings) -> DiaryFeature:
+    """The engine's diary (diary/plugin.py names this); file links point at PUBLIC_BASE_URL."""
+    return DiaryFeature(content, store, settings.public_base_url)

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from messenger_bot.content import Content
-from messenger_bot.diary.feature import DiaryFeature
 from messenger_bot.diary.texts import DiaryTexts
-from messenger_bot.engine import Feature
 from messenger_bot.features import FeatureSpec
-from messenger_bot.settings import Settings
-from messenger_bot.storage import Storage
-
-
-def _build(content: Content, store: Storage, settings: Settings) -> Feature:
-    return DiaryFeature(content, store, settings.public_base_url)
-
 
 DIARY = FeatureSpec(
     name="diary",
-    build=_build,
+    build="messenger_bot.diary.feature:build",
     content={"diary.yaml": DiaryTexts},
     tables=("diary_entries", "diary_followups", "diary_files"),
     retention={

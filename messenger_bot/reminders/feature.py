@@ -36,6 +36,7 @@ from messenger_bot.reminders.schedule import (
 )
 from messenger_bot.reminders.texts import KINDS, ReminderTexts
 from messenger_bot.reminders.understand import LONGEST, SHORTEST, Reader, Report, evening
+from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage, UserState
 
 #: Channels a reminder can be delivered on (they have a Sender).
@@ -735,3 +736,8 @@ _PREFERRED = frozenset(
         "Kolkata",
     }
 )
+
+
+def build(content: Content, store: Storage, settings: Settings) -> RemindersFeature:
+    """The engine's reminders (reminders/plugin.py names this)."""
+    return RemindersFeature(content, store)

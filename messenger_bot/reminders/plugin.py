@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from messenger_bot.content import Content
-from messenger_bot.engine import Feature
 from messenger_bot.features import FeatureSpec
-from messenger_bot.reminders.feature import RemindersFeature
 from messenger_bot.reminders.texts import ReminderTexts
-from messenger_bot.settings import Settings
-from messenger_bot.storage import Storage
-
-
-def _build(content: Content, store: Storage, settings: Settings) -> Feature:
-    return RemindersFeature(content, store)
-
 
 REMINDERS = FeatureSpec(
     name="reminders",
-    build=_build,
+    build="messenger_bot.reminders.feature:build",
     content={"reminders.yaml": ReminderTexts},
     tables=("reminder_subscriptions", "reminder_outbox", "water_log", "caffeine_log"),
     retention={
