@@ -28,6 +28,7 @@ from messenger_bot.content.schema import (
     Messages,
     Node,
 )
+from messenger_bot.content.telegram import TelegramTexts
 from messenger_bot.diary.texts import DiaryTexts
 from messenger_bot.faq.rules import FaqWords, SmallTalkRules
 from messenger_bot.reminders.texts import ReminderTexts
@@ -42,6 +43,7 @@ DATA_FILES: dict[str, type[BaseModel]] = {
     "diary.yaml": DiaryTexts,
     "faq.yaml": FaqWords,
     "smalltalk.yaml": SmallTalkRules,
+    "telegram.yaml": TelegramTexts,
 }
 #: The data files `Content` has a field for; every other one is in `Content.extra` by file name.
 _CORE_FILES = frozenset({"messages.yaml", "emergency-numbers.yaml", "triage.yaml"})
