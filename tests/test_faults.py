@@ -38,8 +38,8 @@ from tenacity import wait_none
 from twilio.request_validator import RequestValidator
 
 from messenger_bot.channels import whatsapp_twilio
-from messenger_bot.channels.telegram_request import AiohttpRequest
-from messenger_bot.channels.telegram_send import TelegramSender
+from messenger_bot.channels.telegram import TelegramSender
+from messenger_bot.channels.telegram.request import AiohttpRequest
 from messenger_bot.channels.whatsapp_sender import WhatsAppSender
 from messenger_bot.content import Content
 from messenger_bot.delivery import Sender

@@ -26,8 +26,9 @@ import httpx
 import pytest
 from telegram.error import NetworkError, TimedOut
 
-from messenger_bot.channels.telegram import FLOOD_BURST, UpdateLog
-from messenger_bot.channels.telegram_render import (
+from messenger_bot.channels.telegram import FLOOD_BURST, TelegramSender, UpdateLog
+from messenger_bot.channels.telegram.outbox import not_sent
+from messenger_bot.channels.telegram.render import (
     DATA_LIMIT,
     LIMIT,
     CallbackCodec,
@@ -35,8 +36,7 @@ from messenger_bot.channels.telegram_render import (
     split_text,
     to_html,
 )
-from messenger_bot.channels.telegram_request import AiohttpRequest
-from messenger_bot.channels.telegram_send import TelegramSender, not_sent
+from messenger_bot.channels.telegram.request import AiohttpRequest
 from messenger_bot.content import Button, Content
 from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.delivery import Outcome

@@ -19,7 +19,7 @@ from typing import Any
 
 from telegram.constants import ParseMode
 
-from messenger_bot.channels.telegram_render import Rendered
+from messenger_bot.channels.telegram.render import Rendered
 
 
 @dataclass

@@ -1,11 +1,7 @@
 """Sending to Telegram within its limits, for replies and reminders alike.
 
-Telegram allows about 30 messages a second overall and one a second per chat.
-The overall pace is `Lanes` (replies to a person ahead of reminders), the per-chat
-pace `ChatPacer`; python-telegram-bot's AIORateLimiter holds the group limit and waits
-out `RetryAfter`. All are shared by every bot object of one token in one process, so
-the channel's replies and the reminder sender never add up to more than the limit.
-A user who blocked the bot is marked, so nothing more is sent until they write again.
+Every message goes through the `Outbox`: in its chat's pace and its lane's turn (limits), with
+an outcome. A user who blocked the bot is marked, so nothing more is sent until they write again.
 
 At most once: a new message is sent again only when the error proves Telegram never got
 it (no connection could be made or none was free: refused, DNS, connect or pool timeout),
@@ -18,21 +14,15 @@ its own turn from the lanes, since Telegram counts each one.
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
-import weakref
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
 import aiohttp
 import httpx
 from telegram import InputFile, LinkPreviewOptions, Message
-from telegram.constants import FloodLimit, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -43,128 +33,24 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import AIORateLimiter, ExtBot
+from telegram.ext import ExtBot
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from messenger_bot.channels.telegram_answer import free_slot, send_message
-from messenger_bot.channels.telegram_render import CODEC, Rendered, render
-from messenger_bot.channels.telegram_request import AiohttpRequest
-from messenger_bot.conversation import Attachment, Reply
+from messenger_bot.channels.telegram.answer import free_slot, send_message
+from messenger_bot.channels.telegram.limits import Limits
+from messenger_bot.channels.telegram.render import Rendered
+from messenger_bot.conversation import Attachment
 from messenger_bot.delivery import Outcome, SendResult, partly
-from messenger_bot.lanes import Lane, Lanes
-from messenger_bot.settings import Settings
+from messenger_bot.lanes import Lane
 from messenger_bot.storage import BLOCKED, Storage
-from messenger_bot.throttle import pace_interval
 
 log = logging.getLogger("messenger_bot.telegram")
 
-CHAT_INTERVAL = 1.0 / FloodLimit.MESSAGES_PER_SECOND_PER_CHAT
-#: How many times AIORateLimiter waits out a RetryAfter before giving up on a message.
-RETRY_AFTER_TRIES = 3
 #: Attempts for a new message whose request provably never reached Telegram: one safe retry.
 SEND_TRIES = 2
 #: Attempts for an edit (idempotent) that meets network errors, 5xx answers or timeouts.
 EDIT_TRIES = 4
-POOL_SIZE = 64
-#: Share of the overall rate kept free of reminders, so a reply goes at once (see reply_lanes).
-REPLY_SHARE = 0.15
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
-
-class ChatPacer:
-    """At most one message per `interval` to each chat, measured from the end of the last.
-
-    Chats are kept in least-recently-used order and forgotten once their interval has
-    passed (a chat whose pace has run out is like a new one), so memory follows the chats
-    of the last second or so: the overall limit keeps that to a few dozen.
-    """
-
-    def __init__(self, interval: float = CHAT_INTERVAL) -> None:
-        self.interval = interval
-        self._chats: OrderedDict[int, _Pace] = OrderedDict()
-
-    @asynccontextmanager
-    async def slot(self, chat_id: int) -> AsyncIterator[None]:
-        loop = asyncio.get_running_loop()
-        self._forget(loop.time())
-        pace = self._chats.get(chat_id)
-        if pace is None:
-            pace = self._chats[chat_id] = _Pace(asyncio.Lock())
-        self._chats.move_to_end(chat_id)
-        async with pace.lock:
-            delay = pace.next_at - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            try:
-                yield
-            finally:
-                pace.next_at = loop.time() + self.interval
-
-    def _forget(self, now: float) -> None:
-        """Oldest first, until a chat still sending or still waiting out its interval."""
-        while self._chats:
-            chat_id, pace = next(iter(self._chats.items()))
-            if pace.lock.locked() or pace.next_at > now:
-                return
-            del self._chats[chat_id]
-
-
-@dataclass
-class _Pace:
-    lock: asyncio.Lock
-    next_at: float = 0.0
-
-
-@dataclass
-class Limits:
-    #: Waits out RetryAfter and holds the group limit; the overall pace is `lanes`.
-    rate_limiter: AIORateLimiter
-    pacer: ChatPacer
-    lanes: Lanes
-
-
-_LIMITS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Limits]] = weakref.WeakKeyDictionary()
-
-
-def limits_for(settings: Settings) -> Limits:
-    """The one set of limits for this bot token in this process (and event loop)."""
-    token = _token(settings)
-    key = hashlib.sha256(token.encode()).hexdigest()
-    per_loop = _LIMITS.setdefault(asyncio.get_running_loop(), {})
-    if key not in per_loop:
-        lanes = reply_lanes(settings.share(settings.telegram_mps))
-        limiter = AIORateLimiter(overall_max_rate=0, max_retries=RETRY_AFTER_TRIES)
-        per_loop[key] = Limits(limiter, ChatPacer(), lanes)
-    return per_loop[key]
-
-
-def reply_lanes(per_second: float) -> Lanes:
-    """Evenly paced a little under the rate (see pace_interval), less a few turns kept for replies:
-    a 15% share (4 at 30/s), so no one-second window holds more than before."""
-    burst = int(per_second * REPLY_SHARE)
-    return Lanes(1 / pace_interval(per_second) - burst, reply_burst=burst)
-
-
-def _token(settings: Settings) -> str:
-    if settings.telegram_bot_token is None:
-        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
-    return settings.telegram_bot_token.get_secret_value()
-
-
-def file_base_url(base_url: str) -> str:
-    """https://api.telegram.org/bot -> https://api.telegram.org/file/bot (and the same for a local server)."""
-    head, _, tail = base_url.rstrip("/").rpartition("/")
-    return f"{head}/file/{tail}" if head else base_url
-
-
-def build_bot(settings: Settings, limits: Limits) -> ExtBot[Any]:
-    return ExtBot(
-        _token(settings),
-        base_url=settings.telegram_base_url,
-        base_file_url=file_base_url(settings.telegram_base_url),
-        rate_limiter=limits.rate_limiter,
-        request=AiohttpRequest(POOL_SIZE),
-    )
 
 
 async def _nothing() -> None:
@@ -332,43 +218,3 @@ class Outbox:
     async def mark_blocked(self, user_key: str) -> None:
         """Nothing more goes to this chat until they write; a STOP of theirs stays as it is."""
         await self.store.pause_user("telegram", user_key, BLOCKED)
-
-
-class TelegramSender:
-    """Reminders (and anything else the bot says first) to Telegram users."""
-
-    channel = "telegram"
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._bot: ExtBot[Any] | None = None
-        self._outbox: Outbox | None = None
-
-    async def start(self, store: Storage) -> None:
-        limits = limits_for(self.settings)
-        self._bot = build_bot(self.settings, limits)
-        try:
-            await self._bot.initialize()
-        except TelegramError as error:  # sending needs no getMe: the reminders go when Telegram answers
-            log.warning("telegram: the Bot API could not be reached at start (%s); reminders are tried "
-                        "as they fall due", type(error).__name__)
-        self._outbox = Outbox(self._bot, limits, store, Lane.BULK)
-
-    async def close(self) -> None:
-        if self._bot is not None:
-            await self._bot.shutdown()
-        self._bot = self._outbox = None
-
-    async def send(self, user_key: str, reply: Reply, template: str | None = None) -> SendResult:
-        if self._outbox is None:
-            raise RuntimeError("TelegramSender.start() was not called")
-        try:
-            chat_id = int(user_key)
-        except ValueError:
-            return SendResult(Outcome.FAILED, detail="not a Telegram chat id")
-        paused = await self._outbox.store.paused_reason("telegram", user_key)
-        if paused == BLOCKED:
-            return SendResult(Outcome.BLOCKED, detail="blocked the bot earlier; waiting until they write")
-        if paused:
-            return SendResult(Outcome.SKIPPED, detail=f"paused: {paused}")
-        return await self._outbox.deliver(chat_id, render([reply], CODEC))
