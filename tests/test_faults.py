@@ -837,3 +837,54 @@ async def test_a_whatsapp_turn_that_fails_is_answered_when_twilio_retries(
         assert twiml_messages(retried), "Twilio's retry gets the answer"
         assert twiml_messages(await deliver()) == [], "and a third delivery is a duplicate"
         await client.aclose()
+
+
+async def test_a_telegram_turn_that_fails_is_answered_when_telegram_redelivers(
+    tmp_path: Path, content: Content, telegram: FakeTelegram, twilio: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The update id is recorded before the turn; a turn that raises must not leave it looking
+    answered. The webhook answers 5xx (no apology), so Telegram delivers it again; the
+    redelivery is answered, and a third delivery is a duplicate."""
+    settings = settings_for(f"sqlite:///{tmp_path}/bot.sqlite3", telegram, twilio)
+    async with running(settings) as (app, client):
+        engine = app.state.runtime.engine
+        real_turn = engine.turn
+
+        async def broken_once(incoming: Any) -> Any:
+            monkeypatch.setattr(engine, "turn", real_turn)
+            raise RuntimeError("a bug in a turn")
+
+        monkeypatch.setattr(engine, "turn", broken_once)
+        chat = new_chat()
+        update = text_update(telegram.next_update_id(), chat, "/help")
+        failed = await post_update(client, update)
+        assert failed.status_code >= 500 and "Traceback" not in failed.text
+        assert telegram.calls_to("sendMessage", chat) == [], "no apology: the redelivery is the answer"
+        assert (await post_update(client, update)).status_code == 200  # Telegram's redelivery
+        [answer] = telegram.delivered(chat)
+        assert content.messages.help.splitlines()[0] in answer.text
+        assert (await post_update(client, update)).status_code == 200
+        assert len(telegram.delivered(chat)) == 1, "and a third delivery is a duplicate"
+
+
+async def test_a_telegram_turn_that_fails_again_on_its_redelivery_gets_the_apology(
+    tmp_path: Path, content: Content, telegram: FakeTelegram, twilio: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A turn that fails every time (a bug its message meets) is not sent back to Telegram
+    again and again: its redelivery that fails too gets the apology and a 200."""
+    settings = settings_for(f"sqlite:///{tmp_path}/bot.sqlite3", telegram, twilio)
+    async with running(settings) as (app, client):
+        engine = app.state.runtime.engine
+
+        async def broken(incoming: Any) -> Any:
+            raise RuntimeError("a bug in a turn")
+
+        monkeypatch.setattr(engine, "turn", broken)
+        chat = new_chat()
+        update = text_update(telegram.next_update_id(), chat, "can coffee cause it?")
+        assert (await post_update(client, update)).status_code >= 500
+        assert (await post_update(client, update)).status_code == 200
+        [apology] = telegram.delivered(chat)
+        assert apology.text == content.extra["telegram.yaml"].apology
