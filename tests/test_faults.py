@@ -888,3 +888,31 @@ async def test_a_telegram_turn_that_fails_again_on_its_redelivery_gets_the_apolo
         assert (await post_update(client, update)).status_code == 200
         [apology] = telegram.delivered(chat)
         assert apology.text == content.extra["telegram.yaml"].apology
+
+
+async def test_a_telegram_turn_that_fails_by_polling_gets_the_apology_at_once(
+    tmp_path: Path, content: Content, telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Polling confirms every update it fetched, so nothing is delivered again: the user hears
+    at once that something went wrong, and the next message is answered as usual."""
+    settings = load_settings(
+        database_url=f"sqlite:///{tmp_path}/bot.sqlite3", telegram_bot_token=telegram.token,
+        telegram_base_url=telegram.base_url, telegram_mps=1000,
+    )
+    async with running(settings) as (app, _):
+        engine = app.state.runtime.engine
+        real_turn = engine.turn
+
+        async def broken_once(incoming: Any) -> Any:
+            monkeypatch.setattr(engine, "turn", real_turn)
+            raise RuntimeError("a bug in a turn")
+
+        monkeypatch.setattr(engine, "turn", broken_once)
+        chat = new_chat()
+        telegram.push(text_update(telegram.next_update_id(), chat, "can coffee cause it?"))
+        [apology] = await asyncio.to_thread(telegram.wait_for, lambda: telegram.delivered(chat))
+        assert apology.text == content.extra["telegram.yaml"].apology
+        telegram.push(text_update(telegram.next_update_id(), chat, "/help"))
+        _, answer = await asyncio.to_thread(
+            telegram.wait_for, lambda: telegram.delivered(chat)[1:] and telegram.delivered(chat))
+        assert content.messages.help.splitlines()[0] in answer.text
