@@ -115,7 +115,7 @@ class Outbox:
         after an unknown outcome (it may have arrived).
 
         While a webhook update is handled with TELEGRAM_WEBHOOK_ANSWER on, a single new text message
-        goes back in the webhook's HTTP answer instead (see telegram_answer). Never an alert: its
+        goes back in the webhook's HTTP answer instead (see answer.py). Never an alert: its
         outcome must be known so that it can be sent again; never an edit or a file."""
         if edit is None and not urgent and len(messages) == 1 and messages[0].file is None:
             answer = free_slot()
