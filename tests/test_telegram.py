@@ -28,6 +28,9 @@ from telegram.error import NetworkError, TimedOut
 
 from messenger_bot.channels.telegram import FLOOD_BURST, TelegramSender, UpdateLog
 from messenger_bot.channels.telegram import turn as turn_module
+from messenger_bot.channels.telegram.bots import build_bot
+from messenger_bot.channels.telegram.commands import set_command_menus
+from messenger_bot.channels.telegram.limits import limits_for
 from messenger_bot.channels.telegram.outbox import not_sent
 from messenger_bot.channels.telegram.render import (
     DATA_LIMIT,
@@ -39,6 +42,7 @@ from messenger_bot.channels.telegram.render import (
 )
 from messenger_bot.channels.telegram.request import AiohttpRequest
 from messenger_bot.content import Button, Content
+from messenger_bot.content.telegram import Command
 from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.delivery import Outcome
 from messenger_bot.engine import BLOCKED, STOPPED, Engine
@@ -710,3 +714,22 @@ async def test_the_users_app_language_goes_to_the_engine_with_messages_taps_and_
         assert (await client.post("/telegram/webhook", json=plain, headers=headers)).status_code == 200
     assert hints == ["es", "pt-br", "es", None]
     assert any("These signs can mean a stroke" in c.text for c in fake.delivered(chat)), "the edit's alert"
+
+
+async def test_each_languages_command_menu_is_sent_with_its_language_code(
+    fake: FakeTelegram, content: Content
+):
+    """One setMyCommands per language: the default without a language_code (every other app
+    language sees it), then each language's own, as a translated telegram.yaml will give them."""
+    default = content.extra["telegram.yaml"]
+    menu = Command(command="menu", description="El menú principal")
+    spanish = default.model_copy(update={"commands": (menu,)})
+    settings = load_settings(telegram_bot_token=fake.token, telegram_base_url=fake.base_url)
+    bot = build_bot(settings, limits_for(settings))
+    async with bot:
+        await set_command_menus(bot, {"es": spanish, None: default})
+    first, second = fake.calls_to("setMyCommands")
+    assert not first.params.get("language_code")
+    assert [c["command"] for c in first.params["commands"]] == [c.command for c in default.commands]
+    assert second.params["language_code"] == "es"
+    assert second.params["commands"] == [{"command": "menu", "description": "El menú principal"}]
