@@ -6,7 +6,9 @@ dropped as a duplicate. By webhook, the request is then answered with a 5xx, whi
 deliver the update again: 503 while the database is down or locked (however often), 500 the first
 time a turn fails otherwise. A turn that fails again on its redelivery is not sent back once more
 (the same bug would fail it each time): the user gets the apology from flows/telegram.yaml and
-the request a 200. By polling, Telegram never delivers an update twice: the apology at once.
+the request a 200 (each instance remembers its own failures, so behind a load balancer a redelivery
+that lands elsewhere may be sent back once more there). By polling, Telegram never delivers an
+update twice: the apology at once.
 
 A send that fails is not a failed turn: the Outbox settles it (sent, failed, blocked or unknown)
 and a redelivery could only double a message that may have arrived.
