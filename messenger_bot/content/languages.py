@@ -11,6 +11,8 @@ language's file and node, the same way every other content problem is reported.
 from __future__ import annotations
 
 import re
+import shutil
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,27 @@ class LanguageCountries(BaseModel):
 def language_folders(root: Path) -> list[Path]:
     """The folders of flows/ that hold a language: those with a language.yaml, by code."""
     return sorted(p for p in root.iterdir() if p.is_dir() and (p / LANGUAGE_FILE).is_file())
+
+
+def start_language(root: Path, code: str) -> Path:
+    """Begin a translation: copy the default language's files into root/<code>/ (its language.yaml
+    with the new code), for a translator to rewrite in place. Refuses a folder that exists."""
+    if not CODE.match(code):
+        raise ValueError(f"{code!r} is not a two-letter ISO 639-1 code")
+    target = root / code
+    if target.exists():
+        raise FileExistsError(f"{target} already exists")
+    skip = language_folders(root)
+    for path in sorted(root.rglob("*.y*ml")):
+        if (path.parent == root and path.name in NEUTRAL_FILES) or any(path.is_relative_to(f) for f in skip):
+            continue
+        copy = target / path.relative_to(root)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
+    info = target / LANGUAGE_FILE
+    text = re.sub(r"(?m)^code: .*$", f"code: {code}", info.read_text(encoding="utf-8"))
+    info.write_text(text, encoding="utf-8")
+    return target
 
 
 def compare(
@@ -161,3 +184,8 @@ def _data(at: str, default: Any, other: Any, vocabulary: tuple[str, ...], path: 
 
 def _join(path: str, key: object) -> str:
     return f"{path}.{key}" if path else str(key)
+
+
+if __name__ == "__main__":  # python -m messenger_bot.content.languages CODE [FLOWS_DIR]
+    folder = start_language(Path(sys.argv[2] if len(sys.argv) > 2 else "flows"), sys.argv[1])
+    print(f"{folder}: the default language's files, to translate; then run messenger-bot check-content")
