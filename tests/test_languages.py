@@ -1,0 +1,205 @@
+"""Languages as a user and a translator notice them: which language answers, how it is chosen,
+red flags in every language, and check-content's lines for a translation with gaps."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from messenger_bot.content import Content, check_content, load_content
+from messenger_bot.content.languages import start_language
+from messenger_bot.conversation import Incoming, Reply
+from messenger_bot.engine import Engine
+from messenger_bot.storage import Storage
+from tests.support.chat import ChatProcess
+from tests.support.languages import add_portuguese, add_spanish, content_dir, edit_yaml, node
+
+SPANISH_MENU = "¿Qué quieres saber sobre el temblor del labio?"
+PORTUGUESE_MENU = "O que você quer saber sobre o tremor no lábio?"
+
+
+@pytest.fixture(scope="module")
+def flows(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = content_dir(tmp_path_factory.mktemp("languages"))
+    add_spanish(root)
+    add_portuguese(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def content(flows: Path) -> Content:
+    return load_content(flows)
+
+
+@pytest.fixture
+def engine(content: Content, store: Storage) -> Engine:
+    return Engine(content, store)
+
+
+def say(text: str, user: str = "u1", **kw: object) -> Incoming:
+    return Incoming("console", user, text=text, **kw)  # type: ignore[arg-type]
+
+
+def menu_text(replies: list[Reply]) -> str:
+    return next(r.text for r in replies if r.kind == "menu")
+
+
+# -- loading and checking ------------------------------------------------------------------
+
+
+def test_every_language_folder_is_a_complete_content_of_its_own(content: Content) -> None:
+    assert list(content.languages) == ["en", "es", "pt"]
+    spanish = content.in_language("es")
+    assert spanish.nodes["menu"].text == SPANISH_MENU
+    assert spanish.nodes.keys() == content.nodes.keys()
+    assert spanish.emergency == content.emergency  # language-neutral, from the root
+    assert content.in_language("fr") is content
+
+
+def test_a_translation_with_gaps_gets_one_line_per_gap(tmp_path: Path) -> None:
+    root = content_dir(tmp_path)
+    folder = add_spanish(root)
+    edit_yaml(folder / "menu.yaml", lambda d: node(d, "menu")["buttons"][1].update(goto="stress"))
+    edit_yaml(folder / "topics" / "care.yaml", lambda d: d["nodes"].pop(0))
+    edit_yaml(folder / "messages.yaml", lambda d: d["alert"].update(text="Llama a emergencias ahora."))
+    edit_yaml(folder / "messages.yaml", lambda d: d.update(menu_button="Volver al menú principal"))
+    (folder / "webchat.yaml").unlink()
+    problems = check_content(root)
+    moved = "flows/es/menu.yaml: node 'menu': button 2 goes to 'stress', the default goes to 'causes'"
+    assert moved in problems
+    missing = "missing (the default language has it)"
+    assert any(p.startswith("flows/es/topics/care.yaml: node '") and p.endswith(missing) for p in problems)
+    assert "flows/es/messages.yaml: 'alert.text': placeholders none, the default has {number}" in problems
+    assert any(p.startswith("flows/es/messages.yaml: menu_button:") for p in problems), problems
+    assert "flows/es/webchat.yaml: missing (the default language has it)" in problems
+
+
+def test_check_content_passes_a_full_translation_and_names_its_gaps(tmp_path: Path,
+                                                                     bot_env: dict[str, str]) -> None:
+    root = content_dir(tmp_path)
+    folder = add_spanish(root)
+    run = subprocess.run([sys.executable, "-m", "messenger_bot", "check-content", str(root)],
+                         capture_output=True, text=True, env=bot_env, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    edit_yaml(folder / "topics" / "about.yaml", lambda d: node(d, "about").update(text="Sobre {nombre}."))
+    run = subprocess.run([sys.executable, "-m", "messenger_bot", "check-content", str(root)],
+                         capture_output=True, text=True, env=bot_env, timeout=120)
+    assert run.returncode == 1
+    line = "flows/es/topics/about.yaml: node 'about': text placeholders {nombre}, the default has none"
+    assert line in run.stdout
+
+
+def test_a_language_folder_keeps_no_language_neutral_file(tmp_path: Path) -> None:
+    root = content_dir(tmp_path)
+    folder = add_spanish(root)
+    (folder / "emergency-numbers.yaml").write_text((root / "emergency-numbers.yaml").read_text())
+    line = "flows/es/emergency-numbers.yaml: holds no words of a language; keep it in flows/ only"
+    assert line in check_content(root)
+
+
+# -- choosing the language -------------------------------------------------------------------
+
+
+async def test_the_channels_hint_picks_the_language_and_an_unknown_one_the_default(engine: Engine) -> None:
+    spanish = await engine.turn(say("menu", user="mx", language="es-MX"))
+    assert menu_text(spanish) == SPANISH_MENU
+    french = await engine.turn(say("menu", user="fr", language="fr-FR"))
+    assert menu_text(french) == engine.content.nodes["menu"].text
+
+
+async def test_a_first_message_in_spanish_is_answered_in_spanish_and_remembered(engine: Engine) -> None:
+    first = await engine.turn(say("el cafe me hace temblar el labio?", user="es1"))
+    topic = next(r for r in first if r.kind == "topic")
+    assert topic.topic == "caffeine"
+    assert topic.text.startswith("La cafeína")
+    assert menu_text(await engine.turn(say("menu", user="es1"))) == SPANISH_MENU
+
+
+async def test_a_phone_number_of_brazil_with_no_other_clue_gets_portuguese(engine: Engine) -> None:
+    brazil, britain = "+5511987654321", "+447700900123"
+    replies = await engine.turn(Incoming("whatsapp", f"whatsapp:{brazil}", text="menu", phone=brazil))
+    assert menu_text(replies) == PORTUGUESE_MENU
+    british = await engine.turn(Incoming("whatsapp", f"whatsapp:{britain}", text="menu", phone=britain))
+    assert menu_text(british) == engine.content.nodes["menu"].text
+
+
+async def test_the_language_command_and_a_languages_own_name_choose_it(engine: Engine) -> None:
+    await engine.turn(say("hi", user="c1"))
+    choice = await engine.turn(say("idioma", user="c1"))
+    payloads = ["do:language:en", "do:language:es", "do:language:pt"]
+    assert [b.payload for b in choice[0].buttons][:3] == payloads
+    assert [b.label for b in choice[0].buttons][:3] == ["English", "Español", "Português"]
+    chosen = await engine.turn(Incoming("console", "c1", button="do:language:pt"))
+    assert menu_text(chosen) == PORTUGUESE_MENU
+    assert menu_text(await engine.turn(say("menu", user="c1"))) == PORTUGUESE_MENU
+    assert menu_text(await engine.turn(say("Español", user="c1"))) == SPANISH_MENU
+
+
+async def test_the_main_menu_and_about_lead_to_the_choice_of_languages(engine: Engine) -> None:
+    menu = await engine.turn(say("menu", user="m1"))
+    assert "do:language" in [b.payload for b in menu[-1].buttons]
+    about = await engine.turn(Incoming("console", "m1", button="about"))
+    assert "do:language" in [b.payload for b in about[-1].buttons]
+
+
+async def test_another_language_mid_conversation_is_answered_in_it_with_an_offer(engine: Engine) -> None:
+    await engine.turn(say("language", user="e1"))
+    await engine.turn(Incoming("console", "e1", button="do:language:en"))
+    replies = await engine.turn(say("buenos dias", user="e1"))
+    assert replies[0].text == "¡Hola! Qué bueno que escribes."
+    assert replies[-1].text == "¿Quieres que sigamos en español?"
+    assert [b.payload for b in replies[-1].buttons] == ["do:language:es"]
+    assert menu_text(await engine.turn(say("menu", user="e1"))) == engine.content.nodes["menu"].text
+
+
+async def test_my_data_shows_the_language_and_delete_removes_it(engine: Engine, store: Storage) -> None:
+    await engine.turn(say("menu", user="d1", language="es"))
+    shown = await engine.turn(say("my data", user="d1"))
+    assert "language: es" in shown[0].text
+    await engine.turn(say("delete my data", user="d1"))
+    await engine.turn(say("yes", user="d1"))
+    assert await store.load_user("console", "d1") is None
+
+
+# -- triage in every language ------------------------------------------------------------------
+
+
+async def test_a_spanish_red_flag_alerts_in_spanish_in_an_english_conversation(engine: Engine) -> None:
+    await engine.turn(say("hi", user="t1", country="US"))
+    replies = await engine.turn(say("de repente tengo la cara caida", user="t1", country="US"))
+    assert replies[0].kind == "alert"
+    assert replies[0].text.startswith("*Puede ser un ictus.*")
+    assert "911" in replies[0].text
+    english = await engine.turn(say("my face is drooping on one side", user="t1", country="US"))
+    assert english[0].kind == "alert" and not english[0].text.startswith("*Puede")
+
+
+# -- a third language needs no code ---------------------------------------------------------------
+
+
+def test_a_copied_language_with_one_sentence_changed_is_served_by_chat_json(tmp_path: Path,
+                                                                            bot_env: dict[str, str]) -> None:
+    root = content_dir(tmp_path)
+    folder = start_language(root, "it")
+    edit_yaml(folder / "language.yaml", lambda d: d.update(name="Italiano", names=["italiano", "italian"],
+                                                           button="Italiano"))
+    edit_yaml(folder / "menu.yaml", lambda d: node(d, "menu").update(text="Che cosa vuoi sapere?"))
+    with ChatProcess({**bot_env, "CONTENT_DIR": str(root)}, "--user", "third") as chat:
+        choice = chat.send("language")["replies"][-1]
+        assert {"label": "Italiano", "payload": "do:language:it"} in choice["buttons"]
+        replies = chat.send({"button": "do:language:it"})["replies"]
+        assert replies[-1]["kind"] == "menu" and replies[-1]["text"] == "Che cosa vuoi sapere?"
+        assert set(replies[-1]) == {"kind", "topic", "text", "buttons"}
+
+
+def test_spanish_input_through_chat_json_answers_in_spanish_with_the_same_topic_ids(
+    flows: Path, bot_env: dict[str, str]
+) -> None:
+    with ChatProcess({**bot_env, "CONTENT_DIR": str(flows)}, "--user", "es-json") as chat:
+        replies = chat.send("el cafe me hace temblar el labio?")["replies"]
+        topic = next(r for r in replies if r["kind"] == "topic")
+        assert topic["topic"] == "caffeine" and topic["text"].startswith("La cafeína")
+        assert set(topic) == {"kind", "topic", "text", "buttons"}
