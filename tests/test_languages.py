@@ -3,19 +3,25 @@ red flags in every language, and check-content's lines for a translation with ga
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import httpx
 import pytest
+from twilio.request_validator import RequestValidator
 
 from messenger_bot.content import Content, check_content, load_content
 from messenger_bot.content.languages import start_language
 from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.engine import Engine
 from messenger_bot.storage import Storage
+from tests.fakes.twilio_api import FakeTwilio
 from tests.support.chat import ChatProcess
 from tests.support.languages import add_portuguese, add_spanish, content_dir, edit_yaml, node
+from tests.support.server import ServeProcess
 
 SPANISH_MENU = "¿Qué quieres saber sobre el temblor del labio?"
 PORTUGUESE_MENU = "O que você quer saber sobre o tremor no lábio?"
@@ -203,3 +209,31 @@ def test_spanish_input_through_chat_json_answers_in_spanish_with_the_same_topic_
         topic = next(r for r in replies if r["kind"] == "topic")
         assert topic["topic"] == "caffeine" and topic["text"].startswith("La cafeína")
         assert set(topic) == {"kind", "topic", "text", "buttons"}
+
+
+# -- a signed WhatsApp post -------------------------------------------------------------------------
+
+
+def test_a_whatsapp_user_from_brazil_with_no_other_clue_is_answered_in_portuguese(
+    flows: Path, tmp_path: Path
+) -> None:
+    token, sandbox, brazil = "test-auth-token-0123456789abcdef", "whatsapp:+14155238886", "+5511912345678"
+    with FakeTwilio() as fake:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_"))}
+        env.update({
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}", "PYTHONUNBUFFERED": "1",
+            "CONTENT_DIR": str(flows), "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": token,
+            "TWILIO_WHATSAPP_FROM": sandbox, "TWILIO_API_BASE_URL": fake.base_url, "PUBLIC_BASE_URL": "",
+            "WHATSAPP_INTERACTIVE": "false", "PID_DIR": str(tmp_path / "run"),
+        })
+        with ServeProcess(env, "--no-scheduler") as serve, httpx.Client(timeout=10) as http:
+            url = serve.url + "/whatsapp/webhook"
+            fields = {
+                "MessageSid": "SM" + "1" * 32, "AccountSid": "AC" + "0" * 32, "From": f"whatsapp:{brazil}",
+                "To": sandbox, "Body": "menu", "NumMedia": "0", "WaId": brazil.lstrip("+"),
+            }
+            signature = RequestValidator(token).compute_signature(url, fields)
+            response = http.post(url, data=fields, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 200, response.text
+    shown = "\n".join(m.text or "" for m in ET.fromstring(response.text).iter("Message"))
+    assert PORTUGUESE_MENU in shown
