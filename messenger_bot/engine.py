@@ -114,7 +114,9 @@ class Feature(Protocol):
     """A part of the bot that owns its buttons ("do:<name>:…"), words and questions.
 
     It may also have `async on_text(turn, text) -> list[Reply] | None`: its own typed words at
-    any time (no question open), tried after a bare number and before the FAQ.
+    any time (no question open), tried after a bare number and before the FAQ. Its words in the
+    user's language are in `turn.content.extra[<its file>]`; outside a turn (a job that writes
+    first), `content.in_language(user.language)` is the same content.
     """
 
     name: str
@@ -148,7 +150,8 @@ class Engine:
         self.commands: dict[str, str] = {}
         for speech in self.languages:
             for command, typed in _commands(speech).commands.items():
-                self.commands.update({_typed(w): command for w in typed if _typed(w) not in self.commands})
+                for word in typed:  # "?" has no letters: it is looked up as typed
+                    self.commands.setdefault(_typed(word) or word, command)
         for feature in self.features.values():
             self.commands.update({w: f"{feature.name}:{a}" for w, a in feature.commands.items()})
         self.menu_button = Button(self.messages.menu_button, ROOT)
