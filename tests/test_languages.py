@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,9 @@ from messenger_bot.content import Content, check_content, load_content
 from messenger_bot.content.languages import start_language
 from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.engine import Engine
+from messenger_bot.settings import load_settings
 from messenger_bot.storage import Storage
+from messenger_bot.web.app import create_app
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support.chat import ChatProcess
 from tests.support.languages import add_portuguese, add_spanish, content_dir, edit_yaml, node
@@ -237,3 +240,32 @@ def test_a_whatsapp_user_from_brazil_with_no_other_clue_is_answered_in_portugues
     assert response.status_code == 200, response.text
     shown = "\n".join(m.text or "" for m in ET.fromstring(response.text).iter("Message"))
     assert PORTUGUESE_MENU in shown
+
+
+# -- the web chat ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def web(flows: Path, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    spanish = flows / "es" / "webchat.yaml"
+    edit_yaml(spanish, lambda d: d.update(label="Escribe tu pregunta", slow_down="Más despacio, por favor."))
+    settings = load_settings(database_url=f"sqlite:///{tmp_path}/x.sqlite3", content_dir=flows)
+    app = create_app(settings, scheduler=False)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://chat.test"
+    ) as client:
+        yield client
+
+
+async def test_the_web_page_speaks_the_browsers_language(web: httpx.AsyncClient) -> None:
+    spanish = await web.get("/", headers={"accept-language": "es-ES,es;q=0.9,en;q=0.8"})
+    assert '<html lang="es">' in spanish.text and ">Escribe tu pregunta</label>" in spanish.text
+    assert "{{" not in spanish.text
+    english = await web.get("/", headers={"accept-language": "de-DE"})
+    assert '<html lang="en">' in english.text and ">Type your question</label>" in english.text
+
+
+async def test_the_chat_takes_the_browsers_language_as_the_users(web: httpx.AsyncClient) -> None:
+    response = await web.post("/api/chat", json={"user": "browser-es-1", "text": "menu"},
+                              headers={"accept-language": "es-MX"})
+    assert menu_text([Reply(r["kind"], r["text"]) for r in response.json()["replies"]]) == SPANISH_MENU
