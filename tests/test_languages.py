@@ -109,6 +109,13 @@ def test_a_language_folder_keeps_no_language_neutral_file(tmp_path: Path) -> Non
     assert line in check_content(root)
 
 
+def test_a_language_folder_without_its_language_file_is_named(tmp_path: Path) -> None:
+    root = content_dir(tmp_path)
+    (root / "fr").mkdir()
+    (root / "fr" / "menu.yaml").write_text((root / "menu.yaml").read_text())
+    assert check_content(root) == ["flows/fr: a language folder needs a language.yaml"]
+
+
 # -- choosing the language -------------------------------------------------------------------
 
 

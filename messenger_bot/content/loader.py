@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from messenger_bot.content.languages import (
+    CODE,
     LANGUAGE_FILE,
     NEUTRAL_FILES,
     LanguageCountries,
@@ -133,7 +134,9 @@ def load_content(directory: Path | str) -> Content:
         raise ContentError([f"{root}: no such content directory"])
     problems: list[str] = []
     folders = language_folders(root)
-    default = _read_tree(root, root, folders, problems)
+    unnamed = [p for p in root.iterdir() if p.is_dir() and CODE.match(p.name) and p not in folders]
+    problems.extend(f"{_display(p, root)}: a language folder needs a {LANGUAGE_FILE}" for p in unnamed)
+    default = _read_tree(root, root, [*folders, *unnamed], problems)
     trees = {root: default}
     for folder in folders:
         tree = _read_tree(folder, root, [], problems)
