@@ -161,7 +161,7 @@ class Engine:
 
     async def turn(self, incoming: Incoming) -> list[Reply]:
         user, previous_seen = await self._user(incoming)
-        turn = Turn(incoming, user, self, self._settle(incoming, user))
+        turn = Turn(incoming, user, self, self._settle(incoming, user, new=previous_seen is None))
         replies: list[Reply] = []
         alert = self._alert(incoming, user)
         if alert:
@@ -213,16 +213,17 @@ class Engine:
             user.country = incoming.region()
         return user, previous
 
-    def _settle(self, incoming: Incoming, user: UserState) -> str:
-        """The user's language: their own choice once made; before that, the channel's hint, the
-        language of this first message, their phone's country or the default, remembered."""
+    def _settle(self, incoming: Incoming, user: UserState, new: bool) -> str:
+        """The user's language: their own choice once made; before that, the channel's hint, then
+        for a new user the language of this first message or their phone's country; else the
+        default (a user from before languages has been answered in it). Remembered."""
         if user.language in self.languages.speech:
             return user.language
         languages = self.languages
         code = languages.hinted(incoming.language)
-        if code is None and languages.several and incoming.text:
+        if code is None and new and languages.several and incoming.text:
             code = languages.detected(incoming.text)
-        if code is None and languages.several:
+        if code is None and new and languages.several:
             code = languages.for_region(user.country or incoming.region())
         user.language = code or languages.default.code
         return user.language

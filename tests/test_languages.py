@@ -276,3 +276,14 @@ async def test_the_chat_takes_the_browsers_language_as_the_users(web: httpx.Asyn
     response = await web.post("/api/chat", json={"user": "browser-es-1", "text": "menu"},
                               headers={"accept-language": "es-MX"})
     assert menu_text([Reply(r["kind"], r["text"]) for r in response.json()["replies"]]) == SPANISH_MENU
+
+
+async def test_a_user_from_before_languages_goes_on_in_the_default(engine: Engine, store: Storage) -> None:
+    brazil = "+5511955554444"
+    await engine.turn(Incoming("whatsapp", f"whatsapp:{brazil}", text="menu", phone=brazil))
+    user = await store.load_user("whatsapp", f"whatsapp:{brazil}")
+    assert user is not None
+    user.language = None  # as every row is before migration 0009
+    await store.save_user(user)
+    replies = await engine.turn(Incoming("whatsapp", f"whatsapp:{brazil}", text="menu", phone=brazil))
+    assert menu_text(replies) == engine.content.nodes["menu"].text
