@@ -134,6 +134,13 @@ async def test_a_first_message_in_spanish_is_answered_in_spanish_and_remembered(
     assert menu_text(await engine.turn(say("menu", user="es1"))) == SPANISH_MENU
 
 
+async def test_a_language_folds_its_own_word_endings(engine: Engine) -> None:
+    replies = await engine.turn(say("el cafecito me hace temblar el labio?", user="es2", language="es"))
+    assert [r.topic for r in replies if r.kind == "topic"] == ["caffeine"]
+    english = await engine.turn(say("does cafecito make my lip twitch?", user="en2", language="en"))
+    assert "caffeine" not in [r.topic for r in english]
+
+
 async def test_a_phone_number_of_brazil_with_no_other_clue_gets_portuguese(engine: Engine) -> None:
     brazil, britain = "+5511987654321", "+447700900123"
     replies = await engine.turn(Incoming("whatsapp", f"whatsapp:{brazil}", text="menu", phone=brazil))

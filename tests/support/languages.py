@@ -38,7 +38,8 @@ def content_dir(tmp_path: Path) -> Path:
 
 def add_spanish(root: Path) -> Path:
     """A test Spanish: its own name and offer, a Spanish menu text and caffeine answer, Spanish
-    greetings, a Spanish warning sign and a Spanish alert, so every answer shows its language."""
+    greetings, a Spanish warning sign and a Spanish alert, so every answer shows its language, and
+    a word ending of its own ("cafecito" folds to "cafe")."""
     folder = start_language(root, "es")
     edit_yaml(folder / "language.yaml", lambda d: d.update(
         name="Español", names=["espanol", "spanish", "castellano"],
@@ -55,6 +56,7 @@ def add_spanish(root: Path) -> Path:
         d["intents"]["greeting"].update(phrasings=["hola", "buenos dias", "buenas tardes"],
                                         text="¡Hola! Qué bueno que escribes.")
     edit_yaml(folder / "smalltalk.yaml", greeting)
+    edit_yaml(folder / "faq.yaml", lambda d: d["endings"]["fold"].insert(0, {"ending": "cito", "keep": 3}))
     sign = "cara ~3 caida|torcida"
     edit_yaml(folder / "triage.yaml", lambda d: d["signs"]["face-droop"]["phrases"].append(sign))
     alert = "*Puede ser un ictus.* Llama al {number} ahora."
