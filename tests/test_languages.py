@@ -126,6 +126,15 @@ async def test_the_channels_hint_picks_the_language_and_an_unknown_one_the_defau
     assert menu_text(french) == engine.content.nodes["menu"].text
 
 
+async def test_a_telegram_language_code_picks_the_language_at_the_engines_door(engine: Engine) -> None:
+    replies = await engine.turn(Incoming("telegram", "4242", text="/start", language="pt-br"))
+    assert menu_text(replies) == PORTUGUESE_MENU
+    chosen = await engine.turn(Incoming("telegram", "4242", text="english", language="pt-br"))
+    assert menu_text(chosen) == engine.content.nodes["menu"].text
+    assert menu_text(await engine.turn(Incoming("telegram", "4242", text="/menu", language="pt-br"))) == (
+        engine.content.nodes["menu"].text)  # the user's own choice outranks the app's language
+
+
 async def test_a_first_message_in_spanish_is_answered_in_spanish_and_remembered(engine: Engine) -> None:
     first = await engine.turn(say("el cafe me hace temblar el labio?", user="es1"))
     topic = next(r for r in first if r.kind == "topic")
