@@ -69,7 +69,7 @@ class FaqMatcher:
 
     def __init__(self, topics: list[Node], words: FaqWords | None = None) -> None:
         words = words or FaqWords()
-        self._tokeniser = Tokeniser(words.synonyms)
+        self._tokeniser = Tokeniser(words.synonyms, words.endings)
         self._general = frozenset(words.general_topics)
         self._first = frozenset(words.first_topics)
         phrases: list[_Phrase] = []
