@@ -27,15 +27,10 @@ from tenacity import wait_none
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from messenger_bot.channels.whatsapp_render import (
-    LIST_TITLE,
-    MESSAGE_LIMIT,
-    QUICK_REPLY_TITLE,
-    render,
-    twiml,
-)
-from messenger_bot.channels.whatsapp_sender import WhatsAppSender
-from messenger_bot.channels.whatsapp_templates import sync_templates
+from messenger_bot.channels.twilio.parts import twiml
+from messenger_bot.channels.whatsapp import WhatsAppSender
+from messenger_bot.channels.whatsapp.render import LIST_TITLE, MESSAGE_LIMIT, QUICK_REPLY_TITLE, render
+from messenger_bot.channels.whatsapp.templates import sync_templates
 from messenger_bot.content import Button, Content
 from messenger_bot.conversation import Reply
 from messenger_bot.delivery import Outcome
@@ -258,9 +253,11 @@ def test_stop_pauses_once_and_start_resumes(bot: Bot) -> None:
     assert "How to use me" in user.say("HELP")
 
 
-def test_long_answers_are_split_at_paragraphs_within_the_limit() -> None:
+def test_long_answers_are_split_at_paragraphs_within_the_limit(content: Content) -> None:
     paragraph = "A sentence about twitching that goes on for a while. " * 10
-    parts = render([Reply("topic", "\n\n".join([paragraph.strip()] * 8), (Button("Main menu", "menu"),))])
+    hint = content.extra["channels.yaml"].numbered.whatsapp_hint
+    reply = Reply("topic", "\n\n".join([paragraph.strip()] * 8), (Button("Main menu", "menu"),))
+    parts = render([reply], hint)
     assert len(parts) > 1
     assert all(p.body and len(p.body) <= MESSAGE_LIMIT for p in parts)
     assert all(p.body and p.body.startswith("A sentence") for p in parts)

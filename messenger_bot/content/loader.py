@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from messenger_bot.channels.shared.words import ChannelWords
 from messenger_bot.content.schema import (
     CHANNEL_TEXT_LIMIT,
     LABEL_LIMIT,
@@ -42,6 +43,7 @@ DATA_FILES: dict[str, type[BaseModel]] = {
     "diary.yaml": DiaryTexts,
     "faq.yaml": FaqWords,
     "smalltalk.yaml": SmallTalkRules,
+    "channels.yaml": ChannelWords,
 }
 #: The data files `Content` has a field for; every other one is in `Content.extra` by file name.
 _CORE_FILES = frozenset({"messages.yaml", "emergency-numbers.yaml", "triage.yaml"})
