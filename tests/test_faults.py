@@ -55,10 +55,11 @@ from tests.fakes.telegram_api import CREATED_FAULTS, FakeTelegram, text_update
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support.postgres import TcpRelay, fresh_schema, with_search_path
 from tests.support.server import ServeProcess
+from tests.support.twilio import ACCOUNT, PUBLIC, TOKEN
 from tests.support.waiting import HANG_BOUND
 from tests.test_reminders_e2e import EIGHT, HOURLY, send_due, telegram_env
 from tests.test_telegram import SECRET
-from tests.test_whatsapp import ACCOUNT, PUBLIC, SANDBOX, TOKEN
+from tests.test_whatsapp import SANDBOX
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_URL = "https://bot.example.org/telegram/webhook"

@@ -38,9 +38,11 @@ from messenger_bot.settings import Settings
 
 log = logging.getLogger("messenger_bot.twilio")
 
+#: Twilio's error for a number that sent STOP: nothing goes to it until it sends START.
+OPTED_OUT = 21610
 #: Twilio errors that mean the user cannot be reached now: pause them until they write.
 PAUSE_CODES: dict[int, str] = {
-    21610: "the user opted out (STOP)",
+    OPTED_OUT: "the user opted out (STOP)",
     63024: "not a valid WhatsApp recipient",
     63016: "outside the 24-hour window",
     21614: "not a mobile number",
