@@ -167,8 +167,9 @@ class Settings(BaseSettings):
 
     @field_validator(
         "telegram_bot_token", "telegram_webhook_url", "telegram_webhook_secret", "twilio_account_sid",
-        "twilio_auth_token", "twilio_whatsapp_from", "twilio_sms_from", "twilio_api_base_url", "public_base_url",
-        "whatsapp_template_water", "whatsapp_template_caffeine", "whatsapp_template_followup", "admin_token",
+        "twilio_auth_token", "twilio_whatsapp_from", "twilio_sms_from", "twilio_api_base_url",
+        "public_base_url", "whatsapp_template_water", "whatsapp_template_caffeine",
+        "whatsapp_template_followup", "admin_token",
         mode="before",
     )
     @classmethod
