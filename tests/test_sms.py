@@ -35,6 +35,7 @@ from messenger_bot.storage import BLOCKED, STOPPED, SQLiteStorage
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support.server import ServeProcess
 from tests.support.twilio import ACCOUNT, PUBLIC, Bot, settings_from, signature, twilio_env
+from tests.test_reminders_e2e import EIGHT, send_due, subscribe
 
 NUMBER = "+15005550006"
 SERVICE = "MG" + "c" * 32
@@ -464,3 +465,22 @@ def test_a_flood_from_one_number_is_throttled_without_slowing_others(bot: Bot, f
     assert "1. " in other.say("hi")
     alert = flooder.send(flooder.fields("I suddenly can't move my arm and my face is numb"))
     assert "Call 999 now" in "".join(alert)
+
+
+async def test_send_due_delivers_a_reminder_by_sms_and_skips_a_stopped_number(
+    bot: Bot, fake: FakeTwilio
+) -> None:
+    """`reminders send-due` as a platform's cron runs it, with the SMS settings: the reminder
+    reaches the phone from the bot's number, and nothing goes to a number that sent STOP."""
+    texting, stopped = Phone(bot, fake), Phone(bot, fake)
+    texting.say("hi")
+    stopped.say("hi")
+    stopped.send(stopped.fields("STOP"))
+    await subscribe(bot.env, [texting.key, stopped.key], "sms")
+    before = len(fake.sent_to(stopped.key))
+    out = send_due(bot.env, EIGHT)
+    assert out.startswith("sent 1,") and "paused users 1" in out
+    [reminder] = fake.sent_to(texting.key)[-1:]
+    assert "water" in reminder.form["Body"].lower() and "1. " in reminder.form["Body"]
+    assert reminder.form["From"] == NUMBER
+    assert len(fake.sent_to(stopped.key)) == before
