@@ -25,15 +25,3 @@ def menu_index(replies: Sequence[Reply]) -> int:
     as the engine remembers it."""
     return max((i for i, r in enumerate(replies) if r.buttons), default=-1)
 
-
-def with_menu(replies: Sequence[Reply], hint: str) -> list[str]:
-    """Each reply's text, the menu's numbered below its text; empty texts left out."""
-    menu_at = menu_index(replies)
-    texts = []
-    for i, reply in enumerate(replies):
-        text = reply.text.strip()
-        if i == menu_at:
-            text = f"{text}\n\n{numbered(reply.buttons, hint)}".strip()
-        if text:
-            texts.append(text)
-    return texts
