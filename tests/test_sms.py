@@ -13,8 +13,9 @@ import itertools
 import sqlite3
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,11 @@ from messenger_bot.content import Button, Content
 from messenger_bot.conversation import Reply
 from messenger_bot.delivery import Outcome, Sender
 from messenger_bot.settings import load_settings
-from messenger_bot.storage import BLOCKED, STOPPED, SQLiteStorage
+from messenger_bot.storage import BLOCKED, STOPPED, SQLiteStorage, Storage
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support.server import ServeProcess
 from tests.support.twilio import ACCOUNT, PUBLIC, Bot, settings_from, signature, twilio_env
+from tests.support.waiting import HANG_BOUND
 from tests.test_reminders_e2e import EIGHT, send_due, subscribe
 
 NUMBER = "+15005550006"
@@ -186,43 +188,53 @@ def test_a_message_whose_turn_failed_is_answered_when_twilio_retries_it(bot: Bot
     assert "1. " in "".join(phone.send(fields))
 
 
-async def test_an_id_is_forgotten_when_its_turn_fails_or_is_cancelled(tmp_path: Path) -> None:
-    store = SQLiteStorage(tmp_path / "dedup.sqlite3")
-    await store.open()
-    try:
-        sms, whatsapp = InboundOnce(store, "sms"), InboundOnce(store, "whatsapp")
-        now = datetime.now(UTC)
+async def test_an_id_is_forgotten_when_its_turn_fails_or_is_cancelled(store: Storage) -> None:
+    """On SQLite and PostgreSQL alike (the `store` fixture runs both)."""
+    sms, whatsapp = InboundOnce(store, "sms"), InboundOnce(store, "whatsapp")
+    now = datetime.now(UTC)
 
-        async def fails() -> str:
-            raise RuntimeError("the turn failed")
+    async def fails() -> str:
+        raise RuntimeError("the turn failed")
 
-        async def answers() -> str:
-            return "answered"
+    async def answers() -> str:
+        return "answered"
 
-        with pytest.raises(RuntimeError):
-            await sms.once("SM1", now, fails)
-        assert await sms.once("SM1", now, answers) == "answered"  # the retry is answered
-        assert await sms.once("SM1", now, answers) is None  # and then it is a duplicate
-        assert await whatsapp.once("SM1", now, answers) == "answered"  # ids are per channel
+    with pytest.raises(RuntimeError):
+        await sms.once("SM1", now, fails)
+    assert await sms.once("SM1", now, answers) == "answered"  # the retry is answered
+    assert await sms.once("SM1", now, answers) is None  # and then it is a duplicate
+    assert await whatsapp.once("SM1", now, answers) == "answered"  # ids are per channel
 
-        hang = asyncio.Event()
+    hang = asyncio.Event()
 
-        async def hangs() -> str:
-            await hang.wait()
-            return "never"
+    async def hangs() -> str:
+        await hang.wait()
+        return "never"
 
-        task = asyncio.create_task(sms.once("SM2", now, hangs))
-        await asyncio.sleep(0)
-        while not await store.fetch("SELECT 1 FROM inbound_messages WHERE message_id = 'SM2'"):
-            await asyncio.sleep(0.01)
-        task.cancel()  # past the request's deadline
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        while await store.fetch("SELECT 1 FROM inbound_messages WHERE message_id = 'SM2'"):
-            await asyncio.sleep(0.01)
-        assert await sms.once("SM2", now, answers) == "answered"
-    finally:
-        await store.close()
+    async def recorded() -> bool:
+        return bool(await store.fetch("SELECT 1 FROM inbound_messages WHERE message_id = 'SM2'"))
+
+    task = asyncio.create_task(sms.once("SM2", now, hangs))
+    assert await _eventually(recorded)
+    task.cancel()  # past the request's deadline
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await _eventually(lambda: _negated(recorded))  # released in the background
+    assert await sms.once("SM2", now, answers) == "answered"
+
+
+async def _negated(check: Callable[[], Awaitable[bool]]) -> bool:
+    return not await check()
+
+
+async def _eventually(check: Callable[[], Awaitable[bool]]) -> bool:
+    """Wait for an event (never for a time): the bound only tells a hang from slow progress."""
+    deadline = time.monotonic() + HANG_BOUND
+    while time.monotonic() < deadline:
+        if await check():
+            return True
+        await asyncio.sleep(0.01)
+    return await check()
 
 
 # -- STOP, START, HELP -----------------------------------------------------------------
