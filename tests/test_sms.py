@@ -477,6 +477,8 @@ def test_a_flood_from_one_number_is_throttled_without_slowing_others(bot: Bot, f
     assert "1. " in other.say("hi")
     alert = flooder.send(flooder.fields("I suddenly can't move my arm and my face is numb"))
     assert "Call 999 now" in "".join(alert)
+    assert flooder.send(flooder.fields("STOP")) == []
+    assert bot.paused_reason(flooder.key) == STOPPED  # the gate never holds a STOP back
 
 
 async def test_send_due_delivers_a_reminder_by_sms_and_skips_a_stopped_number(

@@ -53,6 +53,10 @@ class SmsChannel(TwilioChannel):
     def user_key_of(self, address: str) -> str | None:
         return form.user_key_of(address)
 
+    def past_the_gate(self, fields: FormFields) -> bool:
+        """However many messages came before, a STOP is recorded (and costs one write, no turn)."""
+        return keyword(fields) == "stop"
+
     async def turn(self, fields: FormFields, incoming: Incoming) -> list[Reply]:
         """STOP: the user's own pause, and not a word more (Twilio has confirmed it). START:
         the pause lifted and the menu. HELP: the bot's help, and how to stop."""

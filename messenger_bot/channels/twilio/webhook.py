@@ -94,6 +94,10 @@ class TwilioChannel:
     async def started(self) -> None:
         """Called once the store and the REST client are ready."""
 
+    def past_the_gate(self, form: FormFields) -> bool:
+        """A message the flood gate must never hold back (SMS: STOP, which must always take effect)."""
+        return False
+
     # -- life --------------------------------------------------------------------
 
     def routes(self) -> list[BaseRoute]:
@@ -149,8 +153,9 @@ class TwilioChannel:
             incoming = self.incoming_from(form, now)
         except BadForm as error:
             return bad_request(str(error))
-        admission = await self.gate.admit(self.runtime.engine, incoming, incoming.user_key)
-        if not admission.admitted:
+        admission = None if self.past_the_gate(form) else await self.gate.admit(
+            self.runtime.engine, incoming, incoming.user_key)
+        if admission is not None and not admission.admitted:
             log.debug("%s user %s throttled", self.name, masked(incoming.user_key))
             # Plain text alone: no menu is saved for a throttled message, so no numbers to pick.
             return self.answer(request, incoming.user_key, [Reply(r.kind, r.text) for r in admission.alert])
