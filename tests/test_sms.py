@@ -264,12 +264,12 @@ def test_a_stop_named_by_advanced_opt_out_counts_too(bot: Bot, fake: FakeTwilio)
 
 
 def test_help_gives_the_bots_help_and_how_to_stop(bot: Bot, fake: FakeTwilio, content: Content) -> None:
-    phone = Phone(bot, fake)
+    phone = Phone(bot, fake)  # a new number: the notice comes first, then the help
     for word in ("HELP", "info"):
         answer = phone.say(word)
         assert "How to use me" in answer
         assert content.extra["channels.yaml"].sms.help_footer in answer
-        assert answer.index("Reply STOP") < answer.index("1. ")  # above the options
+        assert answer.index("How to use me") < answer.index("Reply STOP") < answer.index("1. ")
 
 
 # -- segments --------------------------------------------------------------------------

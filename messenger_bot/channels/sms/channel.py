@@ -19,6 +19,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
+from messenger_bot.channels.shared.numbered import menu_index
 from messenger_bot.channels.sms import form
 from messenger_bot.channels.sms.keywords import keyword
 from messenger_bot.channels.sms.render import render
@@ -88,8 +89,10 @@ class SmsChannel(TwilioChannel):
 
 
 def _with_footer(replies: list[Reply], footer: str) -> list[Reply]:
-    """The footer below the first reply's text (above its numbered options)."""
+    """The footer below the help's text, above its numbered options (the help ends in the menu;
+    a new user's notice comes before it)."""
     if not replies:
         return replies
-    first = replies[0]
-    return [replace(first, text=f"{first.text.rstrip()}\n\n{footer}"), *replies[1:]]
+    at = menu_index(replies) if menu_index(replies) >= 0 else len(replies) - 1
+    helped = replace(replies[at], text=f"{replies[at].text.rstrip()}\n\n{footer}")
+    return [*replies[:at], helped, *replies[at + 1:]]
