@@ -158,7 +158,7 @@ def cmd_reload(args: argparse.Namespace) -> int:
 
 
 def cmd_whatsapp_sync_templates(args: argparse.Namespace) -> int:
-    from messenger_bot.channels.whatsapp_templates import run_sync_templates
+    from messenger_bot.channels.whatsapp.templates import run_sync_templates
 
     return run_sync_templates(_settings())
 

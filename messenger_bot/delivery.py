@@ -75,4 +75,8 @@ def senders_for(settings: Settings) -> dict[str, Sender]:
         from messenger_bot.channels.whatsapp import WhatsAppSender
 
         found["whatsapp"] = WhatsAppSender(settings)
+    if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_sms_from:
+        from messenger_bot.channels.sms import SmsSender
+
+        found["sms"] = SmsSender(settings)
     return found

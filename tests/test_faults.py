@@ -37,10 +37,10 @@ from telegram.request import HTTPXRequest
 from tenacity import wait_none
 from twilio.request_validator import RequestValidator
 
-from messenger_bot.channels import whatsapp_twilio
 from messenger_bot.channels.telegram import TelegramSender
 from messenger_bot.channels.telegram.request import AiohttpRequest
-from messenger_bot.channels.whatsapp_sender import WhatsAppSender
+from messenger_bot.channels.twilio import rest as twilio_rest
+from messenger_bot.channels.whatsapp import WhatsAppSender
 from messenger_bot.content import Content
 from messenger_bot.delivery import Sender
 from messenger_bot.engine import BLOCKED
@@ -55,10 +55,11 @@ from tests.fakes.telegram_api import CREATED_FAULTS, FakeTelegram, text_update
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support.postgres import TcpRelay, fresh_schema, with_search_path
 from tests.support.server import ServeProcess
+from tests.support.twilio import ACCOUNT, PUBLIC, TOKEN
 from tests.support.waiting import HANG_BOUND
 from tests.test_reminders_e2e import EIGHT, HOURLY, send_due, telegram_env
 from tests.test_telegram import SECRET
-from tests.test_whatsapp import ACCOUNT, PUBLIC, SANDBOX, TOKEN
+from tests.test_whatsapp import SANDBOX
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_URL = "https://bot.example.org/telegram/webhook"
@@ -128,7 +129,7 @@ def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Both providers' clients give up after CLIENT_TIMEOUT, so a chaos timeout costs under a second."""
     for request_class in (AiohttpRequest, HTTPXRequest):
         monkeypatch.setattr(request_class, "__init__", _short_read_timeout(request_class.__init__))
-    monkeypatch.setattr(whatsapp_twilio, "REQUEST_TIMEOUT", CLIENT_TIMEOUT)
+    monkeypatch.setattr(twilio_rest, "REQUEST_TIMEOUT", CLIENT_TIMEOUT)
 
 
 def _short_read_timeout(original: Callable[..., None]) -> Callable[..., None]:
@@ -771,7 +772,8 @@ def test_serve_killed_mid_traffic_and_dispatch_then_restarted_loses_and_doubles_
     with sqlite3.connect(db) as con:
         statuses = dict(con.execute("SELECT user_key, status FROM reminder_outbox").fetchall())
         seen_updates = {r[0] for r in con.execute("SELECT update_id FROM telegram_updates")}
-        seen_sids = {r[0] for r in con.execute("SELECT message_sid FROM whatsapp_inbound")}
+        seen_sids = {r[0] for r in con.execute(
+            "SELECT message_id FROM inbound_messages WHERE channel = 'whatsapp'")}
     tally("serve SIGKILLed mid traffic and dispatch",
           {c: (len(telegram.delivered(int(c))), statuses.get(c, "none")) for c in reminded})
     for chat in reminded:

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from messenger_bot.channels.shared.words import ChannelWords
 from messenger_bot.content.languages import (
     CODE,
     LANGUAGE_FILE,
@@ -61,6 +62,7 @@ DATA_FILES: dict[str, type[BaseModel]] = {
     "webchat.yaml": WebChatTexts,
     LANGUAGE_FILE: LanguageInfo,
     "language-countries.yaml": LanguageCountries,
+    "channels.yaml": ChannelWords,
 }
 #: The data files `Content` has a field for; every other one is in `Content.extra` by file name.
 _CORE_FILES = frozenset({"messages.yaml", "emergency-numbers.yaml", "triage.yaml", LANGUAGE_FILE})

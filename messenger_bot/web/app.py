@@ -72,6 +72,10 @@ def channels_for(settings: Settings) -> list[Channel]:
         from messenger_bot.channels.whatsapp import WhatsAppChannel
 
         found.append(WhatsAppChannel(settings))
+    if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_sms_from:
+        from messenger_bot.channels.sms import SmsChannel
+
+        found.append(SmsChannel(settings))
     return found
 
 

@@ -1,7 +1,8 @@
-"""Twilio's webhook requests: the form, its signature, and the `Incoming` a message becomes.
+"""Twilio's webhook requests: the form, its signature, its message id, its error code.
 
 The signature is checked with twilio's own `RequestValidator` against the URL Twilio
 called, which behind a proxy or a tunnel is PUBLIC_BASE_URL + path, not what the app sees.
+How an address looks (`whatsapp:+44…`, `+44…`) is the channel's; nothing here knows it.
 """
 
 from __future__ import annotations
@@ -9,30 +10,19 @@ from __future__ import annotations
 import hmac
 import re
 from collections import defaultdict
-from datetime import datetime
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from twilio.request_validator import RequestValidator
 
-from messenger_bot.conversation import Incoming
-
-CHANNEL = "whatsapp"
 MAX_FIELDS = 200
-#: WhatsApp's own limit on a message's text: no longer text reaches the engine.
-BODY_LIMIT = 4096
-#: ASCII digits only: `\d` would also take other scripts' digits, which no phone number is written in.
-_ADDRESS = re.compile(r"^whatsapp:\+?([0-9]{6,15})$")
-#: A WhatsApp user with a username and no phone number shown: Meta's business-scoped user id
-#: (two letters, a dot, up to 128 letters and digits; `US.ENT.…` for a parent id), as Twilio's
-#: `From` carries it: `whatsapp:US.13491208655302741918`.
-_USER_ID = re.compile(r"^whatsapp:([A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128})$")
 #: Twilio's message SIDs: SM (or MM for media) and 32 hex digits. A signed request whose field
 #: boundaries were shifted (the signature covers only the concatenation) fails this.
 _MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-f]{32}$")
 SID_FIELDS = ("MessageSid", "SmsSid", "SmsMessageSid")
 #: Twilio's error codes have five digits; more is not a code (and would not fit a database integer).
 _ERROR_CODE = re.compile(r"^[0-9]{1,9}$")
+_COUNT = re.compile(r"[0-9]{1,4}")
 
 
 class BadForm(Exception):
@@ -79,40 +69,6 @@ def signature_ok(validator: RequestValidator, url: str, form: FormFields, signat
     return validator.validate(url, form, signature)
 
 
-def user_key_of(address: str) -> str | None:
-    """'whatsapp:+447700900123' (or a username's 'whatsapp:US.1349…') as the user key, or None
-    when it is not a WhatsApp address."""
-    address = address.strip()
-    match = _ADDRESS.match(address)
-    if match:
-        return f"whatsapp:+{match.group(1)}"
-    user_id = _USER_ID.match(address)
-    return f"whatsapp:{user_id.group(1)}" if user_id else None
-
-
-def phone_of(user_key: str) -> str | None:
-    """The phone number in a user key; None for a username's id (so no country is known)."""
-    return user_key if user_key.startswith("whatsapp:+") else None
-
-
-def incoming_from(form: FormFields, now: datetime) -> Incoming:
-    """A Twilio message as the engine sees it: typed text, or the payload of a tap."""
-    user_key = user_key_of(form.get("From", ""))
-    if user_key is None:
-        raise BadForm("From must be a WhatsApp address like whatsapp:+14155550123 or whatsapp:US.1234567890")
-    message_sid(form)
-    body = form.get("Body", "")[:BODY_LIMIT]
-    button = (form.get("ButtonPayload") or form.get("ListId") or "").strip() or None
-    media = _count(form.get("NumMedia"))
-    located = bool(form.get("Latitude") or form.get("Longitude"))
-    non_text = media > 0 or located or (not body.strip() and button is None)
-    text = body if body.strip() and button is None else None  # a tap's Body is only the button's label
-    return Incoming(
-        channel=CHANNEL, user_key=user_key, text=text, button=button,
-        phone=phone_of(user_key), non_text=non_text, received_at=now,
-    )
-
-
 def message_sid(form: FormFields) -> str:
     """The MessageSid, when it and any SmsSid / SmsMessageSid have Twilio's form and agree; else BadForm."""
     sid = form.get("MessageSid")
@@ -133,5 +89,13 @@ def error_code(form: FormFields) -> int | None:
     return int(value) if _ERROR_CODE.match(value) else None
 
 
-def _count(value: str | None) -> int:
-    return int(value) if value and re.fullmatch(r"[0-9]{1,4}", value) else 0
+def media_count(form: FormFields) -> int:
+    """How many files came with the message (NumMedia), 0 when absent or not a count."""
+    value = form.get("NumMedia")
+    return int(value) if value and _COUNT.fullmatch(value) else 0
+
+
+def non_text(form: FormFields, body: str, button: str | None = None) -> bool:
+    """A photo, a voice note, a location or an empty message: nothing the engine can read."""
+    located = bool(form.get("Latitude") or form.get("Longitude"))
+    return media_count(form) > 0 or located or (not body.strip() and button is None)

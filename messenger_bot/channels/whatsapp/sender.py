@@ -14,9 +14,12 @@ from datetime import UTC, datetime, timedelta
 from aiolimiter import AsyncLimiter
 from tenacity.wait import wait_base
 
-from messenger_bot.channels.whatsapp_render import Part, render
-from messenger_bot.channels.whatsapp_store import CHANNEL, WhatsAppStore
-from messenger_bot.channels.whatsapp_twilio import DEFAULT_WAIT, TwilioMessages, log, masked
+from messenger_bot.channels.shared.words import read_words
+from messenger_bot.channels.twilio.parts import Part
+from messenger_bot.channels.twilio.rest import DEFAULT_WAIT, TwilioMessages, log, masked, public_url
+from messenger_bot.channels.twilio.store import TwilioStore
+from messenger_bot.channels.whatsapp.form import CHANNEL
+from messenger_bot.channels.whatsapp.render import render
 from messenger_bot.conversation import Reply
 from messenger_bot.delivery import Outcome, SendResult, partly
 from messenger_bot.settings import Settings
@@ -42,12 +45,16 @@ class WhatsAppSender:
         self.settings = settings
         self.wait = wait
         self.limiter = AsyncLimiter(1, pace_interval(settings.share(settings.whatsapp_mps)))
-        self._store: WhatsAppStore | None = None
+        self._store: TwilioStore | None = None
         self._api: TwilioMessages | None = None
+        self._hint = ""
 
     async def start(self, store: Storage) -> None:
-        self._store = WhatsAppStore(store)
-        self._api = TwilioMessages(self.settings, self._store, self.wait)
+        self._hint = read_words(self.settings.content_dir).numbered.whatsapp_hint
+        self._store = TwilioStore(store, CHANNEL)
+        sender = self.settings.twilio_whatsapp_from or ""
+        self._api = TwilioMessages(self.settings, self._store, sender,
+                                   public_url(self.settings, f"/{CHANNEL}/status"), self.wait)
         await self._api.open()
 
     async def close(self) -> None:
@@ -62,7 +69,7 @@ class WhatsAppSender:
             return await self._skip(user_key, template, f"paused: {user.paused_reason}", now)
         last = user.last_inbound_at if user is not None else None
         if last is not None and now - last < WINDOW:
-            parts = render([reply])
+            parts = render([reply], self._hint)
             if reply.buttons:
                 await self._store.set_last_menu(user_key, [b.payload for b in reply.buttons])
         else:

@@ -1,4 +1,4 @@
-"""Twilio's REST API for WhatsApp: one async client, retries, and what each error means for a user.
+"""Twilio's REST API: one async client, retries, and what each error means for a user.
 
 The client is twilio's own `Client` over `AsyncTwilioHttpClient`, so no call blocks the
 event loop; `TWILIO_API_BASE_URL` points its domains elsewhere (a fake server in tests).
@@ -30,24 +30,30 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from messenger_bot.channels.whatsapp_render import Part
-from messenger_bot.channels.whatsapp_store import WhatsAppStore
+from messenger_bot.channels.twilio.parts import Part
+from messenger_bot.channels.twilio.store import TwilioStore
 from messenger_bot.delivery import Outcome, SendResult
 from messenger_bot.runtime import ChannelSettingsError
 from messenger_bot.settings import Settings
 
-log = logging.getLogger("messenger_bot.whatsapp")
+log = logging.getLogger("messenger_bot.twilio")
 
+#: Twilio's error for a number that sent STOP: nothing goes to it until it sends START.
+OPTED_OUT = 21610
 #: Twilio errors that mean the user cannot be reached now: pause them until they write.
 PAUSE_CODES: dict[int, str] = {
-    21610: "the user opted out (STOP)",
+    OPTED_OUT: "the user opted out (STOP)",
     63024: "not a valid WhatsApp recipient",
     63016: "outside the 24-hour window",
+    21614: "not a mobile number",
 }
 #: Tries of one message: a single safe retry, and only when nothing was created (see not_created).
 ATTEMPTS = 2
 REQUEST_TIMEOUT = 15.0
 DEFAULT_WAIT: wait_base = wait_exponential_jitter(multiplier=0.5, max=8.0)
+#: A Messaging Service sends from its pool of numbers; its SID stands where a number would.
+MESSAGING_SERVICE = re.compile(r"^MG[0-9a-fA-F]{32}$")
+_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 
 
 class JsonAsyncHttpClient(AsyncTwilioHttpClient):
@@ -77,24 +83,18 @@ def make_client(settings: Settings) -> tuple[Client, AsyncTwilioHttpClient]:
     return client, http
 
 
-_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
-_SENDER = re.compile(r"^whatsapp:\+\d{6,15}$")
-
-
-def check_settings(settings: Settings) -> None:
+def check_account(settings: Settings) -> None:
     """Settings with which nothing could be sent are named at start, not met at each send."""
     if not _ACCOUNT_SID.match(settings.twilio_account_sid or ""):
         raise ChannelSettingsError("TWILIO_ACCOUNT_SID must be AC followed by 32 hexadecimal characters")
-    if not _SENDER.match(settings.twilio_whatsapp_from or ""):
-        raise ChannelSettingsError("TWILIO_WHATSAPP_FROM must look like whatsapp:+14155238886")
     base = settings.public_base_url
     if base and not base.startswith(("https://", "http://")):
         raise ChannelSettingsError("PUBLIC_BASE_URL must start with https:// (the address Twilio calls)")
 
 
-def status_url(settings: Settings) -> str | None:
-    """Where Twilio reports what became of a message (only known when PUBLIC_BASE_URL is set)."""
-    return f"{settings.public_base_url.rstrip('/')}/whatsapp/status" if settings.public_base_url else None
+def public_url(settings: Settings, path: str) -> str | None:
+    """Where Twilio reaches this path (only known when PUBLIC_BASE_URL is set)."""
+    return f"{settings.public_base_url.rstrip('/')}{path}" if settings.public_base_url else None
 
 
 #: HTTP statuses with which Twilio turns a request away before creating anything.
@@ -121,12 +121,13 @@ def masked(user_key: str) -> str:
 class TwilioMessages:
     """Creates messages, retries what is worth retrying, records and classifies the outcome."""
 
-    def __init__(self, settings: Settings, store: WhatsAppStore, wait: wait_base = DEFAULT_WAIT) -> None:
+    def __init__(self, settings: Settings, store: TwilioStore, sender: str, callback: str | None,
+                 wait: wait_base = DEFAULT_WAIT) -> None:
         self.settings = settings
         self.store = store
         self.wait = wait
-        self.sender = settings.twilio_whatsapp_from or ""
-        self.callback = status_url(settings)
+        self.sender = sender
+        self.callback = callback
         self.client: Client | None = None
         self._http: AsyncTwilioHttpClient | None = None
 
@@ -138,10 +139,10 @@ class TwilioMessages:
             await self._http.close()
             self._http = None
 
-    async def send(self, to: str, part: Part, kind: str) -> SendResult:
-        assert self.client is not None, "open() first"
-        client = self.client
-        params: dict[str, Any] = {"to": to, "from_": self.sender}
+    def params(self, to: str, part: Part) -> dict[str, Any]:
+        """The create call's arguments: from a number, or from a Messaging Service's pool."""
+        origin = "messaging_service_sid" if MESSAGING_SERVICE.match(self.sender) else "from_"
+        params: dict[str, Any] = {"to": to, origin: self.sender}
         if self.callback:
             params["status_callback"] = self.callback
         if part.content_sid:
@@ -152,6 +153,12 @@ class TwilioMessages:
             params["body"] = part.body or ""
         if part.media:
             params["media_url"] = [part.media]
+        return params
+
+    async def send(self, to: str, part: Part, kind: str) -> SendResult:
+        assert self.client is not None, "open() first"
+        client = self.client
+        params = self.params(to, part)
         try:
             message = await self._retrying(lambda: client.messages.create_async(**params))
         except Exception as error:  # whatever went wrong, the outcome decides a resend
@@ -176,7 +183,7 @@ class TwilioMessages:
             status, outcome = "unknown", Outcome.UNKNOWN
         await self.store.record(None, to, status, _now(), kind=kind, content_sid=part.content_sid,
                                 error_code=code, detail=detail)
-        log.warning("whatsapp send to %s: %s", masked(to), detail)
+        log.warning("%s send to %s: %s", self.store.channel, masked(to), detail)
         return SendResult(outcome, detail=detail)
 
     async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
@@ -195,10 +202,11 @@ class TwilioMessages:
         await self.store.record(None, to, "failed", _now(), kind=kind, content_sid=part.content_sid,
                                 error_code=code, detail=detail)
         if code in PAUSE_CODES:
-            await self.store.pause(to)
-            log.info("whatsapp user %s paused: error %s (%s)", masked(to), code, PAUSE_CODES[code])
+            await self.store.pause(to, code)
+            log.info("%s user %s paused: error %s (%s)", self.store.channel, masked(to), code,
+                     PAUSE_CODES[code])
             return SendResult(Outcome.BLOCKED, detail=f"{detail}: {PAUSE_CODES[code]}")
-        log.warning("whatsapp send to %s failed: %s", masked(to), detail)
+        log.warning("%s send to %s failed: %s", self.store.channel, masked(to), detail)
         return SendResult(Outcome.FAILED, detail=detail)
 
 

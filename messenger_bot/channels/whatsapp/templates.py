@@ -18,17 +18,15 @@ from twilio.base.exceptions import TwilioException
 from twilio.rest.content.v1.content import ContentList
 
 from messenger_bot.admin.feedback import vote_buttons
-from messenger_bot.channels.whatsapp_render import template_key, template_types
-from messenger_bot.channels.whatsapp_store import WhatsAppStore
-from messenger_bot.channels.whatsapp_twilio import make_client
+from messenger_bot.channels.shared.words import ChannelWords
+from messenger_bot.channels.twilio.rest import make_client
+from messenger_bot.channels.whatsapp.render import template_key, template_types
+from messenger_bot.channels.whatsapp.store import WhatsAppStore
 from messenger_bot.content import Button, Content
 from messenger_bot.content.schema import ROOT
 from messenger_bot.engine import ACTION_PREFIX
 from messenger_bot.runtime import open_runtime
 from messenger_bot.settings import Settings
-
-#: The label of the button that opens a list picker (WhatsApp allows 20 characters).
-LIST_BUTTON = "See options"
 
 
 @dataclass
@@ -73,8 +71,9 @@ async def sync_templates(settings: Settings, out: list[str]) -> SyncReport:
     try:
         store = WhatsAppStore(runtime.store)
         known = await store.templates()
+        words: ChannelWords = runtime.content.extra["channels.yaml"]
         for key, (name, buttons) in button_sets(runtime.content).items():
-            shape = template_types(buttons, LIST_BUTTON)
+            shape = template_types(buttons, words.whatsapp.list_button)
             if shape is None:
                 report.numbered += 1
                 continue
@@ -84,7 +83,7 @@ async def sync_templates(settings: Settings, out: list[str]) -> SyncReport:
             content_type, types = shape
             request = ContentList.ContentCreateRequest({
                 "friendly_name": friendly_name(name, key), "language": "en",
-                "variables": {"1": "Choose an option"}, "types": types,
+                "variables": {"1": words.whatsapp.template_sample}, "types": types,
             })
             try:
                 created = await client.content.v1.contents.create_async(request)
