@@ -1,6 +1,7 @@
 """Brazilian Portuguese as a user notices it, on the real content with every language loaded:
-through `chat --json` subprocesses and one signed WhatsApp post. Each test asserts what a person
-would see (the kind of reply, its topic id, a Portuguese word of it), never whole texts."""
+through `chat --json` subprocesses, one signed WhatsApp post and the web chat. Each test asserts
+what a person would see (the kind of reply, its topic id, a Portuguese word of it), never whole
+texts."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from typing import Any
 import httpx
 from twilio.request_validator import RequestValidator
 
-from messenger_bot.settings import DEFAULT_CONTENT_DIR
+from messenger_bot.settings import DEFAULT_CONTENT_DIR, load_settings
+from messenger_bot.web.app import create_app
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support.chat import ChatProcess
 from tests.support.server import ServeProcess
@@ -213,3 +215,19 @@ def test_a_whatsapp_red_flag_from_brazil_alerts_in_portuguese_with_192(tmp_path:
     shown = "\n".join(m.text or "" for m in ET.fromstring(response.text).iter("Message"))
     shown += "\n".join(str(body) for body in sent)
     assert "Ligue agora para 192" in shown and "AVC" in shown
+
+
+# -- the web chat --------------------------------------------------------------------------------------
+
+
+async def test_the_web_page_and_chat_speak_portuguese_to_a_brazilian_browser(tmp_path: Path) -> None:
+    settings = load_settings(database_url=f"sqlite:///{tmp_path}/web.sqlite3")
+    app = create_app(settings, scheduler=False)
+    brazil = {"accept-language": "pt-BR,pt;q=0.9,en;q=0.8"}
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://chat.test"
+    ) as web:
+        page = await web.get("/", headers=brazil)
+        assert '<html lang="pt">' in page.text and ">Escreva sua pergunta</label>" in page.text
+        asked = await web.post("/api/chat", json={"user": "browser-br", "text": "menu"}, headers=brazil)
+    assert "Escolha um tema" in text(asked.json()["replies"])
