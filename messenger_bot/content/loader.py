@@ -201,7 +201,8 @@ def _content(
     at = _display(folder, root) if folder != root else root.name
     if folder == root:
         for name in DATA_FILES:
-            if name not in data and name not in OPTIONAL_DATA_FILES and not _reported(problems, name):
+            known = name in data or name in OPTIONAL_DATA_FILES
+            if not known and not _reported(problems, f"{at}/{name}"):
                 problems.append(f"{at}/{name}: missing (the bot needs it)")
     info = data.get(LANGUAGE_FILE)
     if folder != root and info is not None and info.code != folder.name:
@@ -238,8 +239,9 @@ def _display(path: Path, root: Path) -> str:
     return f"{root.name}/{path.relative_to(root).as_posix()}"
 
 
-def _reported(problems: list[str], name: str) -> bool:
-    return any(f"/{name}:" in p for p in problems)
+def _reported(problems: list[str], where: str) -> bool:
+    """Already named (e.g. broken YAML) at this very path: not again as "missing"."""
+    return any(p.startswith(f"{where}:") for p in problems)
 
 
 #: libyaml's loader parses flows/ about three times faster than the pure-Python one; the same

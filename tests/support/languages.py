@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from messenger_bot.content.languages import start_language
+from messenger_bot.content.languages import language_folders, start_language
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 
@@ -30,9 +30,10 @@ def set_menu_text(folder: Path, text: str) -> None:
 
 
 def content_dir(tmp_path: Path) -> Path:
-    """A copy of flows/ to add languages to."""
+    """A copy of flows/ in the default language alone, to add test languages to."""
     target = tmp_path / "flows"
-    shutil.copytree(FLOWS, target)
+    shipped = {folder.name for folder in language_folders(FLOWS)}
+    shutil.copytree(FLOWS, target, ignore=lambda at, names: shipped if Path(at) == FLOWS else set())
     return target
 
 
