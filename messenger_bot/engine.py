@@ -274,15 +274,18 @@ class Engine:
         return self._understood(turn, text)
 
     def _understood(self, turn: Turn, text: str) -> list[Reply]:
-        """Small talk or the FAQ in the user's language; when neither is sure and the message is
-        clearly in another of the content's languages, the answer in that one, and an offer to
-        go on in it (the user's choice stays until they take it)."""
-        mine = self._small_talk(turn, text) or self._faq(turn, text[:FAQ_WINDOW])
-        if turn.faq in (None, "answered") or not self.languages.several:
-            return mine
-        other = self._spoken(turn, text)
-        if other is None:
-            return mine
+        """Small talk or the FAQ in the user's language. A message whose words are clearly another
+        of the content's languages (lexicon.py), or one the user's language cannot answer and
+        another language's small talk or the detector claims, is answered in that language, with
+        an offer to go on in it (the user's choice stays until they take it)."""
+        other = self.languages.lexicon.clear(text) if self.languages.several else None
+        if other is None or other == turn.language:
+            mine = self._small_talk(turn, text) or self._faq(turn, text[:FAQ_WINDOW])
+            if turn.faq in (None, "answered") or not self.languages.several:
+                return mine
+            other = self._spoken(turn, text)
+            if other is None:
+                return mine
         turn.language, turn.faq, turn.guess = other, None, None
         theirs = self._small_talk(turn, text) or self._faq(turn, text[:FAQ_WINDOW])
         return [*theirs, *self._offer(turn.content)]

@@ -20,6 +20,7 @@ from messenger_bot.content import Content
 from messenger_bot.content.languages import LanguageCountries
 from messenger_bot.faq import FaqMatcher
 from messenger_bot.faq.smalltalk import SmallTalk
+from messenger_bot.lexicon import Lexicon
 from messenger_bot.text import normalise, words
 from messenger_bot.triage import Triage
 from messenger_bot.triage.matcher import Finding
@@ -69,6 +70,7 @@ class Languages:
         countries = content.extra.get("language-countries.yaml") or LanguageCountries()
         self._by_region = {r: c for r, c in countries.by_region().items() if c in self.speech}
         self._detector = _detector(self.speech)
+        self.lexicon = Lexicon.of({code: speech.content for code, speech in self.speech.items()})
 
     def __getitem__(self, code: str | None) -> Speech:
         return self.speech.get(code or "", self.default)
@@ -94,7 +96,12 @@ class Languages:
 
     def detected(self, text: str) -> str | None:
         """The language a message is clearly written in, among the content's; None when it is too
-        short to tell or the detector is unsure."""
+        short to tell or the detector is unsure. The content's own words decide first (lexicon.py:
+        they know this subject and its misspellings); the statistical detector only when they
+        do not."""
+        clear = self.lexicon.clear(text) if self.several else None
+        if clear is not None:
+            return clear
         if self._detector is None or len(words(normalise(text))) < DETECT_WORDS:
             return None
         values = self._detector.compute_language_confidence_values(text)

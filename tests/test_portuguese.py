@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from twilio.request_validator import RequestValidator
 
 from messenger_bot.settings import DEFAULT_CONTENT_DIR, load_settings
@@ -186,6 +187,21 @@ def test_an_english_user_asking_in_portuguese_is_answered_in_it_with_the_offer(
         assert "twitching" in text(replies(chat, "menu"))  # the choice stays until taken
         replies(chat, {"button": "do:language:pt"})
         assert "lábio" in text(replies(chat, "menu"))
+
+
+@pytest.mark.parametrize("question", [
+    "o café pode fazer meu lábio tremer?",  # English would read "tremor" as Parkinson's
+    "qual a causa do tremor no labio",  # the small detector takes this for English
+])
+def test_a_portuguese_question_an_english_answer_could_claim_is_still_answered_in_portuguese(
+    bot_env: dict[str, str], question: str,
+) -> None:
+    with ChatProcess(bot_env, "--user", "claimed", "--country", "GB") as chat:
+        replies(chat, "hello")
+        said = replies(chat, question)
+        assert topic(said)["topic"] in {"caffeine", "causes", "what-is-lip-twitching"}
+        assert "lábio" in topic(said)["text"] or "cafeína" in topic(said)["text"]
+        assert said[-1]["buttons"] == [{"label": "Português", "payload": "do:language:pt"}]
 
 
 # -- a signed WhatsApp post -------------------------------------------------------------------------
