@@ -96,11 +96,13 @@ class _TooLarge(Exception):
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
-    """The first value of a header (lower-case name, as ASGI servers give them), or None."""
+    """The last value of a header (lower-case name, as ASGI servers give them), or None: what
+    `dict(scope["headers"])` would say, without building the dict."""
+    found = None
     for key, value in scope["headers"]:
         if key == name:
-            return bytes(value)
-    return None
+            found = value
+    return None if found is None else bytes(found)
 
 
 async def _too_large(send: Send, limit: int) -> None:
