@@ -117,6 +117,22 @@ def test_the_spanish_typed_commands_work(bot_env: dict[str, str]) -> None:
         assert "No soy médico" in after[0]["text"], "a deleted user is new again: the notice comes first"
 
 
+def test_the_features_the_spanish_help_names_are_reached_by_their_words(bot_env: dict[str, str]) -> None:
+    """*recordatorios*, *anotar un temblor*, *resumen para mi médico*: each leads to a button doing it."""
+    with ChatProcess(bot_env, "--user", "funciones", "--country", "MX") as chat:
+        replies(chat, "hola")
+        named = {
+            "recordatorios": "do:reminders:water",
+            "anotar un temblor": "do:diary:log",
+            "resumen para mi médico": "do:diary:summary",
+        }
+        for typed, payload in named.items():
+            [answer] = replies(chat, typed)
+            assert answer["kind"] == "topic" and "Menú principal" in labels(answer), typed
+            payloads = [b["payload"] for b in answer["buttons"]]
+            assert payload in payloads, (typed, payloads)
+
+
 def test_the_fixed_english_words_still_work_in_a_spanish_conversation(bot_env: dict[str, str]) -> None:
     with ChatProcess(bot_env, "--user", "fijos", "--country", "ES") as chat:
         replies(chat, "hola")
