@@ -1,6 +1,11 @@
 """Engine benchmark: CPU per turn for taps and for typed questions apart, and a whole turn.
 
-    .venv/bin/python bench/engine.py [--turns 5000] [--seed 14]
+    .venv/bin/python bench/engine.py [--turns 5000] [--seed 14] [--memory]
+
+Each figure is measured twice: with English alone (flows/ without its language folders), and
+with three languages (flows/ with flows/es and flows/pt; where those are not there yet, copies
+of the English folder stand in for them, each with its own triage, FAQ and small talk built).
+`--memory` also starts `messenger-bot serve` on each and prints its resident memory.
 
 Typed questions are fresh: the questions of the development sets (tests/eval/*.tsv, typed
 questions and red-flag lines alike), each turn one of them with a typo or two of its own
@@ -8,6 +13,7 @@ questions and red-flag lines alike), each turn one of them with a typo or two of
 matcher's answers for a word or a message sees it before. Printed, in the same run:
   * taps     - a tapped button, no database;
   * typed    - triage + FAQ + reply building for a fresh typed question, no database;
+  * first    - the same for a user's first message (their language is told from it);
   * turn     - a whole engine.turn() on a real SQLite file (load + decide + save), half taps;
   * baseline - the same load + save of user state with no deciding, so the ratio
                turn/baseline shows what the engine adds on top of storage.
@@ -17,14 +23,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
+import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from messenger_bot.content import Content
+from messenger_bot.content.languages import language_folders, start_language
 from messenger_bot.conversation import Incoming
 from messenger_bot.engine import Engine
 from messenger_bot.storage import SQLiteStorage
@@ -100,19 +113,77 @@ async def measure(label: str, n: int, step) -> tuple[float, float]:  # type: ign
 
 
 class NullStore:
-    """No database: isolates the engine's own work."""
+    """No database: isolates the engine's own work. `forget`: every message is a first one."""
 
     backend = "null"
 
+    def __init__(self, forget: bool = False) -> None:
+        self.forget = forget
+        self.users: dict[tuple[str, str], object] = {}
+
     async def load_user(self, channel, key):  # type: ignore[no-untyped-def]
-        return None
+        return None if self.forget else self.users.get((channel, key))
 
     async def save_user(self, state) -> None:  # type: ignore[no-untyped-def]
-        return None
+        self.users[(state.channel, state.user_key)] = state
 
 
-async def main(turns: int, seed: int) -> None:
-    content = load_content(FLOWS)
+def english_alone(tmp: Path) -> Path:
+    """flows/ without its language folders."""
+    target = tmp / "en"
+    skip = {p.name for p in language_folders(FLOWS)}
+    shutil.copytree(FLOWS, target, ignore=lambda d, names: skip if Path(d) == FLOWS else ())
+    return target
+
+
+def three_languages(tmp: Path) -> Path:
+    """flows/ with es and pt: the real folders where they exist, else copies of English."""
+    target = tmp / "three"
+    shutil.copytree(FLOWS, target)
+    for code in ("es", "pt"):
+        if not (target / code).is_dir():
+            start_language(target, code)
+    return target
+
+
+def serve_memory(content_dir: Path, tmp: Path) -> int:
+    """Resident memory (kB) of `messenger-bot serve` on this content, once it answers /healthz."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_"))}
+    env.update(CONTENT_DIR=str(content_dir), DATABASE_URL=f"sqlite:///{tmp / 'mem.sqlite3'}",
+               PID_DIR=str(tmp / "run"), PORT=str(port), HOST="127.0.0.1")
+    proc = subprocess.Popen([sys.executable, "-m", "messenger_bot", "serve", "--no-scheduler"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+async def main(turns: int, seed: int, memory: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, folder in (("English alone", english_alone(Path(tmp))),
+                              ("three languages", three_languages(Path(tmp)))):
+            content = load_content(folder)
+            print(f"\n== {label}: {', '.join(content.languages) or content.code}")
+            await run(content, turns, seed)
+            if memory:
+                print(f"serve resident memory: {serve_memory(folder, Path(tmp)) / 1024:.0f} MB")
+    print(f"reproduce: .venv/bin/python bench/engine.py --turns {turns} --seed {seed}"
+          f"{' --memory' if memory else ''}")
+
+
+async def run(content: Content, turns: int, seed: int) -> None:
     typed = fresh_questions(turns * 2 + 200, seed)  # the mixed workload's half, then the typed run's own
     items = workload(turns, typed)
     own = typed[turns // 2 + 100:]
@@ -123,6 +194,7 @@ async def main(turns: int, seed: int) -> None:
         await store.open()
         engine = Engine(content, store)
         bare = Engine(content, NullStore())  # type: ignore[arg-type]
+        newcomer = Engine(content, NullStore(forget=True))  # type: ignore[arg-type]
         for item in items[:200]:  # warm caches and create the users
             await engine.turn(item)
             await bare.turn(item)
@@ -132,6 +204,9 @@ async def main(turns: int, seed: int) -> None:
 
         async def questions(i: int) -> None:
             await bare.turn(typed_items[i])
+
+        async def first(i: int) -> None:
+            await newcomer.turn(typed_items[i])
 
         async def turn(i: int) -> None:
             await engine.turn(items[i])
@@ -143,18 +218,19 @@ async def main(turns: int, seed: int) -> None:
 
         _, tap_cpu = await measure("taps", turns, taps)
         _, typed_cpu = await measure("typed", turns, questions)
+        _, first_cpu = await measure("first", turns, first)
         turn_rate, _ = await measure("turn", turns, turn)
         base_rate, _ = await measure("baseline", turns, baseline)
         await store.close()
-    print(f"\nengine CPU per turn without storage: taps {tap_cpu * 1e6:.1f} µs, fresh typed questions"
-          f" {typed_cpu * 1e6:.1f} µs (target: well under 1000 µs)")
+    print(f"engine CPU per turn without storage: taps {tap_cpu * 1e6:.1f} µs, fresh typed questions"
+          f" {typed_cpu * 1e6:.1f} µs, a first message {first_cpu * 1e6:.1f} µs (target: well under 1000 µs)")
     print(f"whole turn vs storage-only baseline: {turn_rate / base_rate:.2f}x the baseline rate")
-    print(f"reproduce: .venv/bin/python bench/engine.py --turns {turns} --seed {seed}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--memory", action="store_true", help="also measure serve's resident memory")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.turns, arguments.seed))
+    asyncio.run(main(arguments.turns, arguments.seed, arguments.memory))

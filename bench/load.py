@@ -271,7 +271,7 @@ class Users:
     """The simulated people; each task holds conversations one after another until the deadline."""
 
     def __init__(self, base: str, args: argparse.Namespace, seed: int) -> None:
-        from messenger_bot.channels.telegram_render import CODEC
+        from messenger_bot.channels.telegram.render import CODEC
         from messenger_bot.wiring import load_content
 
         self.base = base

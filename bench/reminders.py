@@ -261,8 +261,8 @@ async def real_senders(url: str, sink: str) -> dict[str, tuple[float, float]]:
     from aiolimiter import AsyncLimiter
     from load import Fakes
 
-    from messenger_bot.channels.telegram_send import TelegramSender
-    from messenger_bot.channels.whatsapp_sender import WhatsAppSender
+    from messenger_bot.channels.telegram import TelegramSender
+    from messenger_bot.channels.whatsapp import WhatsAppSender
     from messenger_bot.settings import load_settings
 
     fakes = Fakes()

@@ -47,8 +47,8 @@ def serve(port: int) -> None:
     from starlette.routing import Route
     from twilio.request_validator import RequestValidator
 
-    from messenger_bot.channels.whatsapp_form import parse_form
-    from messenger_bot.channels.whatsapp_render import twiml
+    from messenger_bot.channels.twilio.form import parse_form
+    from messenger_bot.channels.twilio.parts import twiml
     from messenger_bot.settings import load_settings
     from messenger_bot.wiring import create_app
 

@@ -21,6 +21,9 @@ from messenger_bot.emergency import country_for_zone
 from messenger_bot.engine import Engine
 
 PROMPT = "> "
+#: The channels `chat --channel` stands in for that show menus as numbered text, as those
+#: channels state in their own `Incoming` (the terminal itself numbers every menu).
+SHOWN_NUMBERED = frozenset({"console", "whatsapp"})
 #: *bold* as WhatsApp writes it; a terminal shows the words without the stars.
 _BOLD = re.compile(r"\*(\S(?:[^*\n]*\S)?)\*")
 
@@ -37,7 +40,8 @@ def parse_line(line: str, channel: str, user: str, country: str | None = None) -
     """A `--json` input line as an Incoming, or an error object to print instead."""
     stripped = line.strip()
     if not stripped.startswith("{"):
-        return Incoming(channel, user, text=line.rstrip("\r\n"), country=country)
+        return Incoming(channel, user, text=line.rstrip("\r\n"), country=country,
+                        numbered=channel in SHOWN_NUMBERED)
     try:
         data = json.loads(stripped)
     except json.JSONDecodeError as error:
@@ -50,9 +54,9 @@ def parse_line(line: str, channel: str, user: str, country: str | None = None) -
         return {"error": 'expected an object like {"text": "..."} or {"button": "..."}'}
     text, button = data.get("text"), data.get("button")
     if button is not None and isinstance(button, str):
-        return Incoming(channel, user, button=button, country=country)
+        return Incoming(channel, user, button=button, country=country, numbered=channel in SHOWN_NUMBERED)
     if text is not None and isinstance(text, str):
-        return Incoming(channel, user, text=text, country=country)
+        return Incoming(channel, user, text=text, country=country, numbered=channel in SHOWN_NUMBERED)
     return {"error": 'expected "text" or "button" with a string value'}
 
 
@@ -87,7 +91,9 @@ def run_json(
 
 async def run_interactive(engine: Engine, channel: str, user: str, country: str | None = None) -> None:
     loop = asyncio.get_running_loop()
-    print(render_plain(await engine.turn(Incoming(channel, user, text="menu", country=country))), flush=True)
+    numbered = channel in SHOWN_NUMBERED
+    first = Incoming(channel, user, text="menu", country=country, numbered=numbered)
+    print(render_plain(await engine.turn(first)), flush=True)
     while True:
         print(PROMPT, end="", flush=True)
         line = await loop.run_in_executor(None, sys.stdin.readline)
@@ -96,5 +102,5 @@ async def run_interactive(engine: Engine, channel: str, user: str, country: str 
             return
         if line.strip().lower() in {"quit", "exit"}:
             return
-        incoming = Incoming(channel, user, text=line.rstrip("\n"), country=country)
+        incoming = Incoming(channel, user, text=line.rstrip("\n"), country=country, numbered=numbered)
         print(render_plain(await engine.turn(incoming)), flush=True)

@@ -15,9 +15,6 @@ from messenger_bot.emergency import country_for_phone
 
 ReplyKind = Literal["alert", "topic", "menu", "reminder", "command", "fallback"]
 
-#: Channels that show menus as numbered text, so a bare number picks an option.
-NUMBERED_CHANNELS = frozenset({"console", "whatsapp"})
-
 
 #: What starts a button payload that asks for an action rather than a content node ("do:menu").
 ACTION_PREFIX = "do:"
@@ -38,10 +35,9 @@ class Incoming:
     #: Accept-Language), a BCP 47 tag such as "es" or "pt-BR"; the user's own choice outranks it.
     language: str | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    @property
-    def numbered(self) -> bool:
-        return self.channel in NUMBERED_CHANNELS
+    #: The channel shows menus as numbered text (it has no buttons, or not here), so a bare
+    #: number picks an option of the last menu. The channel's statement, not the engine's guess.
+    numbered: bool = False
 
     def region(self) -> str | None:
         """The user's country: as the channel gave it, else worked out from their phone number.

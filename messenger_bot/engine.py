@@ -3,7 +3,9 @@
 The order is the README's: triage first (an emergency alert never waits), then global
 commands, a tapped button, a pending question a feature asked, a bare number against
 the last numbered menu, the FAQ, and a short fallback. The engine knows the shape of
-the content, never its subject: every word it says comes from flows/.
+the content, never its subject: every word it says comes from flows/, in the turn's language
+(messenger_bot/languages.py says which), and every language's typed commands and warning
+signs work in every conversation.
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ from datetime import datetime
 from typing import Protocol
 
 from messenger_bot.content import Button, Content
-from messenger_bot.content.schema import ROOT
+from messenger_bot.content.schema import ROOT, Commands, Messages
 from messenger_bot.conversation import ACTION_PREFIX, Incoming, Reply
-from messenger_bot.faq import FaqMatcher
-from messenger_bot.faq.smalltalk import SmallTalk
+from messenger_bot.languages import Languages, Speech
 from messenger_bot.storage import BLOCKED, STOPPED, Storage, UserState
 from messenger_bot.text import normalise, words
-from messenger_bot.triage import Triage
+from messenger_bot.triage import Finding
 
 #: Below this FAQ score the bot says "I'm not sure" and offers likely topics instead.
 CONFIDENT = 1.2
@@ -36,28 +37,24 @@ _NUMBER = re.compile(r"^\s*#?(\d{1,3})\s*[.)]?\s*$")
 #: ASCII; anything else cannot be a button of ours, so it never reaches a handler's parsing.
 PAYLOAD_LIMIT = 200
 
-#: Typed words that mean an engine command, after normalisation.
-COMMANDS: dict[str, str] = {
-    **dict.fromkeys(["start", "unstop", "menu", "main menu", "home", "restart", "options"], "menu"),
-    **dict.fromkeys(["stop", "unsubscribe", "cancel", "end", "quit", "stopall", "stop all"], "stop"),
-    **dict.fromkeys(["help", "?", "commands", "how does this work"], "help"),
-    **dict.fromkeys(["back", "go back", "previous"], "back"),
-    **dict.fromkeys(["about", "about this bot"], "about"),
-    **dict.fromkeys(["my data", "mydata", "show my data", "what do you know about me"], "mydata"),
-    **dict.fromkeys(
-        ["delete my data", "deletedata", "delete data", "delete", "forget me", "erase my data"], "delete"
-    ),
-}
-_YES = frozenset({"yes", "y", "yes delete", "delete", "confirm", "ok", "sure"})
+#: Nodes that carry a button to the choice of languages, when the content has several.
+LANGUAGE_NODES = frozenset({ROOT, "about"})
+
+
+def _typed(text: str) -> str:
+    """A typed message as commands and names are compared: lower case, no accents, single spaces."""
+    return " ".join(words(normalise(text)))
 
 
 @dataclass
 class Turn:
-    """What a handler needs to answer: the message, the user, the clock and the engine."""
+    """What a handler needs to answer: the message, the user, the clock, the engine, and the
+    language the answer is in (`content` is that language's; features read their texts there)."""
 
     incoming: Incoming
     user: UserState
     engine: Engine
+    language: str = ""
     deleted: bool = False
     extra: list[Reply] = field(default_factory=list)
     #: What the FAQ made of typed text: "answered", "not_sure" or "fallback" (None: not asked).
@@ -67,6 +64,22 @@ class Turn:
     @property
     def now(self) -> datetime:
         return self.incoming.received_at
+
+    @property
+    def speech(self) -> Speech:
+        return self.engine.languages[self.language]
+
+    @property
+    def content(self) -> Content:
+        return self.speech.content
+
+    @property
+    def messages(self) -> Messages:
+        return self.content.messages
+
+    @property
+    def menu_button(self) -> Button:
+        return Button(self.messages.menu_button, ROOT)
 
 
 Handler = Callable[[Turn, str], Awaitable[list[Reply]]]
@@ -100,7 +113,9 @@ class Feature(Protocol):
     """A part of the bot that owns its buttons ("do:<name>:…"), words and questions.
 
     It may also have `async on_text(turn, text) -> list[Reply] | None`: its own typed words at
-    any time (no question open), tried after a bare number and before the FAQ.
+    any time (no question open), tried after a bare number and before the FAQ. Its words in the
+    user's language are in `turn.content.extra[<its file>]`; outside a turn (a job that writes
+    first), `content.in_language(user.language)` is the same content.
     """
 
     name: str
@@ -122,14 +137,20 @@ class Engine:
     """Channel-neutral: an `Incoming` in, a list of `Reply` out, state in the store."""
 
     def __init__(self, content: Content, store: Storage, features: Iterable[Feature] = ()) -> None:
-        self.content = content
+        self.languages = Languages(content)
+        self.content = self.languages.default.content
         self.store = store
-        self.messages = content.messages
-        self.faq = FaqMatcher(content.topics, content.extra["faq.yaml"])
-        self.small_talk = SmallTalk(content.extra["smalltalk.yaml"])
-        self.triage = Triage(content.triage)
+        self.messages = self.content.messages
+        self.faq = self.languages.default.faq
+        self.small_talk = self.languages.default.small_talk
+        #: Warning signs in every language, for channels that check a message before its turn.
+        self.triage = _EveryTriage(self.languages)
         self.features: dict[str, Feature] = {f.name: f for f in features}
-        self.commands = dict(COMMANDS)
+        self.commands: dict[str, str] = {}
+        for speech in self.languages:
+            for command, typed in _commands(speech).commands.items():
+                for word in typed:  # "?" has no letters: it is looked up as typed
+                    self.commands.setdefault(_typed(word) or word, command)
         for feature in self.features.values():
             self.commands.update({w: f"{feature.name}:{a}" for w, a in feature.commands.items()})
         self.menu_button = Button(self.messages.menu_button, ROOT)
@@ -139,13 +160,13 @@ class Engine:
 
     async def turn(self, incoming: Incoming) -> list[Reply]:
         user, previous_seen = await self._user(incoming)
-        turn = Turn(incoming, user, self)
+        turn = Turn(incoming, user, self, self._settle(incoming, user, new=previous_seen is None))
         replies: list[Reply] = []
         alert = self._alert(incoming, user)
         if alert:
             replies.append(alert)
         if not user.notice_seen:
-            replies.append(Reply("command", self.messages.notice))
+            replies.append(Reply("command", turn.messages.notice))
             user.notice_seen = True
         replies.extend(await self._answer(turn, after_alert=alert is not None))
         replies.extend(turn.extra)
@@ -191,6 +212,21 @@ class Engine:
             user.country = incoming.region()
         return user, previous
 
+    def _settle(self, incoming: Incoming, user: UserState, new: bool) -> str:
+        """The user's language: their own choice once made; before that, the channel's hint, then
+        for a new user the language of this first message or their phone's country; else the
+        default (a user from before languages has been answered in it). Remembered."""
+        if user.language in self.languages.speech:
+            return user.language
+        languages = self.languages
+        code = languages.hinted(incoming.language)
+        if code is None and new and languages.several and incoming.text:
+            code = languages.detected(incoming.text)
+        if code is None and new and languages.several:
+            code = languages.for_region(user.country or incoming.region())
+        user.language = code or languages.default.code
+        return user.language
+
     def _remember(self, user: UserState, replies: list[Reply]) -> None:
         """Keep the last buttons shown, so a typed number can pick one of them."""
         for reply in reversed(replies):
@@ -206,11 +242,14 @@ class Engine:
             turn.user.pending = None  # a tap leaves any open question (its handler may ask anew)
             return await self.on_payload(turn, incoming.button)
         if incoming.non_text and not (incoming.text or "").strip():
-            return [Reply("fallback", self.messages.text_only, self.main_buttons())]
+            return [Reply("fallback", turn.messages.text_only, self.main_buttons(turn))]
         text = incoming.text or ""
-        command = self.commands.get(" ".join(words(normalise(text.strip().lstrip("/")))))
+        command = self.commands.get(_typed(text.strip().lstrip("/")))
         if command is None and text.strip() in self.commands:
             command = self.commands[text.strip()]
+        named = self.languages.named(text) if self.languages.several else None
+        if command is None and named is not None:
+            command = f"language:{named}"
         if command is not None:
             if command != "mydata":  # "my data" only shows things, the open question included
                 turn.user.pending = None
@@ -227,16 +266,55 @@ class Engine:
         if after_alert:  # the alert's own buttons are the next steps
             return []
         if len(text) > LONG_MESSAGE:
-            return [Reply("fallback", self.messages.too_long, self.main_buttons())]
+            return [Reply("fallback", turn.messages.too_long, self.main_buttons(turn))]
         typed = await self._feature_text(turn, text)
         if typed is not None:
             return typed
-        return self._small_talk(turn, text) or self._faq(turn, text[:FAQ_WINDOW])
+        return self._understood(turn, text)
+
+    def _understood(self, turn: Turn, text: str) -> list[Reply]:
+        """Small talk or the FAQ in the user's language. A message whose words are clearly another
+        of the content's languages (lexicon.py), or one the user's language cannot answer and
+        another language's small talk or the detector claims, is answered in that language, with
+        an offer to go on in it (the user's choice stays until they take it)."""
+        other = self.languages.lexicon.clear(text) if self.languages.several else None
+        if other is None or other == turn.language:
+            mine = self._small_talk(turn, text) or self._faq(turn, text[:FAQ_WINDOW])
+            if turn.faq in (None, "answered") or not self.languages.several:
+                return mine
+            other = self._spoken(turn, text)
+            if other is None:
+                return mine
+        turn.language, turn.faq, turn.guess = other, None, None
+        theirs = self._small_talk(turn, text) or self._faq(turn, text[:FAQ_WINDOW])
+        return [*theirs, *self._offer(turn.content)]
+
+    @staticmethod
+    def _offer(content: Content) -> list[Reply]:
+        """A language's offer to go on in it, with the button that takes it."""
+        info = content.language
+        if info is None:
+            return []
+        take = Button(info.button, f"{ACTION_PREFIX}language:{info.code}")
+        return [Reply("command", info.switch_offer, (take,))]
+
+    def _spoken(self, turn: Turn, text: str) -> str | None:
+        """Another language the message is clearly in: its small talk, else the detector's word."""
+        for speech in self.languages:
+            if speech.code != turn.language and speech.small_talk.intent(text) is not None:
+                return speech.code
+        found = self.languages.detected(text)
+        return found if found != turn.language else None
 
     def _alert(self, incoming: Incoming, user: UserState) -> Reply | None:
-        if not incoming.text or self.triage.check(incoming.text) is None:
+        """Every language's triage reads every message; the alert is in the language that fired
+        (the user's own first)."""
+        if not incoming.text:
             return None
-        return self.alert_reply(user.country or incoming.region())
+        found = self.languages.triage(incoming.text, user.language or "")
+        if found is None:
+            return None
+        return self.alert_reply(user.country or incoming.region(), found[0])
 
     async def _pending(self, turn: Turn, text: str) -> list[Reply] | None:
         pending = turn.user.pending
@@ -244,7 +322,7 @@ class Engine:
             return None
         turn.user.pending = None
         if pending.get("feature") == "core" and pending.get("step") == "delete":
-            if " ".join(words(normalise(text))) in _YES:
+            if _typed(text) in self._confirmations(turn):
                 return await self._delete(turn, "yes")
             return None
         feature = self.features.get(str(pending.get("feature")))
@@ -262,6 +340,11 @@ class Engine:
                 return replies
         return None
 
+    def _confirmations(self, turn: Turn) -> frozenset[str]:
+        """What says yes: in the turn's language, and in the default one."""
+        said = (*_commands(turn.speech).confirm, *_commands(self.languages.default).confirm)
+        return frozenset(_typed(w) for w in said)
+
     def _numbered_choice(self, turn: Turn, text: str) -> str | None:
         """A bare number on a numbered channel is that button of the last reply. Out of range, it
         is the menu, unless a question is open: then the question's step re-asks it."""
@@ -276,22 +359,22 @@ class Engine:
 
     def _small_talk(self, turn: Turn, text: str) -> list[Reply] | None:
         """A greeting gets the menu, thanks and goodbyes a short word, fear a calm topic."""
-        found = self.small_talk.intent(text)
+        found = turn.speech.small_talk.intent(text)
         if found is None:
             return None
         intent = found[1]
         if intent.node is not None:
             return [self.node_reply(turn, intent.node)]
         if intent.menu:
-            return [Reply("menu", intent.text or "", self.main_buttons())]
-        return [Reply("command", intent.text or "", (self.menu_button,))]
+            return [Reply("menu", intent.text or "", self.main_buttons(turn))]
+        return [Reply("command", intent.text or "", (turn.menu_button,))]
 
     def _faq(self, turn: Turn, text: str) -> list[Reply]:
         """The FAQ's answer; its verdict goes on the turn for observers (answered, not sure, fallback)."""
-        matches = self.faq.match(text)
+        matches = turn.speech.faq.match(text)
         if not matches:
             turn.faq = "fallback"
-            return [Reply("fallback", self.messages.fallback, self.main_buttons())]
+            return [Reply("fallback", turn.messages.fallback, self.main_buttons(turn))]
         best = matches[0]
         turn.guess = best.topic
         runner_up = matches[1].score if len(matches) > 1 else 0.0
@@ -299,8 +382,8 @@ class Engine:
             turn.faq = "answered"
             return [self.node_reply(turn, best.topic)]
         turn.faq = "not_sure"
-        options = tuple(Button(self.content.nodes[m.topic].title, m.topic) for m in matches[:3])
-        return [Reply("fallback", self.messages.not_sure, (*options, self.menu_button))]
+        options = tuple(Button(turn.content.nodes[m.topic].title, m.topic) for m in matches[:3])
+        return [Reply("fallback", turn.messages.not_sure, (*options, turn.menu_button))]
 
     # -- payloads: nodes and actions -------------------------------------------
 
@@ -319,6 +402,7 @@ class Engine:
             "back": self._back,
             "mydata": self._my_data,
             "delete": self._delete,
+            "language": self._language,
         }
         if name in core:
             return await core[name](turn, rest)
@@ -332,48 +416,64 @@ class Engine:
         replies = []
         if turn.user.paused_reason == STOPPED:
             turn.user.paused_reason = None
-            replies.append(Reply("command", self.messages.resumed))
+            replies.append(Reply("command", turn.messages.resumed))
         return [*replies, self.node_reply(turn, ROOT)]
 
     async def _stop(self, turn: Turn, _: str) -> list[Reply]:
         """STOP pauses everything the bot would send first; it still answers what the user asks."""
         turn.user.paused_reason = STOPPED
-        return [Reply("command", self.messages.stopped, (self.menu_button,))]
+        return [Reply("command", turn.messages.stopped, (turn.menu_button,))]
 
     async def _node(self, turn: Turn, node_id: str) -> list[Reply]:
         return [self.node_reply(turn, node_id)]
 
     def node_reply(self, turn: Turn, node_id: str) -> Reply:
         """A content node as a reply; it joins the history that Back walks."""
-        node = self.content.nodes[node_id]
+        node = turn.content.nodes[node_id]
         history = turn.user.history
         if not history or history[-1] != node_id:
             history.append(node_id)
             del history[:-HISTORY]
-        buttons = self.content.buttons[node_id]
+        buttons = turn.content.buttons[node_id]
+        if node_id in LANGUAGE_NODES and self.languages.several:
+            buttons = (*buttons, Button(_commands(turn.speech).language_button, f"{ACTION_PREFIX}language"))
         if node.kind == "topic":
             for feature in self._topic_buttons:
                 buttons = (*buttons, *feature.topic_buttons(node_id))
         if node_id != ROOT:
-            buttons = (*buttons, self.menu_button)
+            buttons = (*buttons, turn.menu_button)
         if node.kind == "topic":
             return Reply("topic", node.text, buttons, topic=node_id)
         return Reply("menu", node.text, buttons)
 
-    def main_buttons(self) -> tuple[Button, ...]:
-        return self.content.buttons[ROOT]
+    def main_buttons(self, turn: Turn | None = None) -> tuple[Button, ...]:
+        return (turn.content if turn is not None else self.content).buttons[ROOT]
 
-    def alert_reply(self, country: str | None) -> Reply:
-        alert = self.messages.alert
-        number = self.content.emergency.numbers.get(country or "")
+    def alert_reply(self, country: str | None, language: str | None = None) -> Reply:
+        """The emergency alert in a language (the default when not named), with the country's number."""
+        content = self.languages[language].content
+        alert = content.messages.alert
+        number = content.emergency.numbers.get(country or "")
         text = alert.text.replace("{number}", number or alert.general_number)
         if number is None and alert.general_note:  # which of the general numbers, right below them
             text = _insert_after(text, alert.general_number, alert.general_note)
-        buttons = (Button(self.content.nodes["emergency"].title, "emergency"), self.menu_button)
-        return Reply("alert", text, buttons)
+        menu = Button(content.messages.menu_button, ROOT)
+        return Reply("alert", text, (Button(content.nodes["emergency"].title, "emergency"), menu))
 
     async def _help(self, turn: Turn, _: str) -> list[Reply]:
-        return [Reply("command", self.messages.help, self.main_buttons())]
+        return [Reply("command", turn.messages.help, self.main_buttons(turn))]
+
+    async def _language(self, turn: Turn, code: str) -> list[Reply]:
+        """The choice of languages; with a language named, the user's choice from now on."""
+        if code not in self.languages.speech:
+            speeches = list(self.languages)
+            buttons = tuple(
+                Button(s.content.language.button, f"{ACTION_PREFIX}language:{s.code}")  # type: ignore[union-attr]
+                for s in speeches
+            )
+            return [Reply("command", _commands(turn.speech).choose_language, (*buttons, turn.menu_button))]
+        turn.user.language = turn.language = code
+        return [Reply("command", _commands(turn.speech).language_chosen), self.node_reply(turn, ROOT)]
 
     async def _back(self, turn: Turn, _: str) -> list[Reply]:
         history = turn.user.history
@@ -383,31 +483,35 @@ class Engine:
 
     async def _my_data(self, turn: Turn, _: str) -> list[Reply]:
         details = "\n".join(f"• {k}: {v}" for k, v in (await self.describe(turn.user)).items())
-        return [Reply("command", self.messages.my_data.replace("{details}", details), (self.menu_button,))]
+        return [Reply("command", turn.messages.my_data.replace("{details}", details), (turn.menu_button,))]
 
     async def describe(self, user: UserState) -> dict[str, str]:
         """Everything stored about a user, for "my data": every field of their row, what features
         add, and the newest row of each other table, each named by the content's labels."""
-        texts = self.messages.my_data_texts
-        described = {self._label(k): self._shown(v) for k, v in user.describe().items()}
+        texts = self._messages(user).my_data_texts
+        described = {self._label(k, user=user): self._shown(v, user) for k, v in user.describe().items()}
         for feature in self.features.values():
             describe = getattr(feature, "describe", None)
             if describe is not None:
                 described.update(await describe(user))
         for table, (count, newest) in (await self.store.user_records(user.channel, user.user_key)).items():
-            fields = ", ".join(f"{self._label(c, table)} {self._shown(v)}" for c, v in newest.items())
-            described[self._label(table)] = texts.records.replace("{count}", str(count)).replace(
+            fields = ", ".join(
+                f"{self._label(c, table, user)} {self._shown(v, user)}" for c, v in newest.items())
+            described[self._label(table, user=user)] = texts.records.replace("{count}", str(count)).replace(
                 "{fields}", fields)
         return described
 
-    def _label(self, name: str, table: str = "users") -> str:
+    def _messages(self, user: UserState) -> Messages:
+        return self.languages[user.language].content.messages
+
+    def _label(self, name: str, table: str = "users", user: UserState | None = None) -> str:
         """A field's name in "my data": the content's label for table.name or name, else its own."""
-        labels = self.messages.my_data_texts.labels
+        labels = (self._messages(user) if user is not None else self.messages).my_data_texts.labels
         return labels.get(f"{table}.{name}") or labels.get(name) or name.replace("_", " ")
 
-    def _shown(self, value: object) -> str:
+    def _shown(self, value: object, user: UserState | None = None) -> str:
         """A stored value as a person reads it: times to the second, lists and questions in words."""
-        texts = self.messages.my_data_texts
+        texts = (self._messages(user) if user is not None else self.messages).my_data_texts
         if value is None or value == [] or value == {}:
             return texts.none
         if isinstance(value, bool):
@@ -424,18 +528,34 @@ class Engine:
         if answer == "yes":
             await self.store.delete_user(turn.user.channel, turn.user.user_key)
             turn.deleted = True
-            return [Reply("command", self.messages.deleted, (self.menu_button,))]
+            return [Reply("command", turn.messages.deleted, (turn.menu_button,))]
         if answer == "no":
-            return [Reply("command", self.messages.delete_cancelled, (self.menu_button,))]
+            return [Reply("command", turn.messages.delete_cancelled, (turn.menu_button,))]
         turn.user.pending = {"feature": "core", "step": "delete"}
         buttons = (
-            Button(self.messages.yes_delete_button, f"{ACTION_PREFIX}delete:yes"),
-            Button(self.messages.keep_button, f"{ACTION_PREFIX}delete:no"),
+            Button(turn.messages.yes_delete_button, f"{ACTION_PREFIX}delete:yes"),
+            Button(turn.messages.keep_button, f"{ACTION_PREFIX}delete:no"),
         )
-        return [Reply("command", self.messages.delete_confirm, buttons)]
+        return [Reply("command", turn.messages.delete_confirm, buttons)]
 
 
 def _issuable(payload: str) -> bool:
     """Could the bot have issued this payload? A handler may then parse it with int() and friends:
     "²".isdigit() is true but int("²") raises, and a payload from outside may hold anything."""
     return len(payload) <= PAYLOAD_LIMIT and payload.isascii() and payload.isprintable()
+
+
+def _commands(speech: Speech) -> Commands:
+    return speech.content.extra["commands.yaml"]  # type: ignore[no-any-return]
+
+
+class _EveryTriage:
+    """`check` over every language's triage, for a channel that looks before the turn (an alert
+    for a flooding sender); the turn itself asks `Languages.triage`, which also says which fired."""
+
+    def __init__(self, languages: Languages) -> None:
+        self._languages = languages
+
+    def check(self, text: str) -> Finding | None:
+        found = self._languages.triage(text, self._languages.default.code)
+        return found[1] if found is not None else None

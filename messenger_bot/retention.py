@@ -44,7 +44,7 @@ RULES: dict[str, str] = {
              "reminder is on",
     "whatsapp_outbound": "WHATSAPP_OUTBOUND_DAYS after its last status; with its user",
     "telegram_updates": "DEDUP_DAYS",
-    "whatsapp_inbound": "DEDUP_DAYS",
+    "inbound_messages": "DEDUP_DAYS",
     "whatsapp_templates": "nothing about users: the bot's own menu templates",
     "schema_migrations": "nothing about users: the schema's version",
     "admin_daily": "counts only, nothing about users: kept for the operators' trends",
@@ -96,8 +96,8 @@ async def prune(store: Storage, limits: Limits, now: datetime) -> dict[str, int]
         ),
         "telegram_updates": await store.forget_rows_where(
             "telegram_updates", "update_id", "received_at < ?", before(limits.dedup)),
-        "whatsapp_inbound": await store.forget_rows_where(
-            "whatsapp_inbound", "message_sid", "received_at < ?", before(limits.dedup)),
+        "inbound_messages": await store.forget_rows_where(
+            "inbound_messages", "channel, message_id", "received_at < ?", before(limits.dedup)),
         "whatsapp_outbound": await store.forget_rows_where(
             "whatsapp_outbound", "sid", "updated_at < ?", before(limits.whatsapp_outbound)),
         "reminder_outbox": await store.forget_rows_where(
@@ -111,7 +111,7 @@ async def prune(store: Storage, limits: Limits, now: datetime) -> dict[str, int]
 
 
 def summary(removed: dict[str, int]) -> str:
-    """One line for the log and the command: "web chat users 3, whatsapp_inbound 120, …"."""
+    """One line for the log and the command: "web chat users 3, inbound_messages 120, …"."""
     return ", ".join(f"{what} {count}" for what, count in removed.items())
 
 

@@ -22,6 +22,8 @@ from messenger_bot.web.middleware import parse_proxies
 DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "flows"
 #: What Telegram accepts as a webhook secret_token.
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+#: An SMS sender: a number in E.164, or a Messaging Service SID.
+SMS_SENDER = re.compile(r"^(\+[1-9][0-9]{5,14}|MG[0-9a-fA-F]{32})$")
 
 
 class SettingsError(Exception):
@@ -58,6 +60,12 @@ class Settings(BaseSettings):
     whatsapp_template_caffeine: str | None = None
     #: The diary's check-in ("Is your lip still twitching?") outside the 24-hour window.
     whatsapp_template_followup: str | None = None
+    #: SMS through Twilio: the sender, a number in E.164 (+14155550123) or a Messaging Service SID (MG…).
+    twilio_sms_from: str | None = None
+    #: The most SMS segments one message may use; a longer reply goes as several messages.
+    sms_max_segments: int = Field(6, ge=1, le=10)
+    #: Messages per second from the SMS sender (a long code: 1; a toll-free or short code: more).
+    sms_mps: float = Field(1.0, gt=0, le=400)
     #: How many processes send for this bot at once (serve instances; a send-due job that overlaps
     #: them counts too). Provider limits belong to the bot, so each paces to its share of the *_MPS.
     sending_instances: int = Field(1, ge=1, le=1000)
@@ -131,6 +139,14 @@ class Settings(BaseSettings):
             raise ValueError("use 1-256 characters from A-Z, a-z, 0-9, _ and -")
         return value
 
+    @field_validator("twilio_sms_from")
+    @classmethod
+    def _sms_from(cls, value: str | None) -> str | None:
+        if value is not None and not SMS_SENDER.match(value.strip()):
+            raise ValueError("must be a number in E.164 like +14155550123, or a Messaging Service SID "
+                             "(MG followed by 32 hexadecimal characters)")
+        return value.strip() if value is not None else None
+
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _proxies(cls, value: str) -> str:
@@ -150,8 +166,9 @@ class Settings(BaseSettings):
 
     @field_validator(
         "telegram_bot_token", "telegram_webhook_url", "telegram_webhook_secret", "twilio_account_sid",
-        "twilio_auth_token", "twilio_whatsapp_from", "twilio_api_base_url", "public_base_url",
-        "whatsapp_template_water", "whatsapp_template_caffeine", "whatsapp_template_followup", "admin_token",
+        "twilio_auth_token", "twilio_whatsapp_from", "twilio_sms_from", "twilio_api_base_url",
+        "public_base_url", "whatsapp_template_water", "whatsapp_template_caffeine",
+        "whatsapp_template_followup", "admin_token",
         mode="before",
     )
     @classmethod

@@ -5,8 +5,11 @@ from autocorrect, "sooooo" for emphasis, stray zero-width characters pasted from
 `normalise` turns all of that into one plain form, so that the vocabularies in flows/ only
 ever need to be written once, in plain lower-case ASCII-like spelling.
 
-It is called once per incoming message, so it takes a fast path for plain ASCII text
-(the common case) and only pays for Unicode decomposition when the text needs it.
+It runs on every incoming message, so it takes a fast path for plain ASCII text (the
+common case) and only pays for Unicode decomposition when the text needs it. Several
+readers of one turn (commands, triage, features, small talk, the FAQ) each normalise the
+message they were handed; the last few texts are remembered by identity, so the very same
+string object is normalised once, and a new message (a new object) never hits.
 """
 
 from __future__ import annotations
@@ -28,8 +31,15 @@ _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 #: A word: letters and digits, with apostrophes inside it ("can't", "i'm"), never at its edges.
 WORD = r"[^\W_]+(?:'[^\W_]+)*"
 _WORDS = re.compile(WORD)
-_ASCII_RUNS = {c: re.compile(c * 3 + "+") for c in "abcdefghijklmnopqrstuvwxyz"}
+#: Per letter: its triple (to look for), its runs (to replace) and its double (the replacement).
+_ASCII_RUNS = [(c * 3, re.compile(c * 3 + "+"), c * 2) for c in "abcdefghijklmnopqrstuvwxyz"]
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+#: (text, its normal form) for the last few texts normalised, newest first; replaced whole, never
+#: changed in place, so a thread that reads it while another normalises sees one or the other.
+_recent: tuple[tuple[str, str], ...] = ()
+RECENT = 4
 
 
 def normalise(text: str) -> str:
@@ -51,6 +61,16 @@ def normalise(text: str) -> str:
       to one would break the real doubles instead ("drooping" -> "droping").
     - whitespace runs become one space and the ends are trimmed.
     """
+    global _recent
+    for seen, normal in _recent:
+        if seen is text:
+            return normal
+    normal = _normalised(text)
+    _recent = ((text, normal), *_recent[: RECENT - 1])
+    return normal
+
+
+def _normalised(text: str) -> str:
     if text.isascii():
         text = _collapse_ascii(text.translate(_ASCII_TABLE).lower())
     else:
@@ -63,9 +83,9 @@ def normalise(text: str) -> str:
 def _collapse_ascii(text: str) -> str:
     """`_REPEATS` for lower-case ASCII, letter by letter: a substring search per letter is
     ten times cheaper on a long message than one regex with a back-reference at every position."""
-    for letter, runs in _ASCII_RUNS.items():
-        if letter * 3 in text:
-            text = runs.sub(letter * 2, text)
+    for triple, runs, double in _ASCII_RUNS:
+        if triple in text:
+            text = runs.sub(double, text)
     return text
 
 

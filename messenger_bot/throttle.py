@@ -3,19 +3,20 @@
 `FloodGate` is how every channel applies it: triage reads a throttled message all the same, so
 a sender over the limit who describes a warning sign still gets the emergency alert.
 
-Each key (a web chat client, a phone number, a chat id) gets its own aiolimiter
-bucket. A bucket that has refilled is the same as a new one, so it is forgotten: memory
-follows the keys active in the last refill period, not every key ever seen (and never
-more than `max_keys`).
+Each key (a web chat client, a phone number, a chat id) gets its own leaky bucket: `rate`
+messages at once, draining at `rate` per `per_seconds`, on the running event loop's clock
+(aiolimiter's `AsyncLimiter` arithmetic, without its waiters: a refused message is refused at
+once, never queued). A bucket is two floats, since every message of every channel passes here.
+A bucket that has drained is the same as a new one, so it is forgotten: memory follows the
+keys active in the last refill period, not every key ever seen (and never more than `max_keys`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-from aiolimiter import AsyncLimiter
 
 if TYPE_CHECKING:
     from messenger_bot.conversation import Incoming, Reply
@@ -27,35 +28,50 @@ class Throttle:
         self.rate = rate
         self.per_seconds = per_seconds
         self.max_keys = max_keys
-        self._buckets: OrderedDict[str, AsyncLimiter] = OrderedDict()
+        self._drain = rate / per_seconds  # units per second
+        #: Per key, [level, when it was last read]; least recently used first.
+        self._buckets: OrderedDict[str, list[float]] = OrderedDict()
 
     async def allow(self, key: str) -> bool:
         """True and one unit spent when the key has capacity; False at once when it has not."""
-        self._forget_refilled()
-        bucket = self._buckets.get(key)
+        return self.allow_at(key, asyncio.get_running_loop().time())
+
+    def allow_at(self, key: str, now: float) -> bool:
+        """`allow` at the loop time `now` (a gate reads the clock once for all its limits)."""
+        buckets = self._buckets
+        self._forget_drained(now)
+        bucket = buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = AsyncLimiter(self.rate, self.per_seconds)
-            if len(self._buckets) > self.max_keys:
-                self._buckets.popitem(last=False)
+            bucket = buckets[key] = [0.0, now]
+            if len(buckets) > self.max_keys:
+                buckets.popitem(last=False)
         else:
-            self._buckets.move_to_end(key)
-        if not bucket.has_capacity():
+            buckets.move_to_end(key)
+            bucket[0] = self._level(bucket, now)
+            bucket[1] = now
+        if bucket[0] + 1 > self.rate:
             return False
-        await bucket.acquire()
+        bucket[0] += 1
         return True
 
     def __len__(self) -> int:
         return len(self._buckets)
 
-    def _forget_refilled(self, most: int = 2) -> None:
-        """Drop up to `most` of the least recently used buckets that are full again: amortised O(1)."""
+    def _level(self, bucket: list[float], now: float) -> float:
+        """What the bucket holds at `now`, after draining since it was last read."""
+        level, then = bucket
+        return max(level - (now - then) * self._drain, 0.0) if level else 0.0
+
+    def _forget_drained(self, now: float, most: int = 2) -> None:
+        """Drop up to `most` of the least recently used buckets that are empty again: amortised O(1)."""
+        buckets = self._buckets
         for _ in range(most):
-            if not self._buckets:
+            if not buckets:
                 return
-            key, bucket = next(iter(self._buckets.items()))
-            if not bucket.has_capacity(self.rate):
+            key = next(iter(buckets))
+            if self._level(buckets[key], now) > 0:
                 return
-            del self._buckets[key]
+            del buckets[key]
 
 
 #: Sending evenly at exactly N a second still lets N + 1 land in some one-second window (the
@@ -91,8 +107,9 @@ class FloodGate:
 
     async def admit(self, engine: Engine, incoming: Incoming, *keys: str) -> Admission:
         """Admitted, or refused with the alert when the message describes a warning sign."""
+        now = asyncio.get_running_loop().time()
         for throttle, key in zip(self.limits, keys, strict=True):
-            if not await throttle.allow(key):
+            if not throttle.allow_at(key, now):
                 return Admission(False, alert_alone(engine, incoming))
         return Admission(True)
 

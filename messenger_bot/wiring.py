@@ -81,6 +81,10 @@ def whatsapp_on(settings: Settings) -> bool:
     return bool(settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from)
 
 
+def sms_on(settings: Settings) -> bool:
+    return bool(settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_sms_from)
+
+
 def channels_for(settings: Settings) -> list[Channel]:
     """The channels the settings switch on; the web chat is always there."""
     from messenger_bot.web.webchat import WebChat
@@ -94,6 +98,10 @@ def channels_for(settings: Settings) -> list[Channel]:
         from messenger_bot.channels.whatsapp import WhatsAppChannel
 
         found.append(WhatsAppChannel(settings))
+    if sms_on(settings):
+        from messenger_bot.channels.sms import SmsChannel
+
+        found.append(SmsChannel(settings))
     return found
 
 
@@ -108,6 +116,10 @@ def senders_for(settings: Settings) -> dict[str, Sender]:
         from messenger_bot.channels.whatsapp import WhatsAppSender
 
         found["whatsapp"] = WhatsAppSender(settings)
+    if sms_on(settings):
+        from messenger_bot.channels.sms import SmsSender
+
+        found["sms"] = SmsSender(settings)
     return found
 
 
@@ -182,7 +194,7 @@ async def send_due(settings: Settings, now: datetime | None) -> int:
 
 
 def _cmd_whatsapp_sync_templates(args: argparse.Namespace) -> int:
-    from messenger_bot.channels.whatsapp_templates import run_sync_templates
+    from messenger_bot.channels.whatsapp.templates import run_sync_templates
 
     return run_sync_templates(load_settings())
 

@@ -100,3 +100,19 @@ def test_the_bot_refuses_to_start_on_broken_content(broken: Path, bot_env: dict[
     assert run.returncode == 1
     assert "causez" in run.stderr
     assert run.stdout == ""
+
+
+def test_telegrams_command_menu_is_checked_against_the_bot_apis_limits(broken: Path) -> None:
+    telegram = broken / "telegram.yaml"
+    edit(telegram, "command: water", "command: Water-Reminders")
+    edit(telegram, "description: The main menu", "description: " + "menu " * 60)
+    problems = check_content(broken)
+    where = "flows/telegram.yaml: commands"
+    assert f"{where}.1.description: String should have at most 256 characters" in problems
+    assert f"{where}.6.command: String should match pattern '^[a-z0-9_]{{1,32}}$'" in problems
+    shutil.copy(FLOWS / "telegram.yaml", telegram)
+    edit(telegram, "command: back", "command: help")
+    assert any(p.startswith("flows/telegram.yaml") and "command listed twice: help" in p
+               for p in check_content(broken))
+    telegram.unlink()
+    assert "flows/telegram.yaml: missing (the bot needs it)" in check_content(broken)

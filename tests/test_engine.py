@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from messenger_bot.console import SHOWN_NUMBERED
 from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.engine import Engine
 
 
 def say(text: str, user: str = "u1", channel: str = "console", **kw: object) -> Incoming:
+    kw.setdefault("numbered", channel in SHOWN_NUMBERED)  # as the console and WhatsApp say they are
     return Incoming(channel, user, text=text, **kw)  # type: ignore[arg-type]
 
 
 def tap(payload: str, user: str = "u1", channel: str = "console") -> Incoming:
-    return Incoming(channel, user, button=payload)
+    return Incoming(channel, user, button=payload, numbered=channel in SHOWN_NUMBERED)
 
 
 def kinds(replies: list[Reply]) -> list[str]:

@@ -37,10 +37,10 @@ from telegram.request import HTTPXRequest
 from tenacity import wait_none
 from twilio.request_validator import RequestValidator
 
-from messenger_bot.channels import whatsapp_twilio
-from messenger_bot.channels.telegram_request import AiohttpRequest
-from messenger_bot.channels.telegram_send import TelegramSender
-from messenger_bot.channels.whatsapp_sender import WhatsAppSender
+from messenger_bot.channels.telegram import TelegramSender
+from messenger_bot.channels.telegram.request import AiohttpRequest
+from messenger_bot.channels.twilio import rest as twilio_rest
+from messenger_bot.channels.whatsapp import WhatsAppSender
 from messenger_bot.content import Content
 from messenger_bot.delivery import Sender
 from messenger_bot.engine import BLOCKED
@@ -55,10 +55,11 @@ from tests.fakes.telegram_api import CREATED_FAULTS, FakeTelegram, text_update
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support.postgres import TcpRelay, fresh_schema, with_search_path
 from tests.support.server import ServeProcess
+from tests.support.twilio import ACCOUNT, PUBLIC, TOKEN
 from tests.support.waiting import HANG_BOUND
 from tests.test_reminders_e2e import EIGHT, HOURLY, send_due, telegram_env
 from tests.test_telegram import SECRET
-from tests.test_whatsapp import ACCOUNT, PUBLIC, SANDBOX, TOKEN
+from tests.test_whatsapp import SANDBOX
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_URL = "https://bot.example.org/telegram/webhook"
@@ -128,7 +129,7 @@ def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Both providers' clients give up after CLIENT_TIMEOUT, so a chaos timeout costs under a second."""
     for request_class in (AiohttpRequest, HTTPXRequest):
         monkeypatch.setattr(request_class, "__init__", _short_read_timeout(request_class.__init__))
-    monkeypatch.setattr(whatsapp_twilio, "REQUEST_TIMEOUT", CLIENT_TIMEOUT)
+    monkeypatch.setattr(twilio_rest, "REQUEST_TIMEOUT", CLIENT_TIMEOUT)
 
 
 def _short_read_timeout(original: Callable[..., None]) -> Callable[..., None]:
@@ -771,7 +772,8 @@ def test_serve_killed_mid_traffic_and_dispatch_then_restarted_loses_and_doubles_
     with sqlite3.connect(db) as con:
         statuses = dict(con.execute("SELECT user_key, status FROM reminder_outbox").fetchall())
         seen_updates = {r[0] for r in con.execute("SELECT update_id FROM telegram_updates")}
-        seen_sids = {r[0] for r in con.execute("SELECT message_sid FROM whatsapp_inbound")}
+        seen_sids = {r[0] for r in con.execute(
+            "SELECT message_id FROM inbound_messages WHERE channel = 'whatsapp'")}
     tally("serve SIGKILLed mid traffic and dispatch",
           {c: (len(telegram.delivered(int(c))), statuses.get(c, "none")) for c in reminded})
     for chat in reminded:
@@ -837,3 +839,82 @@ async def test_a_whatsapp_turn_that_fails_is_answered_when_twilio_retries(
         assert twiml_messages(retried), "Twilio's retry gets the answer"
         assert twiml_messages(await deliver()) == [], "and a third delivery is a duplicate"
         await client.aclose()
+
+
+async def test_a_telegram_turn_that_fails_is_answered_when_telegram_redelivers(
+    tmp_path: Path, content: Content, telegram: FakeTelegram, twilio: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The update id is recorded before the turn; a turn that raises must not leave it looking
+    answered. The webhook answers 5xx (no apology), so Telegram delivers it again; the
+    redelivery is answered, and a third delivery is a duplicate."""
+    settings = settings_for(f"sqlite:///{tmp_path}/bot.sqlite3", telegram, twilio)
+    async with running(settings) as (app, client):
+        engine = app.state.runtime.engine
+        real_turn = engine.turn
+
+        async def broken_once(incoming: Any) -> Any:
+            monkeypatch.setattr(engine, "turn", real_turn)
+            raise RuntimeError("a bug in a turn")
+
+        monkeypatch.setattr(engine, "turn", broken_once)
+        chat = new_chat()
+        update = text_update(telegram.next_update_id(), chat, "/help")
+        failed = await post_update(client, update)
+        assert failed.status_code >= 500 and "Traceback" not in failed.text
+        assert telegram.calls_to("sendMessage", chat) == [], "no apology: the redelivery is the answer"
+        assert (await post_update(client, update)).status_code == 200  # Telegram's redelivery
+        [answer] = telegram.delivered(chat)
+        assert content.messages.help.splitlines()[0] in answer.text
+        assert (await post_update(client, update)).status_code == 200
+        assert len(telegram.delivered(chat)) == 1, "and a third delivery is a duplicate"
+
+
+async def test_a_telegram_turn_that_fails_again_on_its_redelivery_gets_the_apology(
+    tmp_path: Path, content: Content, telegram: FakeTelegram, twilio: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A turn that fails every time (a bug its message meets) is not sent back to Telegram
+    again and again: its redelivery that fails too gets the apology and a 200."""
+    settings = settings_for(f"sqlite:///{tmp_path}/bot.sqlite3", telegram, twilio)
+    async with running(settings) as (app, client):
+        engine = app.state.runtime.engine
+
+        async def broken(incoming: Any) -> Any:
+            raise RuntimeError("a bug in a turn")
+
+        monkeypatch.setattr(engine, "turn", broken)
+        chat = new_chat()
+        update = text_update(telegram.next_update_id(), chat, "can coffee cause it?")
+        assert (await post_update(client, update)).status_code >= 500
+        assert (await post_update(client, update)).status_code == 200
+        [apology] = telegram.delivered(chat)
+        assert apology.text == content.extra["telegram.yaml"].apology
+
+
+async def test_a_telegram_turn_that_fails_by_polling_gets_the_apology_at_once(
+    tmp_path: Path, content: Content, telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Polling confirms every update it fetched, so nothing is delivered again: the user hears
+    at once that something went wrong, and the next message is answered as usual."""
+    settings = load_settings(
+        database_url=f"sqlite:///{tmp_path}/bot.sqlite3", telegram_bot_token=telegram.token,
+        telegram_base_url=telegram.base_url, telegram_mps=1000,
+    )
+    async with running(settings) as (app, _):
+        engine = app.state.runtime.engine
+        real_turn = engine.turn
+
+        async def broken_once(incoming: Any) -> Any:
+            monkeypatch.setattr(engine, "turn", real_turn)
+            raise RuntimeError("a bug in a turn")
+
+        monkeypatch.setattr(engine, "turn", broken_once)
+        chat = new_chat()
+        telegram.push(text_update(telegram.next_update_id(), chat, "can coffee cause it?"))
+        [apology] = await asyncio.to_thread(telegram.wait_for, lambda: telegram.delivered(chat))
+        assert apology.text == content.extra["telegram.yaml"].apology
+        telegram.push(text_update(telegram.next_update_id(), chat, "/help"))
+        _, answer = await asyncio.to_thread(
+            telegram.wait_for, lambda: telegram.delivered(chat)[1:] and telegram.delivered(chat))
+        assert content.messages.help.splitlines()[0] in answer.text

@@ -33,6 +33,7 @@ from tests.fakes.twilio_api import FakeTwilio
 from tests.support import hostile
 from tests.support.chat import ChatProcess
 from tests.support.server import ServeProcess
+from tests.support.twilio import PUBLIC, TOKEN
 from tests.test_faults import (
     SECRET_HEADER,
     running,
@@ -41,12 +42,11 @@ from tests.test_faults import (
     whatsapp_fields,
 )
 from tests.test_telegram import SECRET
-from tests.test_whatsapp import PUBLIC, TOKEN
 
 HYPOTHESIS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 VICTIM_WEB, VICTIM_CHAT, VICTIM_NUMBER = "victim-browser-key-7Q", 777_000_111, "whatsapp:+447700900999"
 VICTIM_WORDS = "my private question about my neighbour's pills"
-STORED = ("users", "telegram_updates", "whatsapp_inbound", "whatsapp_outbound", "reminder_subscriptions")
+STORED = ("users", "telegram_updates", "inbound_messages", "whatsapp_outbound", "reminder_subscriptions")
 _ids = itertools.count(50_000)
 
 # -- what hostile senders put in fields ------------------------------------------------------------

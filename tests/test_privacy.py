@@ -27,7 +27,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from messenger_bot import retention
-from messenger_bot.channels.whatsapp_store import WhatsAppStore
+from messenger_bot.channels.whatsapp.store import WhatsAppStore
 from messenger_bot.content import Content
 from messenger_bot.settings import load_settings
 from messenger_bot.storage.base import USER_TABLES, Storage, UserState
@@ -281,8 +281,8 @@ async def test_a_pass_forgets_what_is_past_its_time_and_keeps_the_rest(store: St
     for update_id, at in ((1, old), (2, recent)):
         await store.execute("INSERT INTO telegram_updates (update_id, received_at) VALUES (?, ?)",
                             update_id, at)
-        await store.execute("INSERT INTO whatsapp_inbound (message_sid, received_at) VALUES (?, ?)",
-                            f"SM{update_id}", at)
+        await store.execute("INSERT INTO inbound_messages (channel, message_id, received_at) "
+                            "VALUES ('whatsapp', ?, ?)", f"SM{update_id}", at)
         await store.execute(
             "INSERT INTO whatsapp_outbound (sid, channel, user_key, status, created_at, updated_at) "
             "VALUES (?, 'whatsapp', 'whatsapp:+447700900778', 'read', ?, ?)", f"SM-out-{update_id}", at, at)
@@ -304,7 +304,7 @@ async def test_a_pass_forgets_what_is_past_its_time_and_keeps_the_rest(store: St
         ("web-came-back",), ("web-last-week",), ("web-one-message-today",)]
     assert await remaining(store, "SELECT user_key FROM reminder_subscriptions") == [("43",)]
     assert await remaining(store, "SELECT update_id FROM telegram_updates") == [(2,)]
-    assert await remaining(store, "SELECT message_sid FROM whatsapp_inbound") == [("SM2",)]
+    assert await remaining(store, "SELECT message_id FROM inbound_messages") == [("SM2",)]
     assert await remaining(store, "SELECT sid FROM whatsapp_outbound") == [("SM-out-2",)]
     assert await remaining(store, "SELECT status, updated_at FROM reminder_outbox") == [
         ("pending", old), ("sent", recent)]

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from messenger_bot.console import SHOWN_NUMBERED
 from messenger_bot.content import Content
 from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.engine import Engine
@@ -46,9 +47,9 @@ async def say(
     button: bool = False,
 ) -> list[Reply]:
     incoming = (
-        Incoming(channel, user, button=what, received_at=at)
+        Incoming(channel, user, button=what, received_at=at, numbered=channel in SHOWN_NUMBERED)
         if button
-        else Incoming(channel, user, text=what, received_at=at)
+        else Incoming(channel, user, text=what, received_at=at, numbered=channel in SHOWN_NUMBERED)
     )
     return [r for r in await bot.turn(incoming) if r.kind != "command" or r.buttons]
 

@@ -26,8 +26,13 @@ import httpx
 import pytest
 from telegram.error import NetworkError, TimedOut
 
-from messenger_bot.channels.telegram import FLOOD_BURST, UpdateLog
-from messenger_bot.channels.telegram_render import (
+from messenger_bot.channels.telegram import FLOOD_BURST, TelegramSender, UpdateLog
+from messenger_bot.channels.telegram import turn as turn_module
+from messenger_bot.channels.telegram.bots import build_bot
+from messenger_bot.channels.telegram.commands import set_command_menus
+from messenger_bot.channels.telegram.limits import limits_for
+from messenger_bot.channels.telegram.outbox import not_sent
+from messenger_bot.channels.telegram.render import (
     DATA_LIMIT,
     LIMIT,
     CallbackCodec,
@@ -35,9 +40,9 @@ from messenger_bot.channels.telegram_render import (
     split_text,
     to_html,
 )
-from messenger_bot.channels.telegram_request import AiohttpRequest
-from messenger_bot.channels.telegram_send import TelegramSender, not_sent
+from messenger_bot.channels.telegram.request import AiohttpRequest
 from messenger_bot.content import Button, Content
+from messenger_bot.content.telegram import Command
 from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.delivery import Outcome
 from messenger_bot.engine import BLOCKED, STOPPED, Engine
@@ -160,6 +165,20 @@ def test_start_shows_the_menu_with_buttons_and_commands_are_registered(telegram:
     [commands] = telegram.fake.calls_to("setMyCommands")
     names = {c["command"] for c in commands.params["commands"]}
     assert {"start", "menu", "help", "about", "back", "mydata", "deletedata", "stop", "reminders"} <= names
+
+
+def test_the_command_menu_is_the_contents_own_with_the_diary_and_the_language(
+    telegram: Telegram, content: Content
+):
+    [commands] = telegram.fake.calls_to("setMyCommands")
+    listed = [(c["command"], c["description"]) for c in commands.params["commands"]]
+    assert listed == [(c.command, c.description) for c in content.extra["telegram.yaml"].commands]
+    assert {"diary", "language"} <= {name for name, _ in listed}
+    assert not commands.params.get("language_code"), "the default menu, for every app language"
+    chat = new_chat()
+    telegram.say(chat, "/diary")
+    messages = telegram.wait_messages(chat)
+    assert content.extra["diary.yaml"].sentences["summary_empty"].split(".")[0] in seen(messages[-1])
 
 
 def test_a_tap_is_acknowledged_and_its_answer_replaces_the_menu(telegram: Telegram, content: Content):
@@ -649,3 +668,68 @@ async def test_ptb_bookkeeping_stays_bounded_however_many_chats_write(tmp_path: 
             await ptb.update_persistence()
             await ptb.update_persistence()
             assert kept() == [0, 0, 0, 0, 0, 0]
+
+
+# -- the user's language, as their Telegram app reports it ------------------------------------------
+
+
+async def test_the_users_app_language_goes_to_the_engine_with_messages_taps_and_edits(
+    tmp_path: Path, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+):
+    """Telegram's `language_code` is the engine's hint (`Incoming.language`); none when it sends none."""
+    settings = load_settings(
+        database_url=f"sqlite:///{tmp_path / 'bot.sqlite3'}", telegram_bot_token=fake.token,
+        telegram_base_url=fake.base_url, telegram_webhook_url="https://bot.example.org/telegram/webhook",
+        telegram_webhook_secret=SECRET,
+    )
+    app = create_app(settings, scheduler=False)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    hints: list[str | None] = []
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://bot.test") as client,
+    ):
+        engine = app.state.runtime.engine
+        real_turn, real_alert = engine.turn, turn_module.alert_alone
+
+        async def turn(incoming: Incoming) -> list[Reply]:
+            hints.append(incoming.language)
+            return await real_turn(incoming)
+
+        def alert(engine: Engine, incoming: Incoming) -> list[Reply]:
+            hints.append(incoming.language)
+            return real_alert(engine, incoming)
+
+        monkeypatch.setattr(engine, "turn", turn)
+        monkeypatch.setattr(turn_module, "alert_alone", alert)
+        chat = new_chat()
+        said = text_update(fake.next_update_id(), chat, "hola", message_id=3)
+        tapped = tap_update(fake.next_update_id(), chat, "causes", 3)
+        edited = edited_update(fake.next_update_id(), chat, "my face is drooping and I can't speak", 3)
+        for update, who, code in ((said, said["message"], "es"), (tapped, tapped["callback_query"], "pt-br"),
+                                  (edited, edited["edited_message"], "es")):
+            who["from"]["language_code"] = code
+            assert (await client.post("/telegram/webhook", json=update, headers=headers)).status_code == 200
+        plain = text_update(fake.next_update_id(), chat, "/help")
+        assert (await client.post("/telegram/webhook", json=plain, headers=headers)).status_code == 200
+    assert hints == ["es", "pt-br", "es", None]
+    assert any("These signs can mean a stroke" in c.text for c in fake.delivered(chat)), "the edit's alert"
+
+
+async def test_each_languages_command_menu_is_sent_with_its_language_code(
+    fake: FakeTelegram, content: Content
+):
+    """One setMyCommands per language: the default without a language_code (every other app
+    language sees it), then each language's own, as a translated telegram.yaml will give them."""
+    default = content.extra["telegram.yaml"]
+    menu = Command(command="menu", description="El menú principal")
+    spanish = default.model_copy(update={"commands": (menu,)})
+    settings = load_settings(telegram_bot_token=fake.token, telegram_base_url=fake.base_url)
+    bot = build_bot(settings, limits_for(settings))
+    async with bot:
+        await set_command_menus(bot, {"es": spanish, None: default})
+    first, second = fake.calls_to("setMyCommands")
+    assert not first.params.get("language_code")
+    assert [c["command"] for c in first.params["commands"]] == [c.command for c in default.commands]
+    assert second.params["language_code"] == "es"
+    assert second.params["commands"] == [{"command": "menu", "description": "El menú principal"}]

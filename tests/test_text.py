@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from messenger_bot import text as text_module
 from messenger_bot.text import normalise, words
 
 
@@ -58,3 +59,13 @@ def test_normalise_is_idempotent(text: str) -> None:
 @given(st.text())
 def test_words_never_contain_spaces(text: str) -> None:
     assert all(w and " " not in w for w in words(normalise(text)))
+
+
+@given(st.lists(st.text(max_size=30), min_size=1, max_size=12))
+def test_each_text_gets_its_own_form_however_they_interleave(texts: list[str]) -> None:
+    """A turn normalises one message many times (remembered), and turns interleave: whichever
+    order texts come in, and however often, each gets the form it would get on its own."""
+    expected = {text: text_module._normalised(text) for text in texts}  # the work itself, never remembered
+    for text in [*texts, *reversed(texts), *texts]:
+        assert normalise(text) == expected[text]
+        assert normalise("".join(list(text))) == expected[text]

@@ -1,6 +1,6 @@
 """Flood control and pacing: one key is slowed, others are not, and memory follows activity.
 
-The throttle's buckets (aiolimiter) read the running event loop's clock, so each test runs
+The throttle's buckets read the running event loop's clock, so each test runs
 on a loop whose clock the test sets: time passes when the test says so, never because the
 machine was slow.
 """

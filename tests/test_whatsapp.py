@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import sqlite3
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,15 +25,10 @@ from tenacity import wait_none
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from messenger_bot.channels.whatsapp_render import (
-    LIST_TITLE,
-    MESSAGE_LIMIT,
-    QUICK_REPLY_TITLE,
-    render,
-    twiml,
-)
-from messenger_bot.channels.whatsapp_sender import WhatsAppSender
-from messenger_bot.channels.whatsapp_templates import sync_templates
+from messenger_bot.channels.twilio.parts import twiml
+from messenger_bot.channels.whatsapp import WhatsAppSender
+from messenger_bot.channels.whatsapp.render import LIST_TITLE, MESSAGE_LIMIT, QUICK_REPLY_TITLE, render
+from messenger_bot.channels.whatsapp.templates import sync_templates
 from messenger_bot.content import Button, Content
 from messenger_bot.conversation import Reply
 from messenger_bot.delivery import Outcome
@@ -45,11 +38,9 @@ from messenger_bot.settings import load_settings
 from messenger_bot.storage import SQLiteStorage
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support.server import ServeProcess, free_port
+from tests.support.twilio import ACCOUNT, PUBLIC, TOKEN, Bot, settings_from, twilio_env
 
-ACCOUNT = "AC" + "1" * 32
-TOKEN = "test-auth-token-0123456789abcdef"
 SANDBOX = "whatsapp:+14155238886"
-PUBLIC = "https://bot.example.org"
 WATER_TEMPLATE = "HX" + "a" * 32
 _sids = itertools.count(1)
 _numbers = itertools.count(7700900100)
@@ -65,43 +56,7 @@ def fake() -> Iterator[FakeTwilio]:
 
 
 def bot_env(db: Path, fake: FakeTwilio, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_"))}
-    env.update({
-        "DATABASE_URL": f"sqlite:///{db}", "PYTHONUNBUFFERED": "1", "TWILIO_ACCOUNT_SID": ACCOUNT,
-        "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_WHATSAPP_FROM": SANDBOX, "TWILIO_API_BASE_URL": fake.base_url,
-        "PUBLIC_BASE_URL": "", "WHATSAPP_INTERACTIVE": "false", **extra,
-    })
-    return env
-
-
-@dataclass
-class Bot:
-    """A running server, the URL Twilio signs for it, and its database file."""
-
-    serve: ServeProcess
-    signed_base: str
-    db: Path
-    env: dict[str, str]
-    http: httpx.Client
-
-    def post(self, path: str, fields: dict[str, str], *, sign_for: str | None = None,
-             token: str = TOKEN, signature: str | None = None) -> httpx.Response:
-        url = (sign_for or self.signed_base) + path
-        headers = {}
-        sig = signature if signature is not None else RequestValidator(token).compute_signature(url, fields)
-        if sig:
-            headers["X-Twilio-Signature"] = sig
-        return self.http.post(self.serve.url + path, data=fields, headers=headers)
-
-    def paused_reason(self, user: str) -> str | None:
-        with sqlite3.connect(self.db) as db:
-            row = db.execute("SELECT paused_reason FROM users WHERE channel = 'whatsapp' AND user_key = ?",
-                             (user,)).fetchone()
-        return row[0] if row else None
-
-    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(self.db) as db:
-            return db.execute(sql, params).fetchall()
+    return twilio_env(db, fake, **{"TWILIO_WHATSAPP_FROM": SANDBOX, "WHATSAPP_INTERACTIVE": "false", **extra})
 
 
 @pytest.fixture(scope="module")
@@ -258,9 +213,11 @@ def test_stop_pauses_once_and_start_resumes(bot: Bot) -> None:
     assert "How to use me" in user.say("HELP")
 
 
-def test_long_answers_are_split_at_paragraphs_within_the_limit() -> None:
+def test_long_answers_are_split_at_paragraphs_within_the_limit(content: Content) -> None:
     paragraph = "A sentence about twitching that goes on for a while. " * 10
-    parts = render([Reply("topic", "\n\n".join([paragraph.strip()] * 8), (Button("Main menu", "menu"),))])
+    hint = content.extra["channels.yaml"].numbered.whatsapp_hint
+    reply = Reply("topic", "\n\n".join([paragraph.strip()] * 8), (Button("Main menu", "menu"),))
+    parts = render([reply], hint)
     assert len(parts) > 1
     assert all(p.body and len(p.body) <= MESSAGE_LIMIT for p in parts)
     assert all(p.body and p.body.startswith("A sentence") for p in parts)
@@ -356,7 +313,7 @@ def test_status_callbacks_are_recorded_and_unreachable_users_paused(bot: Bot) ->
 async def sender(bot: Bot) -> Any:
     store = SQLiteStorage(bot.db)
     await store.open()
-    settings = load_settings(**_settings_from(bot.env))
+    settings = load_settings(**settings_from(bot.env))
     whatsapp = WhatsAppSender(settings, wait=wait_none())
     await whatsapp.start(store)
     yield whatsapp
@@ -449,7 +406,7 @@ def test_sync_templates_makes_list_pickers_and_quick_replies(tapping_bot: Bot, f
     assert kinds.get("twilio/list-picker") and kinds.get("twilio/quick-reply")
     stored = tapping_bot.query("SELECT COUNT(*) FROM whatsapp_templates")[0][0]
     assert stored == len(fake.contents)
-    settings = load_settings(**_settings_from(tapping_bot.env))
+    settings = load_settings(**settings_from(tapping_bot.env))
     again = asyncio.run(sync_templates(settings, []))
     assert again.created == 0 and again.existing == stored and again.failed == 0
     assert len(fake.contents) == stored
@@ -475,11 +432,6 @@ def test_menus_go_as_taps_and_a_tap_is_a_button(tapping_bot: Bot, fake: FakeTwil
 
 def _first_line(content: Content, node_id: str) -> str:
     return content.nodes[node_id].text.strip().splitlines()[0][:60]
-
-
-def _settings_from(env: dict[str, str]) -> dict[str, str]:
-    wanted = ("TWILIO_", "WHATSAPP_", "PUBLIC_", "DATABASE_URL")
-    return {k.lower(): v for k, v in env.items() if k.startswith(wanted)}
 
 
 def _sig(bot: Bot, fields: dict[str, str]) -> str:

@@ -155,3 +155,31 @@ class EmergencyNumbers(_Strict):
         if bad:
             raise ValueError(f"region codes must be two capital letters, not {', '.join(bad)}")
         return value
+
+
+#: The engine's commands, by the name its `do:` payloads use; flows/commands.yaml lists each one's words.
+ENGINE_COMMANDS = ("menu", "stop", "help", "back", "about", "mydata", "delete", "language")
+
+
+class Commands(_Strict):
+    """flows/commands.yaml: the typed words of each engine command, and the words that confirm (yes)."""
+
+    commands: dict[str, tuple[Annotated[str, Field(min_length=1, max_length=60)], ...]]
+    confirm: tuple[str, ...] = Field(min_length=1)
+    #: The language command's question, the line that confirms a choice, and its button's label.
+    choose_language: str = Field(min_length=1, max_length=TEXT_LIMIT)
+    language_chosen: str = Field(min_length=1, max_length=TEXT_LIMIT)
+    language_button: str = Field(min_length=1, max_length=LABEL_LIMIT)
+
+    @field_validator("commands")
+    @classmethod
+    def _known(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        unknown = sorted(set(value) - set(ENGINE_COMMANDS))
+        missing = [c for c in ENGINE_COMMANDS if c not in value]
+        if unknown or missing:
+            raise ValueError(
+                f"commands must be exactly {', '.join(ENGINE_COMMANDS)}"
+                f"{'; unknown: ' + ', '.join(unknown) if unknown else ''}"
+                f"{'; missing: ' + ', '.join(missing) if missing else ''}"
+            )
+        return value

@@ -69,7 +69,7 @@ class FaqMatcher:
 
     def __init__(self, topics: list[Node], words: FaqWords | None = None) -> None:
         words = words or FaqWords()
-        self._tokeniser = Tokeniser(words.synonyms)
+        self._tokeniser = Tokeniser(words.synonyms, words.endings)
         self._general = frozenset(words.general_topics)
         self._first = frozenset(words.first_topics)
         phrases: list[_Phrase] = []
@@ -90,6 +90,10 @@ class FaqMatcher:
         self._vocabulary = list(self._by_word)
         self._known = frozenset(self._vocabulary)
         self._by_word = self._lead_words()
+        #: Per phrase, its words with their weights and its total weight, summed once here
+        #: rather than for every message that reaches it.
+        self._weighted = [tuple((w, self._weight[w]) for w in p.words) for p in self._phrases]
+        self._totals = [sum(weight for _, weight in pairs) for pairs in self._weighted]
         self._similar = lru_cache(maxsize=8192)(self._similar_uncached)
 
     def _lead_words(self) -> dict[str, list[int]]:
@@ -122,7 +126,7 @@ class FaqMatcher:
         for index in {i for word in found for i in self._by_word.get(word, ())}:
             phrase = self._phrases[index]
             scorer = self._example_score if phrase.example else self._keyword_score
-            score = scorer(phrase, found)
+            score = scorer(index, found)
             if score:
                 scores[phrase.topic].append(score)
         if not scores:
@@ -142,18 +146,18 @@ class FaqMatcher:
                 scores[topic] = 2 * best
         return scores
 
-    def _keyword_score(self, phrase: _Phrase, found: dict[str, float]) -> float:
+    def _keyword_score(self, index: int, found: dict[str, float]) -> float:
         """Every word of a keyword must be there; its weight, scaled by how well they matched."""
-        if not all(w in found for w in phrase.words):
+        words = self._phrases[index].words
+        if not all(w in found for w in words):
             return 0.0
-        quality = min(found[w] for w in phrase.words) / 100
-        return quality * sum(self._weight[w] for w in phrase.words)
+        quality = min(found[w] for w in words) / 100
+        return quality * self._totals[index]
 
-    def _example_score(self, phrase: _Phrase, found: dict[str, float]) -> float:
+    def _example_score(self, index: int, found: dict[str, float]) -> float:
         """Most of an example's weight must be there; it scores the weight found, times that share."""
-        total = sum(self._weight[w] for w in phrase.words)
-        hit = sum(self._weight[w] * found[w] / 100 for w in phrase.words if w in found)
-        share = hit / total
+        hit = sum(weight * found[w] / 100 for w, weight in self._weighted[index] if w in found)
+        share = hit / self._totals[index]
         return EXAMPLE_FACTOR * hit * share if share >= EXAMPLE_COVERAGE else 0.0
 
     def _words(self, text: str) -> tuple[str, ...]:

@@ -19,6 +19,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Ending(_Strict):
+    """A word ending folded away (a plural, a verb ending) when the stem keeps `keep` letters;
+    `becomes` replaces it ("ies" -> "y")."""
+
+    ending: str = Field(min_length=1)
+    keep: int = Field(ge=1)
+    becomes: str = ""
+
+
+class Endings(_Strict):
+    """How a language's plurals and verb endings fold, so "twitches" and "twitch" meet: `fold`
+    tried in order (longest first), none for words ending in one of `never` ("stress", "virus")."""
+
+    fold: tuple[Ending, ...] = ()
+    never: tuple[str, ...] = ()
+
+
 class FaqWords(_Strict):
     """flows/faq.yaml: how typed words map onto the keywords, and how topics rank."""
 
@@ -28,6 +45,8 @@ class FaqWords(_Strict):
     general_topics: tuple[str, ...] = ()
     #: Topics that win whenever they match at least half as well as the best (warning signs).
     first_topics: tuple[str, ...] = ()
+    #: The language's own folding of word endings (none when the file leaves it out).
+    endings: Endings = Endings()
 
     @field_validator("synonyms")
     @classmethod

@@ -47,19 +47,20 @@ class SmallTalk:
 
         A message may chain two ("hi, how are you", "thanks, bye"): the last one answers.
         """
-        tokens = words(normalise(text))
+        normal = normalise(text)
+        tokens = words(normal)
         if not tokens or len(tokens) > MAX_WORDS:
             return None
-        found = self._whole(tokens)
+        keys = _Keys(self, tokens, normal.isascii())
+        found = self._whole(keys.of(0, len(tokens)))
         for cut in range(1, min(HEAD_WORDS, len(tokens) - 1) + 1):
             if found is not None:
                 break
-            if self._squeeze(" ".join(tokens[:cut])) in self._phrasings:
-                found = self._whole(tokens[cut:])
+            if keys.of(0, cut) in self._phrasings:
+                found = self._whole(keys.of(cut, len(tokens)))
         return found
 
-    def _whole(self, tokens: list[str]) -> tuple[str, Intent] | None:
-        key = self._squeeze(" ".join(tokens))
+    def _whole(self, key: str) -> tuple[str, Intent] | None:
         if not key:
             return None
         if key in self._phrasings:
@@ -73,8 +74,33 @@ class SmallTalk:
 
     def _squeeze(self, text: str) -> str:
         """Drop fillers, apostrophes and doubled letters: "I'm sooo scared" -> "im scared"."""
-        kept = [w for w in words(normalise(text)) if w not in self._fillers]
-        return _DOUBLES.sub(r"\1", " ".join(kept).replace("'", ""))
+        return " ".join(part for part in map(self.part, words(normalise(text))) if part)
+
+    def part(self, word: str) -> str:
+        """One word as `_squeeze` keeps it ("" for a filler): a doubled letter or an apostrophe
+        never spans the space between two words, so squeezing word by word is the same."""
+        if word in self._fillers:
+            return ""
+        return _DOUBLES.sub(r"\1", word.replace("'", ""))
+
+
+class _Keys:
+    """The squeezed form of a message's words, from any first to any last word, worked out once.
+
+    A message is tried as a whole and by its first words (up to four keys); ASCII words out of
+    `normalise` and `words` come back from both unchanged, so they are squeezed once, word by
+    word, and only joined per key. Other words take the long way, normalised again per key,
+    since normalising is not idempotent for every script."""
+
+    def __init__(self, small_talk: SmallTalk, tokens: list[str], ascii_only: bool) -> None:
+        self._small_talk = small_talk
+        self._tokens = tokens
+        self._parts = [small_talk.part(word) for word in tokens] if ascii_only else None
+
+    def of(self, start: int, end: int) -> str:
+        if self._parts is None:
+            return self._small_talk._squeeze(" ".join(self._tokens[start:end]))
+        return " ".join(part for part in self._parts[start:end] if part)
 
 
 def _same_words(typed: str, phrasing: str) -> bool:

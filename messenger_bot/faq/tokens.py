@@ -10,7 +10,9 @@ sides into the same comparable words, so a keyword matches every way of writing 
   one the keywords use;
 - a light suffix rule folds plurals and verb endings ("twitches", "twitched",
   "twitching" -> "twitch"), the same way on both sides, so it never has to be right
-  linguistically, only consistent.
+  linguistically, only consistent. The rule is content (faq.yaml `endings`), so each
+  language folds its own plurals; `ENGLISH` is the default file's rule, kept here for the
+  few English word lists of the code (the matcher's stop words).
 """
 
 from __future__ import annotations
@@ -18,32 +20,37 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from messenger_bot.faq.rules import Ending, Endings
 from messenger_bot.text import normalise, words
 
 _DIGITS = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
-#: Endings folded away, longest first, each with the letters its stem must keep.
-_SUFFIXES = (("ing", 4), ("ies", 3), ("es", 4), ("ed", 4), ("s", 3))
-#: Endings that look like a plural but are not one ("stress", "virus", "palsy" has none).
-_KEEP_ENDINGS = ("ss", "us", "is", "ous")
+#: flows/faq.yaml's rule: "ing", "ies" (-> "y"), "es", "ed", "s"; "stress", "virus" keep theirs.
+ENGLISH = Endings(
+    fold=(
+        Ending(ending="ing", keep=4), Ending(ending="ies", keep=3, becomes="y"), Ending(ending="es", keep=4),
+        Ending(ending="ed", keep=4), Ending(ending="s", keep=3),
+    ),
+    never=("ss", "us", "is", "ous"),
+)
 
 
-def stem(word: str) -> str:
+def stem(word: str, endings: Endings = ENGLISH) -> str:
     """Fold a plural or a verb ending away; the same rule runs on keywords and messages."""
     if word.endswith("'s"):
         word = word[:-2]
-    if not word.isalpha() or word.endswith(_KEEP_ENDINGS):
+    if not word.isalpha() or word.endswith(endings.never):
         return word
-    for suffix, keep in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= keep:
-            base = word[: -len(suffix)]
-            return base + "y" if suffix == "ies" else base
+    for rule in endings.fold:
+        if word.endswith(rule.ending) and len(word) - len(rule.ending) >= rule.keep:
+            return word[: -len(rule.ending)] + rule.becomes
     return word
 
 
 class Tokeniser:
     """Text to comparable words, with the content's synonyms applied."""
 
-    def __init__(self, synonyms: Mapping[str, str] | None = None) -> None:
+    def __init__(self, synonyms: Mapping[str, str] | None = None, endings: Endings = ENGLISH) -> None:
+        self._endings = endings
         self._synonyms: dict[str, tuple[str, ...]] = {}
         for word, replacement in (synonyms or {}).items():
             key = self._plain(word)
@@ -57,7 +64,6 @@ class Tokeniser:
             out.extend(self._synonyms.get(word, (word,)))
         return out
 
-    @staticmethod
-    def _plain(text: str) -> tuple[str, ...]:
+    def _plain(self, text: str) -> tuple[str, ...]:
         spaced = _DIGITS.sub(" ", normalise(text))
-        return tuple(stem(w) for w in words(spaced))
+        return tuple(stem(w, self._endings) for w in words(spaced))

@@ -54,6 +54,8 @@ class UserState:
     country: str | None = None
     timezone: str | None = None
     paused_reason: str | None = None
+    #: The language the bot answers in (content's code: "en", "es"); None until settled.
+    language: str | None = None
 
     def describe(self) -> dict[str, Any]:
         """Everything stored, field by field ("my data" names and shows each): a field added
@@ -108,7 +110,7 @@ class Storage(Protocol):
 
 USER_COLUMNS = (
     "channel", "user_key", "first_seen", "last_seen", "last_inbound_at", "notice_seen", "last_menu",
-    "history", "pending", "country", "timezone", "paused_reason",
+    "history", "pending", "country", "timezone", "paused_reason", "language",
 )
 _UPSERT_USER = (
     f"INSERT INTO users ({', '.join(USER_COLUMNS)}) VALUES ({', '.join('?' * len(USER_COLUMNS))}) "
@@ -304,6 +306,7 @@ def user_to_row(s: UserState) -> tuple[Any, ...]:
         s.channel, s.user_key, ts(s.first_seen), ts(s.last_seen), ts(s.last_inbound_at),
         int(s.notice_seen), json.dumps(s.last_menu), json.dumps(s.history),
         json.dumps(s.pending) if s.pending is not None else None, s.country, s.timezone, s.paused_reason,
+        s.language,
     )
 
 
@@ -312,7 +315,7 @@ def user_from_row(row: Row) -> UserState:
         channel=row[0], user_key=row[1], first_seen=dt(row[2]), last_seen=dt(row[3]),  # type: ignore[arg-type]
         last_inbound_at=dt(row[4]), notice_seen=bool(row[5]), last_menu=json.loads(row[6]),
         history=json.loads(row[7]), pending=json.loads(row[8]) if row[8] else None,
-        country=row[9], timezone=row[10], paused_reason=row[11],
+        country=row[9], timezone=row[10], paused_reason=row[11], language=row[12],
     )
 
 

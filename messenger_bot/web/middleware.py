@@ -58,9 +58,14 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self.limits.get(scope["path"], self.default)
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(send, limit)
+            return
+        if declared is not None and declared.isdigit() and _header(scope, b"transfer-encoding") is None:
+            # The server reads exactly the declared length (its HTTP parser frames the body by
+            # it), so a body within its declared length cannot grow past the limit: nothing to count.
+            await self.app(scope, receive, send)
             return
         seen = 0
         started = False
@@ -90,6 +95,16 @@ class _TooLarge(Exception):
     pass
 
 
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    """The last value of a header (lower-case name, as ASGI servers give them), or None: what
+    `dict(scope["headers"])` would say, without building the dict."""
+    found = None
+    for key, value in scope["headers"]:
+        if key == name:
+            found = value
+    return None if found is None else bytes(found)
+
+
 async def _too_large(send: Send, limit: int) -> None:
     body = json.dumps({"error": f"request body too large (limit {limit} bytes)"}).encode()
     await send({
@@ -114,6 +129,9 @@ class ForwardedMiddleware:
     def __init__(self, app: ASGIApp, trusted: str) -> None:
         self.app = app
         self.any_peer, self.proxies = parse_proxies(trusted)
+        #: Whether an address is a trusted proxy, per address seen: parsing one costs more than
+        #: the rest of this middleware, and the peer is the same few proxies request after request.
+        self._known: dict[str, bool] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = scope.get("client")
@@ -124,7 +142,7 @@ class ForwardedMiddleware:
             visitor = self._visitor(hops)
             if visitor is not None:
                 scope["client"] = (visitor, 0)
-            proto = dict(headers).get(b"x-forwarded-proto", b"").decode("latin-1").strip().lower()
+            proto = (_header(scope, b"x-forwarded-proto") or b"").decode("latin-1").strip().lower()
             if proto in {"http", "https"}:
                 scope["scheme"] = proto
         await self.app(scope, receive, send)
@@ -142,11 +160,24 @@ class ForwardedMiddleware:
     def _is_proxy(self, host: str, peer: bool) -> bool:
         if peer and self.any_peer:
             return True
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        return any(address in network for network in self.proxies)
+        known = self._known.get(host)
+        if known is None:
+            if len(self._known) >= KNOWN_ADDRESSES:
+                self._known.clear()
+            known = self._known[host] = _in_networks(host, self.proxies)
+        return known
+
+
+#: Addresses whose verdict `ForwardedMiddleware` keeps; past this many it starts afresh.
+KNOWN_ADDRESSES = 4096
+
+
+def _in_networks(host: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 def parse_proxies(trusted: str) -> tuple[bool, list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:

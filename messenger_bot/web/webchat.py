@@ -3,11 +3,14 @@
 Like every channel it only translates: a posted message becomes an `Incoming` for
 the engine, and the replies go back in the `chat --json` shape, which the page renders
 with buttons. The page, its script and its style ship inside the package, so the chat
-works offline and needs no build step.
+works offline and needs no build step. The page's words are content (flows/webchat.yaml),
+filled into the page in the browser's language (Accept-Language), which also goes to the
+engine as the user's language hint.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -19,11 +22,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from messenger_bot.content import Content
 from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.emergency import country_for_place
 from messenger_bot.runtime import Runtime
 from messenger_bot.settings import Settings
 from messenger_bot.throttle import FloodGate, Throttle
+from messenger_bot.web.texts import WebChatTexts
 
 log = logging.getLogger("messenger_bot.web.chat")
 
@@ -49,12 +54,11 @@ HEADERS = {
     "referrer-policy": "no-referrer",
 }
 ASSETS = {
-    "/": ("index.html", "text/html; charset=utf-8"),
     "/static/chat.js": ("chat.js", "text/javascript; charset=utf-8"),
     "/static/chat.css": ("chat.css", "text/css; charset=utf-8"),
 }
-SLOW_DOWN = "You're sending messages faster than I can read them. Please wait a few seconds, then try again."
-UNAVAILABLE = "Sorry, I can't answer right now. Please try again in a moment."
+PAGE = "/"
+_SLOT = re.compile(r"\{\{([a-z_]+)\}\}")
 
 
 class BadRequest(Exception):
@@ -114,6 +118,27 @@ def _country(time_zone: object, languages: object) -> str | None:
     return country_for_place(zone, tags)
 
 
+def accept_language(header: str | None) -> str | None:
+    """The browser's first language from Accept-Language ("pt-BR,pt;q=0.9" -> "pt-BR"), if well formed."""
+    first = (header or "").split(",")[0].split(";")[0].strip()
+    return first if LANGUAGE.fullmatch(first) else None
+
+
+def texts_for(content: Content, tag: str | None) -> WebChatTexts:
+    """The page's words in the language a tag names, else the default language's."""
+    return content.in_language(_primary(tag)).extra["webchat.yaml"]  # type: ignore[no-any-return]
+
+
+def _primary(tag: str | None) -> str | None:
+    return tag.split("-")[0].lower() if tag else None
+
+
+def fill_page(template: str, texts: WebChatTexts, code: str) -> bytes:
+    """index.html with its {{slots}} filled: the page's words, escaped, and its language code."""
+    values = {**texts.model_dump(), "lang": code}
+    return _SLOT.sub(lambda m: html.escape(str(values.get(m.group(1), "")), quote=True), template).encode()
+
+
 class WebChat:
     """The channel "web": the page at `/` and `POST /api/chat`."""
 
@@ -125,10 +150,12 @@ class WebChat:
         self.gate = FloodGate(Throttle(settings.webchat_rate, 60.0), Throttle(settings.webchat_ip_rate, 60.0))
         self.runtime: Runtime | None = None
         self.assets = {path: ((STATIC / name).read_bytes(), kind) for path, (name, kind) in ASSETS.items()}
+        self.template = (STATIC / "index.html").read_text(encoding="utf-8")
 
     def routes(self) -> list[BaseRoute]:
         pages = [Route(path, self.asset, methods=["GET", "HEAD"]) for path in self.assets]
-        return [*pages, Route(CHAT_PATH, self.chat, methods=["POST"])]
+        page = Route(PAGE, self.page, methods=["GET", "HEAD"])
+        return [page, *pages, Route(CHAT_PATH, self.chat, methods=["POST"])]
 
     async def start(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -140,32 +167,43 @@ class WebChat:
         body, kind = self.assets[request.url.path]
         return Response(body, media_type=kind, headers={**HEADERS, "cache-control": "no-cache"})
 
+    async def page(self, request: Request) -> Response:
+        """The chat page in the browser's language (the default when the content lacks it)."""
+        if self.runtime is None:
+            return Response(status_code=503, headers={**HEADERS, "retry-after": "5"})
+        tag = accept_language(request.headers.get("accept-language"))
+        content = self.runtime.content.in_language(_primary(tag))
+        body = fill_page(self.template, texts_for(content, tag), content.code)
+        headers = {**HEADERS, "cache-control": "no-cache", "vary": "accept-language"}
+        return Response(body, media_type="text/html; charset=utf-8", headers=headers)
+
     async def chat(self, request: Request) -> Response:
         try:
             message = parse_message(await request.body())
         except BadRequest as error:
             return JSONResponse({"error": str(error)}, status_code=error.status)
-        if self.runtime is None:
-            return JSONResponse({"error": "starting or stopping", "message": UNAVAILABLE}, status_code=503)
-        incoming = Incoming(
-            "web", message.user, text=message.text, button=message.button, country=message.country
-        )
+        if self.runtime is None:  # no content yet: the page says its own apology (data-failed)
+            return JSONResponse({"error": "starting or stopping"}, status_code=503)
+        tag = accept_language(request.headers.get("accept-language"))
+        texts = texts_for(self.runtime.content, tag)
+        incoming = Incoming("web", message.user, text=message.text, button=message.button,
+                            country=message.country, language=tag)
         address = request.client.host if request.client else "unknown"
         admission = await self.gate.admit(self.runtime.engine, incoming, message.user, address)
         if not admission.admitted:
-            return _throttled(admission.alert)
+            return _throttled(admission.alert, texts)
         try:
             replies = await self.runtime.engine.turn(incoming)
         except Exception:
             log.exception("web chat: the turn failed")
-            return JSONResponse({"error": "unavailable", "message": UNAVAILABLE}, status_code=503)
+            return JSONResponse({"error": "unavailable", "message": texts.unavailable}, status_code=503)
         return JSONResponse({"replies": [reply.as_json() for reply in replies]})
 
 
-def _throttled(alert: list[Reply]) -> Response:
+def _throttled(alert: list[Reply], texts: WebChatTexts) -> Response:
     """429 for a client over its limit, unless it described a warning sign: then the alert alone."""
     log.info("web chat: throttled a client%s", "; only the emergency alert sent" if alert else "")
     if alert:
         return JSONResponse({"replies": [reply.as_json() for reply in alert]})
-    return JSONResponse({"error": "too many messages", "message": SLOW_DOWN}, status_code=429,
+    return JSONResponse({"error": "too many messages", "message": texts.slow_down}, status_code=429,
                         headers={"retry-after": "5"})

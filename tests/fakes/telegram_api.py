@@ -1,7 +1,7 @@
 """A fake Telegram Bot API server on loopback, for tests and benchmarks.
 
 It speaks the shape python-telegram-bot uses: `POST /bot<token>/<method>` with a
-form-encoded body (JSON-encoded values for objects), answered with
+JSON or form-encoded body (JSON-encoded values for objects in a form), answered with
 `{"ok": true, "result": ...}`. It records every call with the time it arrived,
 queues updates for `getUpdates` (long polling), and can be told to answer a chat
 with 429 (`retry_after`) or 403 (the user blocked the bot), or to be unreachable
@@ -282,8 +282,7 @@ class FakeTelegram:
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
-        form = await request.post()
-        params = {k: _decode(v) for k, v in form.items() if isinstance(v, str)}
+        form, params = await _parameters(request)
         call = Call(method, params, time.time())
         for name, value in form.items():
             if isinstance(value, web.FileField):
@@ -404,6 +403,16 @@ class FakeTelegram:
                 "from": {"id": BOT_ID, "is_bot": True, "first_name": "Lip Test", "username": USERNAME},
             }
         return True  # setWebhook, deleteWebhook, setMyCommands, answerCallbackQuery, ...
+
+
+async def _parameters(request: web.Request) -> tuple[Any, dict[str, Any]]:
+    """A call's parameters as the Bot API reads them: a JSON body, or form fields (multipart when
+    files come too). Scalars read the same either way (as the text a form would carry)."""
+    if request.content_type == "application/json":
+        body = await request.json()
+        return {}, {k: _decode(v if isinstance(v, str) else json.dumps(v)) for k, v in body.items()}
+    form = await request.post()
+    return form, {k: _decode(v) for k, v in form.items() if isinstance(v, str)}
 
 
 def _decode(value: str) -> Any:

@@ -11,6 +11,8 @@
   const form = document.getElementById("composer");
   const input = document.getElementById("message");
   const sendButton = document.getElementById("send");
+  // The page's own words, in the page's language (flows/webchat.yaml, filled in by the server).
+  const words = document.body.dataset;
   let busy = false;
 
   // A random key that stays in this browser, so the bot remembers the conversation.
@@ -121,7 +123,7 @@
     icon.setAttribute("aria-hidden", "true");
     icon.textContent = "⚠";
     const word = document.createElement("strong");
-    word.textContent = "Emergency";
+    word.textContent = words.emergency;
     badge.append(icon, word);
     return badge;
   }
@@ -143,7 +145,7 @@
       const group = document.createElement("div");
       group.className = "choices";
       group.setAttribute("role", "group");
-      group.setAttribute("aria-label", "Choices");
+      group.setAttribute("aria-label", words.choices);
       for (const choice of buttons) {
         const button = document.createElement("button");
         button.type = "button";
@@ -186,7 +188,7 @@
     item.className = "msg me";
     const who = document.createElement("span");
     who.className = "visually-hidden";
-    who.textContent = "You: ";
+    who.textContent = words.you;
     item.append(who, document.createTextNode(text));
     log.appendChild(item);
   }
@@ -204,7 +206,7 @@
     busy = value;
     log.setAttribute("aria-busy", value ? "true" : "false");
     sendButton.disabled = value;
-    status.textContent = value ? "The bot is answering…" : "";
+    status.textContent = value ? words.answering : "";
   }
 
   // Show the replies; focus moves to the first new message so a screen reader starts there.
@@ -236,9 +238,9 @@
         show(data.replies, shown !== null);
         return true;
       }
-      note(data.message || "Sorry, something went wrong. Please try again.").focus();
+      note(data.message || words.failed).focus();
     } catch (e) {
-      note("I couldn't reach the bot. Check your connection and try again.").focus();
+      note(words.offline).focus();
     } finally {
       setBusy(false);
     }

@@ -1,0 +1,44 @@
+"""The bot objects that talk to the Bot API, built one way: our aiohttp request class, the
+shared rate limiter, and the file address that goes with the API address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import ExtBot
+
+from messenger_bot.channels.telegram.limits import Limits, bot_token
+from messenger_bot.channels.telegram.request import AiohttpRequest
+from messenger_bot.channels.telegram.tolerant import TolerantBot
+from messenger_bot.settings import Settings
+
+POOL_SIZE = 64
+
+
+def file_base_url(base_url: str) -> str:
+    """https://api.telegram.org/bot -> https://api.telegram.org/file/bot (and the same for a local server)."""
+    head, _, tail = base_url.rstrip("/").rpartition("/")
+    return f"{head}/file/{tail}" if head else base_url
+
+
+def build_bot(settings: Settings, limits: Limits) -> ExtBot[Any]:
+    """For sending only (reminders): no getUpdates."""
+    return ExtBot(
+        bot_token(settings),
+        base_url=settings.telegram_base_url,
+        base_file_url=file_base_url(settings.telegram_base_url),
+        rate_limiter=limits.rate_limiter,
+        request=AiohttpRequest(POOL_SIZE),
+    )
+
+
+def build_channel_bot(settings: Settings, limits: Limits) -> TolerantBot:
+    """For the channel: it may poll, so one unreadable update must not stop getUpdates."""
+    return TolerantBot(
+        bot_token(settings),
+        base_url=settings.telegram_base_url,
+        base_file_url=file_base_url(settings.telegram_base_url),
+        rate_limiter=limits.rate_limiter,
+        request=AiohttpRequest(POOL_SIZE),
+        get_updates_request=AiohttpRequest(1),  # polling's one long call at a time
+    )

@@ -1,0 +1,141 @@
+"""Which language to answer in, and what each language's understanding is built from.
+
+Each language of the content gets its own FAQ matcher, small talk and triage, built once at
+start (and on reload). Which one a turn uses is settled in this order: the user's own choice
+(remembered); else the channel's hint (Telegram's `language_code`, a browser's
+Accept-Language); else, when nothing is known yet, the language of the message itself, told by
+a detector restricted to the content's languages; else the phone number's country
+(flows/language-countries.yaml); else the default. Everything here reads content; no language
+is named in code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
+
+from messenger_bot.content import Content
+from messenger_bot.content.languages import LanguageCountries
+from messenger_bot.faq import FaqMatcher
+from messenger_bot.faq.smalltalk import SmallTalk
+from messenger_bot.lexicon import Lexicon
+from messenger_bot.text import normalise, words
+from messenger_bot.triage import Triage
+from messenger_bot.triage.matcher import Finding
+
+#: A message needs this many words before its language is guessed from it ("hola" is small talk,
+#: which each language's small talk recognises anyway).
+DETECT_WORDS = 3
+#: ...and the detector this sure of its best language.
+CONFIDENT = 0.75
+
+
+@dataclass(frozen=True)
+class Speech:
+    """One language's content and what is built from it: its FAQ, small talk and triage."""
+
+    content: Content
+    faq: FaqMatcher
+    small_talk: SmallTalk
+    triage: Triage
+
+    @classmethod
+    def build(cls, content: Content) -> Speech:
+        return cls(
+            content,
+            FaqMatcher(content.topics, content.extra["faq.yaml"]),
+            SmallTalk(content.extra["smalltalk.yaml"]),
+            Triage(content.triage),
+        )
+
+    @property
+    def code(self) -> str:
+        return self.content.code
+
+
+class Languages:
+    """Every language of the content, the default first, with the ways of telling which is meant."""
+
+    def __init__(self, content: Content) -> None:
+        contents = list(content.languages.values()) or [content]
+        self.speech: dict[str, Speech] = {c.code: Speech.build(c) for c in contents}
+        self.default = next(iter(self.speech.values()))
+        self._names = {
+            " ".join(words(normalise(name))): code
+            for code, speech in self.speech.items()
+            for name in speech.content.language.names  # type: ignore[union-attr]
+        }
+        countries = content.extra.get("language-countries.yaml") or LanguageCountries()
+        self._by_region = {r: c for r, c in countries.by_region().items() if c in self.speech}
+        self._detector = _detector(self.speech)
+        self.lexicon = Lexicon.of({code: speech.content for code, speech in self.speech.items()})
+
+    def __getitem__(self, code: str | None) -> Speech:
+        return self.speech.get(code or "", self.default)
+
+    def __iter__(self) -> Iterator[Speech]:
+        return iter(self.speech.values())
+
+    @property
+    def several(self) -> bool:
+        return len(self.speech) > 1
+
+    def named(self, text: str) -> str | None:
+        """The language a message names all by itself ("español", "portugues"), if any."""
+        return self._names.get(" ".join(words(normalise(text))))
+
+    def hinted(self, tag: str | None) -> str | None:
+        """The content's language for a BCP 47 tag ("pt-BR" -> "pt"), if it has that language."""
+        primary = (tag or "").split(",")[0].split(";")[0].strip().split("-")[0].lower()
+        return primary if primary in self.speech else None
+
+    def for_region(self, region: str | None) -> str | None:
+        return self._by_region.get(region or "")
+
+    def detected(self, text: str) -> str | None:
+        """The language a message is clearly written in, among the content's; None when it is too
+        short to tell or the detector is unsure. The content's own words decide first (lexicon.py:
+        they know this subject and its misspellings); the statistical detector only when they
+        do not."""
+        clear = self.lexicon.clear(text) if self.several else None
+        if clear is not None:
+            return clear
+        if self._detector is None or len(words(normalise(text))) < DETECT_WORDS:
+            return None
+        values = self._detector.compute_language_confidence_values(text)
+        if not values or values[0].value < CONFIDENT:
+            return None
+        code = values[0].language.iso_code_639_1.name.lower()
+        return code if code in self.speech else None
+
+    def triage(self, text: str, first: str) -> tuple[str, Finding] | None:
+        """A warning sign in any language, the user's own (`first`) tried first: its language and
+        the finding."""
+        order = [self[first], *(s for s in self.speech.values() if s.code != self[first].code)]
+        for speech in order:
+            found = speech.triage.check(text)
+            if found is not None:
+                return speech.code, found
+        return None
+
+
+def _detector(speech: dict[str, Speech]) -> LanguageDetector | None:
+    """One detector for the content's languages, its models loaded now (once), not on a first
+    message; None with a single language (nothing to tell apart). Low-accuracy mode (trigrams
+    only) holds about 14 MB for three languages instead of about 115 MB, and tells the messages
+    it is asked about (three words or more) apart as well."""
+    known = [_lingua(code) for code in speech]
+    chosen = [language for language in known if language is not None]
+    if len(chosen) < 2:
+        return None
+    builder = LanguageDetectorBuilder.from_languages(*chosen).with_preloaded_language_models()
+    return builder.with_low_accuracy_mode().build()
+
+
+def _lingua(code: str) -> Language | None:
+    try:
+        return Language.from_iso_code_639_1(IsoCode639_1.from_str(code))
+    except ValueError:
+        return None
