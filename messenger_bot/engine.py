@@ -546,7 +546,7 @@ def _issuable(payload: str) -> bool:
 
 
 def _commands(speech: Speech) -> Commands:
-    return speech.content.extra["commands.yaml"]  # type: ignore[no-any-return]
+    return speech.content.extra["commands.yaml"]
 
 
 class _EveryTriage:

@@ -35,7 +35,7 @@ class Interest:
         self, phrases: Iterable[Phrase], cue_words: frozenset[str],
         stops: dict[str, list[tuple[str, ...]]] | None = None,
     ) -> None:
-        words, keys = set(cue_words), set()
+        words, keys = set(cue_words), set[str]()
         for phrase in phrases:
             words.update(phrase.first_words)
             keys.update(stem[:STEM_KEY] for stem in phrase.first_stems)

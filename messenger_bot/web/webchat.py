@@ -126,7 +126,7 @@ def accept_language(header: str | None) -> str | None:
 
 def texts_for(content: Content, tag: str | None) -> WebChatTexts:
     """The page's words in the language a tag names, else the default language's."""
-    return content.in_language(_primary(tag)).extra["webchat.yaml"]  # type: ignore[no-any-return]
+    return content.in_language(_primary(tag)).extra["webchat.yaml"]
 
 
 def _primary(tag: str | None) -> str | None:

@@ -163,7 +163,7 @@ class TwilioMessages:
             message = await self._retrying(lambda: client.messages.create_async(**params))
         except Exception as error:  # whatever went wrong, the outcome decides a resend
             if refused(error):
-                return await self._refused(to, part, kind, error)  # type: ignore[arg-type]
+                return await self._refused(to, part, kind, error)
             return await self._not_sent(to, part, kind, error)
         if not message.sid:
             return await self._not_sent(to, part, kind, ValueError("a 2xx without a message sid"))
