@@ -282,12 +282,25 @@ class Engine:
             mine = self._small_talk(turn, text) or self._faq(turn, text[:FAQ_WINDOW])
             if turn.faq in (None, "answered") or not self.languages.several:
                 return mine
-            other = self._spoken(turn, text)
+            other = self._spoken(turn, text) or self._sure_elsewhere(turn, text[:FAQ_WINDOW])
             if other is None:
                 return mine
         turn.language, turn.faq, turn.guess = other, None, None
         theirs = self._small_talk(turn, text) or self._faq(turn, text[:FAQ_WINDOW])
         return [*theirs, *self._offer(turn.content)]
+
+    def _sure_elsewhere(self, turn: Turn, text: str) -> str | None:
+        """Another language whose FAQ answers for sure what the user's could not: a short message
+        in a close cousin ("por que me brinca la boca") that neither the words nor the detector
+        place is still answered. Asked only on this rare path, so a turn costs nothing more."""
+        for speech in self.languages:
+            if speech.code == turn.language:
+                continue
+            matches = speech.faq.match(text)
+            runner_up = matches[1].score if len(matches) > 1 else 0.0
+            if matches and matches[0].score >= CONFIDENT and runner_up < matches[0].score * MARGIN:
+                return speech.code
+        return None
 
     @staticmethod
     def _offer(content: Content) -> list[Reply]:
