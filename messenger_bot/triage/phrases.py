@@ -68,10 +68,10 @@ class PhraseCompiler:
         """Compile every phrase of one sign (or cue list); ValueError names the bad phrase."""
         compiled = []
         for phrase in phrases:
-            body = self._checked(phrase)
+            pattern = self._checked(phrase)
             first_words, first_stems = self.first(phrase.split())
             firsts = (frozenset(first_words), frozenset(first_stems))
-            compiled.append(Phrase(sign_id, re.compile(body), *firsts, self.required(phrase)))
+            compiled.append(Phrase(sign_id, pattern, *firsts, self.required(phrase)))
         return compiled
 
     def required(self, phrase: str) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
@@ -111,15 +111,15 @@ class PhraseCompiler:
         else:
             found[0].add(tokens[0])
 
-    def _checked(self, phrase: str) -> str:
+    def _checked(self, phrase: str) -> re.Pattern[str]:
+        """The phrase compiled once (compiling is most of a start-up's cost, three languages over)."""
         try:
-            body = self.phrase(phrase)
-            if re.fullmatch(body, ""):
+            pattern = re.compile(f"(?:{self.phrase(phrase)})")
+            if pattern.fullmatch(""):
                 raise ValueError("the phrase could match no words at all")
-            re.compile(body)
         except (ValueError, re.error) as error:
             raise ValueError(f"phrase {phrase!r}: {error}") from None
-        return f"(?:{body})"
+        return pattern
 
     def phrase(self, phrase: str) -> str:
         slots = phrase.split()
