@@ -22,13 +22,16 @@ from messenger_bot.faq import FaqMatcher
 from messenger_bot.faq.smalltalk import SmallTalk
 from messenger_bot.text import normalise, words
 from messenger_bot.triage import Triage
-from messenger_bot.triage.matcher import Finding
+from messenger_bot.triage.matcher import Finding, Place
 
 #: A message needs this many words before its language is guessed from it ("hola" is small talk,
 #: which each language's small talk recognises anyway).
 DETECT_WORDS = 3
 #: ...and the detector this sure of its best language.
 CONFIDENT = 0.75
+#: Another language's alert can be dropped only when the detector gives that language less than
+#: this: below it, the message is not plausibly written in it.
+RULED_OUT = 0.05
 
 
 @dataclass(frozen=True)
@@ -95,23 +98,61 @@ class Languages:
     def detected(self, text: str) -> str | None:
         """The language a message is clearly written in, among the content's; None when it is too
         short to tell or the detector is unsure."""
+        return _sure(self.likelihoods(text))
+
+    def likelihoods(self, text: str) -> dict[str, float]:
+        """The detector's confidence in each of the content's languages, best first; empty when
+        the message is too short to tell."""
         if self._detector is None or len(words(normalise(text))) < DETECT_WORDS:
-            return None
+            return {}
         values = self._detector.compute_language_confidence_values(text)
-        if not values or values[0].value < CONFIDENT:
-            return None
-        code = values[0].language.iso_code_639_1.name.lower()
-        return code if code in self.speech else None
+        found = {v.language.iso_code_639_1.name.lower(): v.value for v in values}
+        return {code: value for code, value in found.items() if code in self.speech}
 
     def triage(self, text: str, first: str) -> tuple[str, Finding] | None:
-        """A warning sign in any language, the user's own (`first`) tried first: its language and
-        the finding."""
-        order = [self[first], *(s for s in self.speech.values() if s.code != self[first].code)]
-        for speech in order:
-            found = speech.triage.check(text)
-            if found is not None:
-                return speech.code, found
+        """A warning sign in any language, the user's own (`first`) read first: the language the
+        alert is in, and the finding.
+
+        Each language's vocabulary also reads the others' words ("convulsiones", "paralisia",
+        the Spanish "tia"), but only the message's own language knows its grammar. So when some
+        language fires (rare: the detector is asked only then), the message's own reader decides:
+        the language it is clearly written in, else the user's. It alerts; or it found sign words
+        there and dismissed them (negated, past, a question, an idiom, an everyday cause), and an
+        other language's alert is dropped where it rests only on those words. Where the own reader
+        saw no sign words, the other's alert stands ("tuvo un stroke ahorita"): safe first. So does
+        the alert of a language the detector does not rule out (close languages such as Spanish and
+        Portuguese share most words, and the detector can be sure of the wrong one). The
+        alert is in the message's language when the detector is sure of it, else in the one that
+        fired (the user's own first).
+        """
+        own = self[first]
+        order = [own, *(s for s in self.speech.values() if s.code != own.code)]
+        fired = [(s, found) for s in order if (found := s.triage.check(text)) is not None]
+        if not fired:
+            return None
+        likely = self.likelihoods(text)
+        sure = _sure(likely)
+        reader = self[sure] if sure else own
+        for speech, finding in fired:
+            if speech.code == reader.code:
+                return reader.code, finding
+        dismissed = reader.triage.read(text).dismissed
+        for speech, finding in fired:
+            possible = likely.get(speech.code, 1.0) >= RULED_OUT
+            if possible or not _within(speech.triage.read(text).standing, dismissed):
+                return (sure or speech.code), finding
         return None
+
+
+def _sure(likely: dict[str, float]) -> str | None:
+    best = next(iter(likely.items()), None)
+    return best[0] if best is not None and best[1] >= CONFIDENT else None
+
+
+def _within(standing: tuple[Place, ...], dismissed: tuple[Place, ...]) -> bool:
+    """Does every standing mention lie inside a mention the message's own reader dismissed?
+    (None stands alone: a sign word the own reader never saw keeps the alert.)"""
+    return all(any(a <= start and end <= b for a, b in dismissed) for start, end in standing)
 
 
 def _detector(speech: dict[str, Speech]) -> LanguageDetector | None:

@@ -19,6 +19,9 @@ The order of a check, and why:
      said it's stress"), unless the mention's clause says it is happening now;
    - an ordinary explanation in the sentence ("numb after the dentist's injection");
 4. any mention left is an alert. Over-triage by design: no reason found, no dismissal.
+
+`check` answers with the finding alone (every message, every language); `read` also says where
+each mention is and whether it stood, for the rare message on which the languages disagree.
 """
 
 from __future__ import annotations
@@ -54,6 +57,21 @@ class Finding:
     signs: tuple[str, ...]
 
 
+#: Where a mention is: its first word and end word, counted in the message's words and marks
+#: (the same for every language: correcting a typo never adds or removes a word).
+Place = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one language's triage saw in a message: its finding, the places of the mentions that
+    stand and of those a cue dismissed (a negation, the past, a question, an idiom, a cause)."""
+
+    finding: Finding | None
+    standing: tuple[Place, ...]
+    dismissed: tuple[Place, ...]
+
+
 class Triage:
     """Decide whether a message describes a red flag. Build once; `check` every message."""
 
@@ -86,32 +104,57 @@ class Triage:
 
     def check(self, text: str) -> Finding | None:
         """The red flags `text` describes, or None when it describes none."""
+        found = self._mentions(text)
+        if found is None:
+            return None
+        standing = {m.kind for m, stands in self._verdicts(*found, every=False) if stands}
+        return self._finding(standing)
+
+    def read(self, text: str) -> Reading:
+        """What this language saw in `text`: the finding, and where each sign mention is, standing
+        or dismissed. Every mention is judged (`check` stops at a sign's first standing one), so
+        another language's reading can be laid over this one word by word."""
+        found = self._mentions(text)
+        if found is None:
+            return Reading(None, (), ())
+        standing: list[Mention] = []
+        dismissed: list[Mention] = []
+        for mention, stands in self._verdicts(*found, every=True):
+            (standing if stands else dismissed).append(mention)
+        return Reading(self._finding({m.kind for m in standing}), _places(standing), _places(dismissed))
+
+    def _mentions(self, text: str) -> tuple[Layout, list[Mention]] | None:
+        """The message as the phrases see it and its sign mentions; None when it has none (most)."""
         canon = self.speller.read(tokens(normalise(text)))
         if not canon:
             return None
         layout = Layout(canon, self._interest)
         mentions = self._signs.matches(layout, limit=_JUDGED_PER_SIGN + 1)
-        if not mentions:
-            return None
-        found = {mention.kind for mention in self._standing(layout, mentions)}
-        if not found:
-            return None
-        return Finding(tuple(sign for sign in self._order if sign in found))
+        return (layout, mentions) if mentions else None
 
-    def _standing(self, layout: Layout, mentions: list[Mention]) -> Iterator[Mention]:
-        """The mentions no cue of their clause or sentence dismisses."""
+    def _finding(self, signs: set[str]) -> Finding | None:
+        return Finding(tuple(sign for sign in self._order if sign in signs)) if signs else None
+
+    def _verdicts(
+        self, layout: Layout, mentions: list[Mention], every: bool
+    ) -> Iterator[tuple[Mention, bool]]:
+        """Each mention and whether it stands (no cue of its clause or sentence dismisses it).
+        Unless `every`, a sign's mentions after its first standing one are not judged."""
         cover = _cover(mentions)
         context = _Context(self._cues.matches(layout, limit=_CUES_PER_KIND))
         explained = _Explained(layout, self._explanations)
         judged: dict[str, int] = {}
+        stood: set[str] = set()
         for mention in mentions:
-            count = judged.get(mention.kind, 0)
-            if count < 0:
+            kind = mention.kind
+            if kind in stood and not every:
                 continue  # this sign already stands
-            judged[mention.kind] = count + 1
-            if count >= _JUDGED_PER_SIGN or self._stands(layout, mention, cover, context, explained):
-                judged[mention.kind] = -1
-                yield mention
+            count = judged.get(kind, 0)
+            judged[kind] = count + 1
+            stands = count >= _JUDGED_PER_SIGN or self._stands(layout, mention, cover, context, explained)
+            if stands:
+                stood.add(kind)
+            yield mention, stands
 
     def _stands(
         self, layout: Layout, mention: Mention, cover: dict[int, int], context: _Context,
@@ -234,6 +277,10 @@ def _any_within(starts: list[int], span: tuple[int, int]) -> bool:
     """Does a sorted list of word positions hold one in [span[0], span[1])?"""
     at = bisect_left(starts, span[0])
     return at < len(starts) and starts[at] < span[1]
+
+
+def _places(mentions: list[Mention]) -> tuple[Place, ...]:
+    return tuple((m.start, max(m.end, m.start + 1)) for m in mentions)
 
 
 def _cover(mentions: list[Mention]) -> dict[int, int]:
