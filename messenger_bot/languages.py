@@ -115,21 +115,36 @@ class Languages:
 
         Each language's vocabulary also reads the others' words ("convulsiones", "paralisia",
         the Spanish "tia"), but only the message's own language knows its grammar. So when some
-        language fires (rare: the detector is asked only then), the message's own reader decides:
+        language fires and another one judged sign words calm, or another one fires and the user's
+        own does not (rare: the detector is asked only then), the message's own reader decides:
         the language it is clearly written in, else the user's. It alerts; or it found sign words
         there and dismissed them (negated, past, a question, an idiom, an everyday cause), and an
         other language's alert is dropped where it rests only on those words. Where the own reader
         saw no sign words, the other's alert stands ("tuvo un stroke ahorita"): safe first. So does
         the alert of a language the detector does not rule out (close languages such as Spanish and
         Portuguese share most words, and the detector can be sure of the wrong one). The
-        alert is in the message's language when the detector is sure of it, else in the one that
-        fired (the user's own first).
+        alert is in the language the detector is sure the message is in, else in the one that
+        fired (the user's own first); in the user's own, without asking, when no other language
+        judged a sign word calm.
         """
         own = self[first]
-        order = [own, *(s for s in self.speech.values() if s.code != own.code)]
-        fired = [(s, found) for s in order if (found := s.triage.check(text)) is not None]
-        if not fired:
-            return None
+        others = [s for s in self.speech.values() if s.code != own.code]
+        found = own.triage.check(text)
+        if found is not None:
+            readings = [(s, s.triage.read(text)) for s in others]
+            if not any(reading.dismissed for _, reading in readings):
+                return own.code, found  # no other reader judged a sign word calm: none can overrule
+            fired = [(own, found), *((s, r.finding) for s, r in readings if r.finding is not None)]
+        else:
+            fired = [(s, f) for s in others if (f := s.triage.check(text)) is not None]
+            if not fired:
+                return None
+        return self._judged(text, own, fired)
+
+    def _judged(
+        self, text: str, own: Speech, fired: list[tuple[Speech, Finding]]
+    ) -> tuple[str, Finding] | None:
+        """The alert that stands once the message's own reader has read it (see `triage`)."""
         likely = self.likelihoods(text)
         sure = _sure(likely)
         reader = self[sure] if sure else own

@@ -79,17 +79,19 @@ async def test_a_portuguese_red_flag_alerts_in_portuguese_in_an_english_conversa
     assert "192" in replies[0].text
 
 
-@pytest.mark.parametrize("conversation", CONVERSATIONS)
 @pytest.mark.parametrize("text", [
     "mi papá tiene slurred speech ahorita",
     "mi mamá tiene la face drooping ahorita",
 ])
-async def test_a_sign_word_only_another_language_knows_alerts_in_the_messages_language(
-    engine: Engine, content: Content, text: str, conversation: str
+async def test_a_sign_word_only_another_language_knows_alerts(
+    engine: Engine, content: Content, text: str
 ) -> None:
-    replies = await first_message(engine, text, conversation)
-    assert replies[0].kind == "alert"
-    assert replies[0].text.startswith(heading(content, "es"))
+    for conversation in ("es", "pt"):  # in the message's language, which did not know the word
+        replies = await first_message(engine, text, conversation)
+        assert replies[0].kind == "alert"
+        assert replies[0].text.startswith(heading(content, "es"))
+    english = await first_message(engine, text, "en")  # the user's own language fired: theirs
+    assert english[0].kind == "alert" and english[0].text.startswith(heading(content, "en"))
 
 
 @pytest.mark.parametrize("conversation", CONVERSATIONS)
