@@ -104,57 +104,52 @@ class Triage:
 
     def check(self, text: str) -> Finding | None:
         """The red flags `text` describes, or None when it describes none."""
-        found = self._mentions(text)
-        if found is None:
-            return None
-        standing = {m.kind for m, stands in self._verdicts(*found, every=False) if stands}
-        return self._finding(standing)
-
-    def read(self, text: str) -> Reading:
-        """What this language saw in `text`: the finding, and where each sign mention is, standing
-        or dismissed. Every mention is judged (`check` stops at a sign's first standing one), so
-        another language's reading can be laid over this one word by word."""
-        found = self._mentions(text)
-        if found is None:
-            return Reading(None, (), ())
-        standing: list[Mention] = []
-        dismissed: list[Mention] = []
-        for mention, stands in self._verdicts(*found, every=True):
-            (standing if stands else dismissed).append(mention)
-        return Reading(self._finding({m.kind for m in standing}), _places(standing), _places(dismissed))
-
-    def _mentions(self, text: str) -> tuple[Layout, list[Mention]] | None:
-        """The message as the phrases see it and its sign mentions; None when it has none (most)."""
         canon = self.speller.read(tokens(normalise(text)))
         if not canon:
             return None
         layout = Layout(canon, self._interest)
         mentions = self._signs.matches(layout, limit=_JUDGED_PER_SIGN + 1)
-        return (layout, mentions) if mentions else None
+        if not mentions:
+            return None
+        return self._finding({mention.kind for mention in self._standing(layout, mentions)})
+
+    def read(self, text: str) -> Reading:
+        """What this language saw in `text`: the finding, and where each sign mention is, standing
+        or dismissed. Every mention is judged (`check` stops at a sign's first standing one), so
+        another language's reading can be laid over this one word by word."""
+        canon = self.speller.read(tokens(normalise(text)))
+        layout = Layout(canon, self._interest)
+        mentions = self._signs.matches(layout, limit=_JUDGED_PER_SIGN + 1) if canon else []
+        if not mentions:
+            return Reading(None, (), ())
+        dismissed: list[Mention] = []
+        standing = list(self._standing(layout, mentions, dismissed=dismissed))
+        return Reading(self._finding({m.kind for m in standing}), _places(standing), _places(dismissed))
 
     def _finding(self, signs: set[str]) -> Finding | None:
         return Finding(tuple(sign for sign in self._order if sign in signs)) if signs else None
 
-    def _verdicts(
-        self, layout: Layout, mentions: list[Mention], every: bool
-    ) -> Iterator[tuple[Mention, bool]]:
-        """Each mention and whether it stands (no cue of its clause or sentence dismisses it).
-        Unless `every`, a sign's mentions after its first standing one are not judged."""
+    def _standing(
+        self, layout: Layout, mentions: list[Mention], dismissed: list[Mention] | None = None
+    ) -> Iterator[Mention]:
+        """The mentions no cue of their clause or sentence dismisses. A sign's mentions after its
+        first standing one are not judged, unless `dismissed` is given: then every mention is, and
+        the dismissed ones are added to it."""
         cover = _cover(mentions)
         context = _Context(self._cues.matches(layout, limit=_CUES_PER_KIND))
         explained = _Explained(layout, self._explanations)
         judged: dict[str, int] = {}
-        stood: set[str] = set()
         for mention in mentions:
-            kind = mention.kind
-            if kind in stood and not every:
+            count = judged.get(mention.kind, 0)
+            if count < 0 and dismissed is None:
                 continue  # this sign already stands
-            count = judged.get(kind, 0)
-            judged[kind] = count + 1
-            stands = count >= _JUDGED_PER_SIGN or self._stands(layout, mention, cover, context, explained)
-            if stands:
-                stood.add(kind)
-            yield mention, stands
+            if count >= 0:
+                judged[mention.kind] = count + 1
+            if count >= _JUDGED_PER_SIGN or self._stands(layout, mention, cover, context, explained):
+                judged[mention.kind] = -1
+                yield mention
+            elif dismissed is not None:
+                dismissed.append(mention)
 
     def _stands(
         self, layout: Layout, mention: Mention, cover: dict[int, int], context: _Context,
