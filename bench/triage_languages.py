@@ -7,11 +7,11 @@ vocabulary. This scores each language's sets (tests/eval/triage-*.tsv for the de
 tests/eval/<code>/triage-*.tsv for the others) through `Languages.triage`, the call a turn makes,
 once per conversation language: the line as written by a user of that language, and the same line
 in each other language's conversation (a Spanish speaker in an English conversation). Printed per
-language's set and conversation: alerts caught, and calm lines that alerted, with the language
-that alerted them. Sets named *-holdout* are left out unless --holdout (score those once, at the
-end). --misses lists every missed red flag and false alarm. Last, the median CPU of one
-`Languages.triage` call: over every line, and over the lines where some language's vocabulary
-fires (the only ones on which the detector is asked and the readings are laid over each other).
+language's set and conversation: alerts caught, and calm lines that alerted, by the language the
+alert was in. The mixed-language held-out sets (triage-mixed-holdout.tsv) are left out, and scored
+alone with --holdout (once, at the end). --misses lists every missed red flag and false alarm. Last,
+the median CPU of one `Languages.triage` call: over every line, and over the lines where some
+language's vocabulary fires (the only ones on which the readings are laid over each other).
 """
 
 from __future__ import annotations
