@@ -23,13 +23,19 @@ from messenger_bot.faq.smalltalk import SmallTalk
 from messenger_bot.lexicon import Lexicon
 from messenger_bot.text import normalise, words
 from messenger_bot.triage import Triage
-from messenger_bot.triage.matcher import Finding
+from messenger_bot.triage.matcher import Finding, Place
 
 #: A message needs this many words before its language is guessed from it ("hola" is small talk,
 #: which each language's small talk recognises anyway).
 DETECT_WORDS = 3
 #: ...and the detector this sure of its best language.
 CONFIDENT = 0.75
+#: The detector reads at most this much of a message: enough to tell its language, and a very long
+#: message costs it no more (50,000 characters would take it about 20 ms).
+DETECT_CHARS = 1_000
+#: Another language's alert can be dropped only when the detector gives that language less than
+#: this: below it, the message is not plausibly written in it.
+RULED_OUT = 0.05
 
 
 @dataclass(frozen=True)
@@ -102,23 +108,77 @@ class Languages:
         clear = self.lexicon.clear(text) if self.several else None
         if clear is not None:
             return clear
+        return _sure(self.likelihoods(text))
+
+    def likelihoods(self, text: str) -> dict[str, float]:
+        """The detector's confidence in each of the content's languages, best first; empty when
+        the message is too short to tell."""
+        text = text[:DETECT_CHARS]
         if self._detector is None or len(words(normalise(text))) < DETECT_WORDS:
-            return None
+            return {}
         values = self._detector.compute_language_confidence_values(text)
-        if not values or values[0].value < CONFIDENT:
-            return None
-        code = values[0].language.iso_code_639_1.name.lower()
-        return code if code in self.speech else None
+        found = {v.language.iso_code_639_1.name.lower(): v.value for v in values}
+        return {code: value for code, value in found.items() if code in self.speech}
 
     def triage(self, text: str, first: str) -> tuple[str, Finding] | None:
-        """A warning sign in any language, the user's own (`first`) tried first: its language and
-        the finding."""
-        order = [self[first], *(s for s in self.speech.values() if s.code != self[first].code)]
-        for speech in order:
-            found = speech.triage.check(text)
-            if found is not None:
-                return speech.code, found
+        """A warning sign in any language, the user's own (`first`) read first: the language the
+        alert is in, and the finding.
+
+        Each language's vocabulary also reads the others' words ("convulsiones", "paralisia",
+        the Spanish "tia"), but only the message's own language knows its grammar. So when some
+        language fires and another one judged sign words calm, or another one fires and the user's
+        own does not (rare: the detector is asked only then), the message's own reader decides:
+        the language it is clearly written in, else the user's. It alerts; or it found sign words
+        there and dismissed them (negated, past, a question, an idiom, an everyday cause), and an
+        other language's alert is dropped where it rests only on those words. Where the own reader
+        saw no sign words, the other's alert stands ("tuvo un stroke ahorita"): safe first. So does
+        the alert of a language the detector does not rule out (close languages such as Spanish and
+        Portuguese share most words, and the detector can be sure of the wrong one). The
+        alert is in the language the detector is sure the message is in, else in the one that
+        fired (the user's own first); in the user's own, without asking, when no other language
+        judged a sign word calm.
+        """
+        own = self[first]
+        others = [s for s in self.speech.values() if s.code != own.code]
+        found = own.triage.check(text)
+        if found is not None:
+            readings = [(s, s.triage.read(text)) for s in others]
+            if not any(reading.dismissed for _, reading in readings):
+                return own.code, found  # no other reader judged a sign word calm: none can overrule
+            fired = [(own, found), *((s, r.finding) for s, r in readings if r.finding is not None)]
+        else:
+            fired = [(s, f) for s in others if (f := s.triage.check(text)) is not None]
+            if not fired:
+                return None
+        return self._judged(text, own, fired)
+
+    def _judged(
+        self, text: str, own: Speech, fired: list[tuple[Speech, Finding]]
+    ) -> tuple[str, Finding] | None:
+        """The alert that stands once the message's own reader has read it (see `triage`)."""
+        likely = self.likelihoods(text)
+        sure = _sure(likely)
+        reader = self[sure] if sure else own
+        for speech, finding in fired:
+            if speech.code == reader.code:
+                return reader.code, finding
+        dismissed = reader.triage.read(text).dismissed
+        for speech, finding in fired:
+            possible = likely.get(speech.code, 1.0) >= RULED_OUT
+            if possible or not _within(speech.triage.read(text).standing, dismissed):
+                return (sure or speech.code), finding
         return None
+
+
+def _sure(likely: dict[str, float]) -> str | None:
+    best = next(iter(likely.items()), None)
+    return best[0] if best is not None and best[1] >= CONFIDENT else None
+
+
+def _within(standing: tuple[Place, ...], dismissed: tuple[Place, ...]) -> bool:
+    """Does every standing mention lie inside a mention the message's own reader dismissed?
+    (None stands alone: a sign word the own reader never saw keeps the alert.)"""
+    return all(any(a <= start and end <= b for a, b in dismissed) for start, end in standing)
 
 
 def _detector(speech: dict[str, Speech]) -> LanguageDetector | None:

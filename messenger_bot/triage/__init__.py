@@ -10,11 +10,13 @@ editor can add a phrasing or a cue without touching code. One idea per module:
 - `speller`: one domain spelling corrector built from the phrases' own words;
 - `scopes`: clauses, sentences and where phrases match;
 - `matcher`: the decision per sign mention (negation, past, hypothetical, idioms, general
-  questions, ordinary explanations), over-triaging whenever no cue says otherwise.
+  questions, ordinary explanations), over-triaging whenever no cue says otherwise; `check`
+  gives the finding, `read` also where each mention stands or was dismissed, so the languages'
+  readings of one message can be combined (messenger_bot/languages.py).
 """
 
-from messenger_bot.triage.matcher import Finding, Triage
+from messenger_bot.triage.matcher import Finding, Reading, Triage
 from messenger_bot.triage.phrases import CUE_MARK, Phrase
 from messenger_bot.triage.schema import TriageRules
 
-__all__ = ["CUE_MARK", "Finding", "Phrase", "Triage", "TriageRules"]
+__all__ = ["CUE_MARK", "Finding", "Phrase", "Reading", "Triage", "TriageRules"]

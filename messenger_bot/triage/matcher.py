@@ -19,6 +19,9 @@ The order of a check, and why:
      said it's stress"), unless the mention's clause says it is happening now;
    - an ordinary explanation in the sentence ("numb after the dentist's injection");
 4. any mention left is an alert. Over-triage by design: no reason found, no dismissal.
+
+`check` answers with the finding alone (every message, every language); `read` also says where
+each mention is and whether it stood, for the rare message on which the languages disagree.
 """
 
 from __future__ import annotations
@@ -52,6 +55,21 @@ class Finding:
     """A red flag: the ids of the signs found (in the order of flows/triage.yaml)."""
 
     signs: tuple[str, ...]
+
+
+#: Where a mention is: its first word and end word, counted in the message's words and marks
+#: (the same for every language: correcting a typo never adds or removes a word).
+Place = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one language's triage saw in a message: its finding, the places of the mentions that
+    stand and of those a cue dismissed (a negation, the past, a question, an idiom, a cause)."""
+
+    finding: Finding | None
+    standing: tuple[Place, ...]
+    dismissed: tuple[Place, ...]
 
 
 class Triage:
@@ -93,25 +111,45 @@ class Triage:
         mentions = self._signs.matches(layout, limit=_JUDGED_PER_SIGN + 1)
         if not mentions:
             return None
-        found = {mention.kind for mention in self._standing(layout, mentions)}
-        if not found:
-            return None
-        return Finding(tuple(sign for sign in self._order if sign in found))
+        return self._finding({mention.kind for mention in self._standing(layout, mentions)})
 
-    def _standing(self, layout: Layout, mentions: list[Mention]) -> Iterator[Mention]:
-        """The mentions no cue of their clause or sentence dismisses."""
+    def read(self, text: str) -> Reading:
+        """What this language saw in `text`: the finding, and where each sign mention is, standing
+        or dismissed. Every mention is judged (`check` stops at a sign's first standing one), so
+        another language's reading can be laid over this one word by word."""
+        canon = self.speller.read(tokens(normalise(text)))
+        layout = Layout(canon, self._interest)
+        mentions = self._signs.matches(layout, limit=_JUDGED_PER_SIGN + 1) if canon else []
+        if not mentions:
+            return Reading(None, (), ())
+        dismissed: list[Mention] = []
+        standing = list(self._standing(layout, mentions, dismissed=dismissed))
+        return Reading(self._finding({m.kind for m in standing}), _places(standing), _places(dismissed))
+
+    def _finding(self, signs: set[str]) -> Finding | None:
+        return Finding(tuple(sign for sign in self._order if sign in signs)) if signs else None
+
+    def _standing(
+        self, layout: Layout, mentions: list[Mention], dismissed: list[Mention] | None = None
+    ) -> Iterator[Mention]:
+        """The mentions no cue of their clause or sentence dismisses. A sign's mentions after its
+        first standing one are not judged, unless `dismissed` is given: then every mention is, and
+        the dismissed ones are added to it."""
         cover = _cover(mentions)
         context = _Context(self._cues.matches(layout, limit=_CUES_PER_KIND))
         explained = _Explained(layout, self._explanations)
         judged: dict[str, int] = {}
         for mention in mentions:
             count = judged.get(mention.kind, 0)
-            if count < 0:
+            if count < 0 and dismissed is None:
                 continue  # this sign already stands
-            judged[mention.kind] = count + 1
+            if count >= 0:
+                judged[mention.kind] = count + 1
             if count >= _JUDGED_PER_SIGN or self._stands(layout, mention, cover, context, explained):
                 judged[mention.kind] = -1
                 yield mention
+            elif dismissed is not None:
+                dismissed.append(mention)
 
     def _stands(
         self, layout: Layout, mention: Mention, cover: dict[int, int], context: _Context,
@@ -234,6 +272,10 @@ def _any_within(starts: list[int], span: tuple[int, int]) -> bool:
     """Does a sorted list of word positions hold one in [span[0], span[1])?"""
     at = bisect_left(starts, span[0])
     return at < len(starts) and starts[at] < span[1]
+
+
+def _places(mentions: list[Mention]) -> tuple[Place, ...]:
+    return tuple((m.start, max(m.end, m.start + 1)) for m in mentions)
 
 
 def _cover(mentions: list[Mention]) -> dict[int, int]:

@@ -1,0 +1,135 @@
+"""Red flags across languages, as a user notices them: every language's vocabulary reads every
+message, and the language a message is written in decides on the words it understands.
+
+Each message is a first message to the real engine, with the conversation's language given the
+way a channel gives it (Telegram's `language_code`), on every language of flows/ at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from messenger_bot.content import Content
+from messenger_bot.conversation import Incoming, Reply
+from messenger_bot.engine import Engine
+from messenger_bot.evaluation import evaluate
+from messenger_bot.settings import load_settings
+from tests.conftest import EVAL
+
+CONVERSATIONS = ["en", "es", "pt"]
+#: Calm lines of a language on which another language's vocabulary fired, set aside from its sets.
+CROSS_LANGUAGE = sorted(EVAL.glob("*/triage-crosslanguage.tsv"))
+
+
+async def first_message(engine: Engine, text: str, conversation: str, country: str = "US") -> list[Reply]:
+    """A new user's message in a conversation in `conversation`'s language."""
+    user = f"{conversation}-{abs(hash(text))}"
+    return await engine.turn(Incoming("console", user, text=text, language=conversation, country=country))
+
+
+def alerted(replies: list[Reply]) -> bool:
+    return any(reply.kind == "alert" for reply in replies)
+
+
+def heading(content: Content, code: str) -> str:
+    """The first line of a language's emergency alert."""
+    return content.in_language(code).messages.alert.text.splitlines()[0]
+
+
+@pytest.mark.parametrize("conversation", CONVERSATIONS)
+@pytest.mark.parametrize("text", [
+    "¿qué es la parálisis de Bell?",
+    "no he tenido convulsiones",
+    "hace 3 años tuve parálisis de Bell",
+    "o que é paralisia de bell?",
+    "nunca tive convulsão",
+    "tive paralisia do sono essa noite",
+])
+async def test_a_calm_message_with_a_cognate_does_not_alert_in_any_conversation(
+    engine: Engine, text: str, conversation: str
+) -> None:
+    assert not alerted(await first_message(engine, text, conversation))
+
+
+@pytest.mark.parametrize("conversation", CONVERSATIONS)
+@pytest.mark.parametrize("text", [
+    "mi tía tiene la boca virada desde que nació",
+    "la parálisis facial de mi tía fue hace años",
+    "minha tia falou que o tremor é de estresse",
+])
+async def test_an_aunt_is_not_a_tia(engine: Engine, text: str, conversation: str) -> None:
+    assert not alerted(await first_message(engine, text, conversation))
+
+
+async def test_a_tia_named_in_english_still_alerts(engine: Engine) -> None:
+    replies = await first_message(engine, "i think i'm having a TIA", "en")
+    assert replies[0].kind == "alert"
+
+
+async def test_a_spanish_red_flag_alerts_in_spanish_in_an_english_conversation(
+    engine: Engine, content: Content
+) -> None:
+    replies = await first_message(engine, "de repente mi papá no puede hablar y tiene la cara caída", "en")
+    assert replies[0].kind == "alert"
+    assert replies[0].text.startswith(heading(content, "es"))
+    assert "911" in replies[0].text
+
+
+async def test_a_portuguese_red_flag_alerts_in_portuguese_in_an_english_conversation(
+    engine: Engine, content: Content
+) -> None:
+    replies = await first_message(engine, "meu pai está com a boca torta e não consegue falar", "en", "BR")
+    assert replies[0].kind == "alert"
+    assert replies[0].text.startswith(heading(content, "pt"))
+    assert "192" in replies[0].text
+
+
+@pytest.mark.parametrize("text", [
+    "mi papá tiene slurred speech ahorita",
+    "mi mamá tiene la face drooping ahorita",
+])
+async def test_a_sign_word_only_another_language_knows_alerts(
+    engine: Engine, content: Content, text: str
+) -> None:
+    for conversation in ("es", "pt"):  # in the message's language, which did not know the word
+        replies = await first_message(engine, text, conversation)
+        assert replies[0].kind == "alert"
+        assert replies[0].text.startswith(heading(content, "es"))
+    english = await first_message(engine, text, "en")  # the user's own language fired: theirs
+    assert english[0].kind == "alert" and english[0].text.startswith(heading(content, "en"))
+
+
+@pytest.mark.parametrize("conversation", CONVERSATIONS)
+@pytest.mark.parametrize("text", [
+    # The Spanish reader dismissed its own sign words; the English sign is elsewhere.
+    "no tengo dolor de cabeza, pero my face is drooping",
+    "nunca tuve convulsiones pero ahora mi hijo is having a seizure",
+])
+async def test_a_dismissed_sign_does_not_hide_another_one(
+    engine: Engine, text: str, conversation: str
+) -> None:
+    assert alerted(await first_message(engine, text, conversation))
+
+
+@pytest.mark.parametrize("conversation", CONVERSATIONS)
+async def test_an_english_calm_message_stays_calm_and_an_english_red_flag_alerts_in_english(
+    engine: Engine, content: Content, conversation: str
+) -> None:
+    assert not alerted(await first_message(engine, "i had a seizure as a child, never since", conversation))
+    red_flag = "my face is drooping on one side and my arm feels weak"
+    replies = await first_message(engine, red_flag, conversation)
+    assert replies[0].kind == "alert"
+    assert replies[0].text.startswith(heading(content, "en"))
+
+
+@pytest.mark.parametrize("path", CROSS_LANGUAGE, ids=lambda p: p.parent.name)
+async def test_the_lines_set_aside_as_cross_language_alarms_are_calm_now(path: Path, tmp_path: Path) -> None:
+    """Each a new user's first message on the real engine, as `messenger-bot eval` scores it:
+    every red flag alerts, and at most 1 in 20 calm lines (the issue's bound per language)."""
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'unused.sqlite3'}")
+    [score] = await evaluate([path], settings)
+    print("\n" + "\n".join(score.report()))
+    assert score.recall.hits == score.recall.total
+    assert score.false_alarms.hits * 20 <= score.false_alarms.total
