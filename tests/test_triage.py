@@ -28,8 +28,11 @@ from messenger_bot.wiring import load_content
 ROOT = Path(__file__).parents[1]
 EVAL = ROOT / "tests" / "eval"
 #: The default language's sets and each language's (tests/eval/<code>/), but not the lines another
-#: language's triage alerts on (triage-crosslanguage*.tsv), which wait for a rule across languages.
-DEV_SETS = sorted(p for p in EVAL.glob("**/triage-*.tsv") if not p.name.startswith("triage-crosslanguage"))
+#: language's triage alone alerts on (triage-crosslanguage.tsv: tests/test_triage_languages.py holds
+#: them to the issue's bound across languages) nor the mixed-language held-out sets, scored once
+#: and reported in the README, never tuned against.
+_APART = ("triage-crosslanguage", "triage-mixed-holdout")
+DEV_SETS = sorted(p for p in EVAL.glob("**/triage-*.tsv") if not p.name.startswith(_APART))
 MAX_FALSE_ALARM_RATE = 0.1
 
 

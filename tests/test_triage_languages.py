@@ -16,6 +16,7 @@ from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.engine import Engine
 from messenger_bot.evaluation import evaluate
 from messenger_bot.settings import load_settings
+from messenger_bot.wiring import open_runtime
 from tests.conftest import EVAL
 
 CONVERSATIONS = ["en", "es", "pt"]
@@ -129,7 +130,7 @@ async def test_the_lines_set_aside_as_cross_language_alarms_are_calm_now(path: P
     """Each a new user's first message on the real engine, as `messenger-bot eval` scores it:
     every red flag alerts, and at most 1 in 20 calm lines (the issue's bound per language)."""
     settings = load_settings(database_url=f"sqlite:///{tmp_path / 'unused.sqlite3'}")
-    [score] = await evaluate([path], settings)
+    [score] = await evaluate([path], settings, open_runtime)
     print("\n" + "\n".join(score.report()))
     assert score.recall.hits == score.recall.total
     assert score.false_alarms.hits * 20 <= score.false_alarms.total
