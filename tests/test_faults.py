@@ -771,7 +771,8 @@ def test_serve_killed_mid_traffic_and_dispatch_then_restarted_loses_and_doubles_
     assert settled, "every due reminder has an outcome after the restart"
     with sqlite3.connect(db) as con:
         statuses = dict(con.execute("SELECT user_key, status FROM reminder_outbox").fetchall())
-        seen_updates = {r[0] for r in con.execute("SELECT update_id FROM telegram_updates")}
+        seen_updates = {int(r[0]) for r in con.execute(
+            "SELECT message_id FROM inbound_messages WHERE channel = 'telegram'")}
         seen_sids = {r[0] for r in con.execute(
             "SELECT message_id FROM inbound_messages WHERE channel = 'whatsapp'")}
     tally("serve SIGKILLed mid traffic and dispatch",

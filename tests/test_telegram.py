@@ -387,8 +387,8 @@ def test_the_webhook_refuses_a_wrong_or_missing_secret(telegram: Telegram):
     messages = telegram.wait_messages(chat)
     assert len(messages) == 1 and "How to use me" not in seen(messages[0])
     with sqlite3.connect(telegram.db) as db:
-        sql = "SELECT 1 FROM telegram_updates WHERE update_id = ?"
-        stored = db.execute(sql, (update["update_id"],)).fetchall()
+        sql = "SELECT 1 FROM inbound_messages WHERE channel = 'telegram' AND message_id = ?"
+        stored = db.execute(sql, (str(update["update_id"]),)).fetchall()
     assert stored == []
 
 
