@@ -43,7 +43,6 @@ RULES: dict[str, str] = {
              "that sent one message); other channels: USER_DAYS after the last message, unless a "
              "reminder is on",
     "whatsapp_outbound": "WHATSAPP_OUTBOUND_DAYS after its last status; with its user",
-    "telegram_updates": "DEDUP_DAYS",
     "inbound_messages": "DEDUP_DAYS",
     "whatsapp_templates": "nothing about users: the bot's own menu templates",
     "schema_migrations": "nothing about users: the schema's version",
@@ -94,8 +93,6 @@ async def prune(store: Storage, limits: Limits, now: datetime) -> dict[str, int]
         "other users": await store.forget_users_where(
             f"channel <> ? AND last_seen < ? AND {_NO_ACTIVE_REMINDER}", WEB, before(limits.user),
         ),
-        "telegram_updates": await store.forget_rows_where(
-            "telegram_updates", "update_id", "received_at < ?", before(limits.dedup)),
         "inbound_messages": await store.forget_rows_where(
             "inbound_messages", "channel, message_id", "received_at < ?", before(limits.dedup)),
         "whatsapp_outbound": await store.forget_rows_where(

@@ -116,7 +116,13 @@ class FloodGate:
 
 def alert_alone(engine: Engine, incoming: Incoming) -> list[Reply]:
     """The emergency alert when the text describes a warning sign (with the local number when the
-    channel knows the country), else nothing."""
-    if not incoming.text or engine.triage.check(incoming.text) is None:
+    channel knows the country), else nothing. It is in the language whose triage fired, the
+    channel's hint tried first: nothing about the user is loaded for a message held back."""
+    if not incoming.text:
         return []
-    return [engine.alert_reply(incoming.region())]
+    languages = engine.languages
+    first = languages.hinted(incoming.language) or languages.default.code
+    found = languages.triage(incoming.text, first)
+    if found is None:
+        return []
+    return [engine.alert_reply(incoming.region(), found[0])]

@@ -771,7 +771,8 @@ def test_serve_killed_mid_traffic_and_dispatch_then_restarted_loses_and_doubles_
     assert settled, "every due reminder has an outcome after the restart"
     with sqlite3.connect(db) as con:
         statuses = dict(con.execute("SELECT user_key, status FROM reminder_outbox").fetchall())
-        seen_updates = {r[0] for r in con.execute("SELECT update_id FROM telegram_updates")}
+        seen_updates = {int(r[0]) for r in con.execute(
+            "SELECT message_id FROM inbound_messages WHERE channel = 'telegram'")}
         seen_sids = {r[0] for r in con.execute(
             "SELECT message_id FROM inbound_messages WHERE channel = 'whatsapp'")}
     tally("serve SIGKILLed mid traffic and dispatch",
@@ -890,6 +891,37 @@ async def test_a_telegram_turn_that_fails_again_on_its_redelivery_gets_the_apolo
         assert (await post_update(client, update)).status_code == 200
         [apology] = telegram.delivered(chat)
         assert apology.text == content.extra["telegram.yaml"].apology
+
+
+async def test_the_apology_is_in_the_users_remembered_language_else_their_apps(
+    tmp_path: Path, content: Content, telegram: FakeTelegram, twilio: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Spanish speaker (remembered from their first message) whose app now says nothing gets
+    the apology in Spanish; a new user whose Telegram app is in Portuguese gets it in Portuguese."""
+    settings = settings_for(f"sqlite:///{tmp_path}/bot.sqlite3", telegram, twilio)
+    async with running(settings) as (app, client):
+        engine = app.state.runtime.engine
+        spanish, portuguese = new_chat(), new_chat()
+        hello = text_update(telegram.next_update_id(), spanish, "hola")
+        hello["message"]["from"]["language_code"] = "es"
+        assert (await post_update(client, hello)).status_code == 200
+
+        async def broken(incoming: Any) -> Any:
+            raise RuntimeError("a bug in a turn")
+
+        monkeypatch.setattr(engine, "turn", broken)
+        first_words = text_update(telegram.next_update_id(), portuguese, "/help")
+        first_words["message"]["from"]["language_code"] = "pt-br"
+        for update in (text_update(telegram.next_update_id(), spanish, "/help"), first_words):
+            assert (await post_update(client, update)).status_code >= 500
+            assert (await post_update(client, update)).status_code == 200
+        apologies = {chat: telegram.delivered(chat)[-1].text for chat in (spanish, portuguese)}
+    assert apologies == {
+        spanish: content.in_language("es").extra["telegram.yaml"].apology,
+        portuguese: content.in_language("pt").extra["telegram.yaml"].apology,
+    }
+    assert len(set(apologies.values()) | {content.extra["telegram.yaml"].apology}) == 3
 
 
 async def test_a_telegram_turn_that_fails_by_polling_gets_the_apology_at_once(

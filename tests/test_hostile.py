@@ -46,7 +46,7 @@ from tests.test_telegram import SECRET
 HYPOTHESIS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 VICTIM_WEB, VICTIM_CHAT, VICTIM_NUMBER = "victim-browser-key-7Q", 777_000_111, "whatsapp:+447700900999"
 VICTIM_WORDS = "my private question about my neighbour's pills"
-STORED = ("users", "telegram_updates", "inbound_messages", "whatsapp_outbound", "reminder_subscriptions")
+STORED = ("users", "inbound_messages", "whatsapp_outbound", "reminder_subscriptions")
 _ids = itertools.count(50_000)
 
 # -- what hostile senders put in fields ------------------------------------------------------------

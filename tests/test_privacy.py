@@ -279,8 +279,8 @@ async def test_a_pass_forgets_what_is_past_its_time_and_keeps_the_rest(store: St
     await seed_user(store, "whatsapp", "whatsapp:+447700900778", 20 * day, 10 * day)
     old, recent = (NOW - 40 * day).timestamp(), (NOW - hour).timestamp()
     for update_id, at in ((1, old), (2, recent)):
-        await store.execute("INSERT INTO telegram_updates (update_id, received_at) VALUES (?, ?)",
-                            update_id, at)
+        await store.execute("INSERT INTO inbound_messages (channel, message_id, received_at) "
+                            "VALUES ('telegram', ?, ?)", str(update_id), at)
         await store.execute("INSERT INTO inbound_messages (channel, message_id, received_at) "
                             "VALUES ('whatsapp', ?, ?)", f"SM{update_id}", at)
         await store.execute(
@@ -303,8 +303,10 @@ async def test_a_pass_forgets_what_is_past_its_time_and_keeps_the_rest(store: St
     assert await remaining(store, "SELECT user_key FROM water_log") == [
         ("web-came-back",), ("web-last-week",), ("web-one-message-today",)]
     assert await remaining(store, "SELECT user_key FROM reminder_subscriptions") == [("43",)]
-    assert await remaining(store, "SELECT update_id FROM telegram_updates") == [(2,)]
-    assert await remaining(store, "SELECT message_id FROM inbound_messages") == [("SM2",)]
+    assert await remaining(store, "SELECT message_id FROM inbound_messages WHERE channel = 'telegram'") == [
+        ("2",)]
+    assert await remaining(store, "SELECT message_id FROM inbound_messages WHERE channel = 'whatsapp'") == [
+        ("SM2",)]
     assert await remaining(store, "SELECT sid FROM whatsapp_outbound") == [("SM-out-2",)]
     assert await remaining(store, "SELECT status, updated_at FROM reminder_outbox") == [
         ("pending", old), ("sent", recent)]

@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from messenger_bot import cli
+from messenger_bot.channels.telegram import UpdateLog
 from messenger_bot.storage import base
 from messenger_bot.storage.base import BLOCKED, STOPPED, Storage, UserState
 from messenger_bot.storage.migrations import migrations
@@ -52,6 +53,30 @@ async def test_migrations_are_applied_once_and_again_is_a_no_op(store: Storage) 
     finally:
         await again.close()
     assert await store.fetch("SELECT count(*) FROM users") == [(0,)]
+
+
+async def test_telegram_update_ids_from_before_the_shared_table_still_count_as_seen(store: Storage) -> None:
+    """Migration 0011 moves `telegram_updates` into `inbound_messages`: an update delivered again
+    across the upgrade is still answered once, and a new one is answered."""
+    await store.execute("CREATE TABLE telegram_updates (update_id BIGINT NOT NULL PRIMARY KEY, "
+                        "received_at DOUBLE PRECISION NOT NULL)")
+    await store.execute("INSERT INTO telegram_updates VALUES (?, ?)", 981, 1_700_000_000.0)
+    await store.execute("DELETE FROM schema_migrations WHERE version >= 11")
+    assert "0011_telegram_inbound.sql" in await store.migrate()  # type: ignore[attr-defined]
+    assert await store.fetch("SELECT channel, message_id FROM inbound_messages") == [("telegram", "981")]
+    assert "telegram_updates" not in await _tables(store)
+    updates = UpdateLog(store)
+    assert await updates.first_time(981) is False
+    assert await updates.first_time(982) is True
+
+
+async def _tables(store: Storage) -> set[str]:
+    if isinstance(store, SQLiteStorage):
+        rows = await store.fetch("SELECT name FROM sqlite_master WHERE type = 'table'")
+    else:
+        rows = await store.fetch("SELECT table_name FROM information_schema.tables "
+                                 "WHERE table_schema = current_schema()")
+    return {row[0] for row in rows}
 
 
 @pytest.mark.parametrize("key", NASTY_KEYS)

@@ -94,9 +94,13 @@ class Telegram:
         )
         assert response.status_code == 200, response.text
 
-    def say(self, chat_id: int, text: str, **extra: Any) -> int:
+    def say(self, chat_id: int, text: str, language: str | None = None, **extra: Any) -> int:
+        """`language`: the user's Telegram app language (`language_code`)."""
         update_id = self.fake.next_update_id()
-        self.deliver(text_update(update_id, chat_id, text, **extra))
+        update = text_update(update_id, chat_id, text, **extra)
+        if language is not None:
+            update["message"]["from"]["language_code"] = language
+        self.deliver(update)
         return update_id
 
     def tap(self, chat_id: int, data: str, message_id: int) -> str:
@@ -162,7 +166,7 @@ def test_start_shows_the_menu_with_buttons_and_commands_are_registered(telegram:
     assert content.nodes["menu"].text.splitlines()[0] in seen(menu)
     assert ("Why is it happening?", "causes") in menu.buttons
     assert menu.params["parse_mode"] == "HTML"
-    [commands] = telegram.fake.calls_to("setMyCommands")
+    commands = default_menu(telegram)
     names = {c["command"] for c in commands.params["commands"]}
     assert {"start", "menu", "help", "about", "back", "mydata", "deletedata", "stop", "reminders"} <= names
 
@@ -170,7 +174,7 @@ def test_start_shows_the_menu_with_buttons_and_commands_are_registered(telegram:
 def test_the_command_menu_is_the_contents_own_with_the_diary_and_the_language(
     telegram: Telegram, content: Content
 ):
-    [commands] = telegram.fake.calls_to("setMyCommands")
+    commands = default_menu(telegram)
     listed = [(c["command"], c["description"]) for c in commands.params["commands"]]
     assert listed == [(c.command, c.description) for c in content.extra["telegram.yaml"].commands]
     assert {"diary", "language"} <= {name for name, _ in listed}
@@ -179,6 +183,26 @@ def test_the_command_menu_is_the_contents_own_with_the_diary_and_the_language(
     telegram.say(chat, "/diary")
     messages = telegram.wait_messages(chat)
     assert content.extra["diary.yaml"].sentences["summary_empty"].split(".")[0] in seen(messages[-1])
+
+
+def default_menu(telegram: Telegram) -> Call:
+    [default] = [c for c in telegram.fake.calls_to("setMyCommands") if not c.params.get("language_code")]
+    return default
+
+
+def test_every_language_has_its_command_menu_in_its_own_words(telegram: Telegram, content: Content):
+    """Beside the default menu, each language's flows/<code>/telegram.yaml goes with its
+    language_code, so a Spanish or Portuguese app shows the commands in its own words."""
+    menus = {c.params.get("language_code") or None: c for c in telegram.fake.calls_to("setMyCommands")}
+    assert set(menus) == {None, "es", "pt"}
+    for code in ("es", "pt"):
+        listed = [(c["command"], c["description"]) for c in menus[code].params["commands"]]
+        words = content.in_language(code).extra["telegram.yaml"].commands
+        assert listed == [(c.command, c.description) for c in words]
+    spanish = dict((c["command"], c["description"]) for c in menus["es"].params["commands"])
+    assert spanish["menu"] == "El menú principal"
+    assert [c["command"] for c in menus["es"].params["commands"]] == [
+        c["command"] for c in menus[None].params["commands"]], "the same commands, other words"
 
 
 def test_a_tap_is_acknowledged_and_its_answer_replaces_the_menu(telegram: Telegram, content: Content):
@@ -200,6 +224,36 @@ def test_a_typed_question_is_answered(telegram: Telegram, content: Content):
     [answer] = telegram.wait_messages(chat)
     assert "Caffeine is a stimulant" in seen(answer)
     assert "<b>400 mg a day</b>" in answer.text  # *bold* in the content is bold on Telegram
+
+
+def test_a_spanish_or_portuguese_app_is_answered_in_its_language(telegram: Telegram, content: Content):
+    """Telegram's language_code chooses the language for a new user: a greeting gets that
+    language's welcome and menu, a typed question that language's answer."""
+    for code, tag, hello, question in (("es", "es", "hola", "¿el café puede causar el temblor del labio?"),
+                                       ("pt", "pt-br", "oi", "o café pode causar o tremor no lábio?")):
+        words = content.in_language(code)
+        chat = new_chat()
+        telegram.say(chat, hello, language=tag)
+        [welcome] = telegram.wait_messages(chat)
+        assert [label for label, _ in welcome.buttons][:3] == [b.label for b in words.buttons["menu"]][:3]
+        telegram.say(chat, question, language=tag)
+        _, answer = telegram.wait_messages(chat, 2)
+        assert words.nodes["caffeine"].text.split(".")[0] in seen(answer)
+
+
+def test_the_users_own_language_choice_outranks_their_apps(telegram: Telegram, content: Content):
+    """A user whose app is in Spanish who chooses Portuguese is answered in Portuguese from then
+    on, whatever their app says."""
+    chat = new_chat()
+    telegram.say(chat, "/menu", language="es")
+    [spanish] = telegram.wait_messages(chat)
+    assert ("¿Por qué me pasa?", "causes") in spanish.buttons
+    telegram.say(chat, "português", language="es")
+    telegram.wait_messages(chat, 2)
+    telegram.say(chat, "/menu", language="es")
+    menu = telegram.wait_messages(chat, 3)[-1]
+    assert ("Por que acontece?", "causes") in menu.buttons
+    assert content.in_language("pt").nodes["menu"].text.splitlines()[0] in seen(menu)
 
 
 def test_a_warning_sign_gets_the_alert_first(telegram: Telegram):
@@ -387,8 +441,8 @@ def test_the_webhook_refuses_a_wrong_or_missing_secret(telegram: Telegram):
     messages = telegram.wait_messages(chat)
     assert len(messages) == 1 and "How to use me" not in seen(messages[0])
     with sqlite3.connect(telegram.db) as db:
-        sql = "SELECT 1 FROM telegram_updates WHERE update_id = ?"
-        stored = db.execute(sql, (update["update_id"],)).fetchall()
+        sql = "SELECT 1 FROM inbound_messages WHERE channel = 'telegram' AND message_id = ?"
+        stored = db.execute(sql, (str(update["update_id"]),)).fetchall()
     assert stored == []
 
 
@@ -452,6 +506,22 @@ def test_a_flooding_chat_that_describes_a_warning_sign_still_gets_the_alert(tele
         lambda: [c for c in telegram.fake.delivered(chat) if "These signs can mean a stroke" in c.text])
     assert "Call 112, 911 or 999 now." in seen(alert[0])
     assert len(telegram.fake.delivered(chat)) < FLOOD_BURST + 2, "the alert did not wait behind the flood"
+
+
+def test_a_flooding_spanish_chat_gets_the_alert_in_spanish(servers: dict[str, Telegram], content: Content):
+    """The alert a chat over its flood limit still gets is in the language of the message that
+    raised it, not the default's."""
+    telegram = servers["polling"]
+    chat = new_chat()
+    for n in range(FLOOD):  # one getUpdates batch: the burst is answered, the rest held back
+        update = text_update(telegram.fake.next_update_id(), chat, f"hola {n}")
+        update["message"]["from"]["language_code"] = "es"
+        telegram.fake.push(update)
+    telegram.fake.push(text_update(telegram.fake.next_update_id(), chat, "de repente tengo la cara caida"))
+    spanish = content.in_language("es").messages.alert.text.split("*")[1]
+    alert = telegram.fake.wait_for(lambda: [c for c in telegram.fake.delivered(chat) if spanish in seen(c)])
+    assert "Llama ya al 112, 911 o 999." in seen(alert[0])
+    assert not any("These signs can mean a stroke" in seen(c) for c in telegram.fake.delivered(chat))
 
 
 # -- rendering ----------------------------------------------------------------------------------

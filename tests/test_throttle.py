@@ -10,7 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from messenger_bot.throttle import Throttle, pace_interval
+import pytest
+
+from messenger_bot.content import Content
+from messenger_bot.conversation import Incoming
+from messenger_bot.engine import Engine
+from messenger_bot.storage.sqlite import SQLiteStorage
+from messenger_bot.throttle import Admission, FloodGate, Throttle, pace_interval
 
 
 class Clock:
@@ -64,3 +70,40 @@ def test_pacing_keeps_every_one_second_window_within_the_limit() -> None:
         interval = pace_interval(limit)
         most_in_a_second = int(1 / interval) + 1  # sends at 0, interval, 2 x interval, ... within [t, t + 1]
         assert most_in_a_second <= max(1, int(limit)), limit
+
+
+# -- the alert a flooding sender still gets ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def engine(content: Content, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The engine of every language; a held-back message is never loaded or saved, so the store
+    is never opened."""
+    return Engine(content, SQLiteStorage(tmp_path_factory.mktemp("throttle") / "bot.sqlite3"))
+
+
+@pytest.mark.parametrize(("hint", "text", "alert"), [
+    ("es", "de repente tengo la cara caida y no puedo hablar", "Llama ya al 112, 911 o 999"),
+    (None, "de repente tengo la cara caida y no puedo hablar", "Llama ya al 112, 911 o 999"),
+    ("pt-BR", "de repente meu rosto ficou caido e nao consigo falar", "Ligue agora para 112, 911 ou 999"),
+    ("es", "my face is drooping and I can't speak", "Call 112, 911 or 999 now."),
+])
+def test_a_flooding_sender_gets_the_alert_in_the_language_of_the_message(
+    engine: Engine, hint: str | None, text: str, alert: str
+) -> None:
+    """Over the limit, triage still reads the message; the alert is in the language whose triage
+    fired (the app's language tried first), not the default always; a calm message gets nothing."""
+    gate = FloodGate(Throttle(1, 60))
+
+    def said(words: str) -> Incoming:
+        return Incoming("telegram", "7", text=words, language=hint)
+
+    async def scenario(clock: Clock) -> None:
+        assert (await gate.admit(engine, said("hola"), "7")).admitted
+        refused = await gate.admit(engine, said(text), "7")
+        assert not refused.admitted
+        [reply] = refused.alert
+        assert reply.kind == "alert" and alert in reply.text
+        assert await gate.admit(engine, said("hola otra vez"), "7") == Admission(False, [])
+
+    on_clock(scenario)

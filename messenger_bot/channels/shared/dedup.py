@@ -37,12 +37,15 @@ class InboundOnce:
         self._releasing: set[asyncio.Task[None]] = set()
 
     async def first(self, message_id: str, now: datetime) -> bool:
-        """True the first time an id is seen; False for a redelivery of it."""
+        """True the first time an id is seen (and old ids forgotten now and then); False for a
+        redelivery of it. A channel that cannot wrap its turn in `once` calls this and `release`."""
         count = await self.store.execute(
             "INSERT INTO inbound_messages (channel, message_id, received_at) VALUES (?, ?, ?) "
             "ON CONFLICT (channel, message_id) DO NOTHING",
             self.channel, message_id, ts(now),
         )
+        if count > 0:
+            await self._maybe_prune(now)
         return count > 0
 
     async def release(self, message_id: str) -> None:
@@ -66,7 +69,6 @@ class InboundOnce:
         except asyncio.CancelledError:
             self._release_later(message_id)
             raise
-        await self._maybe_prune(now)
         try:
             return await work()
         except Exception:

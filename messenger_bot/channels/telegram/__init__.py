@@ -3,9 +3,9 @@ reminders use. One idea per module:
 
 - `channel`: the lifecycle (build, start, stop) and the route; `webhook`: the endpoint;
   `handlers`: PTB's handlers; `reading`: what the bot reads from an update; `turn`: one turn;
-  `failures`: the error handler (redelivery or apology); `updates`: inbound de-duplication;
-  `locks`: one turn at a time per chat; `secret`: the webhook secret; `commands`: the command
-  menu from flows/telegram.yaml.
+  `failures`: the error handler (redelivery or apology); `updates`: the shared inbound
+  de-duplication, by update id; `locks`: one turn at a time per chat; `secret`: the webhook
+  secret; `commands`: each language's command menu from flows/<code>/telegram.yaml.
 - `render`: replies as Telegram messages; `outbox`: sending with an outcome; `limits`: the
   send limits; `sender`: `TelegramSender`; `answer`: the reply in the webhook's HTTP answer.
 - `bots`, `request`, `tolerant`, `persistence`: python-telegram-bot's machinery, on aiohttp,

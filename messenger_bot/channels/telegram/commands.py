@@ -2,8 +2,9 @@
 
 Telegram shows each user the menu set for their app's language (setMyCommands with a
 `language_code`) and the one set without a language to everyone else. The menus are a
-mapping from language code to that language's words, None standing for the default, so a
-language whose content has its own telegram.yaml is one more entry.
+mapping from language code to that language's words, None standing for the default: the
+default language's menu goes without a code (so every app language unlisted sees it), each
+other language's flows/<code>/telegram.yaml with its own.
 """
 
 from __future__ import annotations
@@ -18,15 +19,19 @@ from messenger_bot.content.telegram import TelegramTexts
 FILE = "telegram.yaml"
 
 
-def texts_of(content: Content) -> TelegramTexts:
-    texts = content.extra[FILE]
+def texts_of(content: Content, language: str | None = None) -> TelegramTexts:
+    """A language's Telegram words (the default's when the content has no such language)."""
+    texts = content.in_language(language).extra[FILE]
     assert isinstance(texts, TelegramTexts)
     return texts
 
 
 def menus_of(content: Content) -> dict[str | None, TelegramTexts]:
-    """Every language's command menu; today the default language's only."""
-    return {None: texts_of(content)}
+    """Every language's command menu: the default under None, every other under its code."""
+    default = content.in_language(None).code
+    menus: dict[str | None, TelegramTexts] = {None: texts_of(content)}
+    menus.update({code: texts_of(content, code) for code in content.languages if code != default})
+    return menus
 
 
 def command_menu(texts: TelegramTexts) -> list[BotCommand]:

@@ -5,7 +5,8 @@ Every failure forgets the update id (`UpdateLog.forget`), so a redelivery is ans
 dropped as a duplicate. By webhook, the request is then answered with a 5xx, which makes Telegram
 deliver the update again: 503 while the database is down or locked (however often), 500 the first
 time a turn fails otherwise. A turn that fails again on its redelivery is not sent back once more
-(the same bug would fail it each time): the user gets the apology from flows/telegram.yaml and
+(the same bug would fail it each time): the user gets the apology from flows/telegram.yaml, in
+their language where it can be known (the one remembered for them, else their app's), and
 the request a 200 (each instance remembers its own failures, so behind a load balancer a redelivery
 that lands elsewhere may be sent back once more there). By polling, Telegram never delivers an
 update twice: the apology at once.
@@ -26,9 +27,9 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from messenger_bot.channels.telegram.commands import texts_of
 from messenger_bot.channels.telegram.outbox import Outbox
-from messenger_bot.channels.telegram.reading import thread_of
+from messenger_bot.channels.telegram.reading import language_of, thread_of
 from messenger_bot.channels.telegram.render import Rendered, to_html
-from messenger_bot.channels.telegram.updates import UpdateLog
+from messenger_bot.channels.telegram.updates import CHANNEL, UpdateLog
 from messenger_bot.runtime import Runtime, database_busy
 
 log = logging.getLogger("messenger_bot.telegram")
@@ -92,12 +93,24 @@ class Failures:
         chat, message = update.effective_chat, update.effective_message
         if chat is None:
             return
-        apology = texts_of(self.runtime.content).apology
+        apology = texts_of(self.runtime.content, await self._language(chat.id, update)).apology
         thread = thread_of(message) if message is not None else None
         try:
             await self.outbox.deliver(chat.id, [Rendered(to_html(apology), apology)], thread=thread)
         except Exception as failure:  # an error handler that raises makes the webhook a 500
             log.error("telegram: no apology for update %s: %s", update.update_id, type(failure).__name__)
+
+    async def _language(self, chat_id: int, update: Update) -> str | None:
+        """The user's language where it can be known: the one remembered for them, else their app's
+        (the database may be what failed, so it is asked briefly and may not answer)."""
+        try:
+            async with asyncio.timeout(FORGET_SECONDS):
+                user = await self.runtime.store.load_user(CHANNEL, str(chat_id))
+        except Exception:
+            user = None
+        if user is not None and user.language:
+            return user.language
+        return self.runtime.engine.languages.hinted(language_of(update))
 
     async def _forget(self, update_id: int) -> None:
         """Best effort: the redelivery must not look like a duplicate (the database may still refuse)."""
