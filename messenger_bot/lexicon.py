@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from messenger_bot.text import normalise, words
 
 #: Votes the best language needs, and how many times the runner-up's, to be called "clear".
-MIN_VOTES = 2
+MIN_VOTES = 1
 LEAD = 1.5
 #: Files whose strings are not the language's own words (see the module's docstring).
 _NOT_WORDS = frozenset({"triage.yaml", "emergency-numbers.yaml", "language-countries.yaml"})

@@ -88,6 +88,9 @@ class Triage:
         for cue in phrase_set(rules.negation.cues):
             self._negation_cues.setdefault(cue[-1], []).append(cue)
         self._carry = frozenset(single_words(rules.negation.carry_over))
+        self._not_cues: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in phrase_set(rules.negation.not_cues):
+            self._not_cues.setdefault(phrase[-1], []).append(phrase)
         self._cue_words = frozenset(single_words(rules.negation.cues))
         explanations = [
             p for pairs in rules.explanations.values() for pair in pairs for phrases in pair for p in phrases
@@ -187,8 +190,16 @@ class Triage:
         return False
 
     def _cue_ends_at(self, canon: list[str], i: int) -> bool:
-        cues = self._negation_cues.get(canon[i], ())
-        return any(tuple(canon[i - len(cue) + 1 : i + 1]) == cue for cue in cues)
+        if self._ends_at(self._not_cues, canon, i):
+            return False
+        return self._ends_at(self._negation_cues, canon, i)
+
+    @staticmethod
+    def _ends_at(phrases: dict[str, list[tuple[str, ...]]], canon: list[str], i: int) -> bool:
+        return any(
+            i + 1 >= len(phrase) and tuple(canon[i - len(phrase) + 1 : i + 1]) == phrase
+            for phrase in phrases.get(canon[i], ())
+        )
 
     def _general_question(self, sentence: list[str]) -> bool:
         """A question about signs in general, mentioning nobody it happens to, is not an alert."""

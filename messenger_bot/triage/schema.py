@@ -40,6 +40,9 @@ class Negation(_Strict):
 
     cues: list[str] = Field(min_length=1)
     carry_over: list[str] = Field(default_factory=list)
+    #: Phrases that end in a cue's word but deny nothing: Portuguese "do nada" and Spanish "de la
+    #: nada" mean "out of nowhere", so "do nada parei de sentir a perna" is sudden, not negated.
+    not_cues: list[str] = Field(default_factory=list)
 
 
 class GeneralQuestion(_Strict):
