@@ -23,10 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from messenger_bot.retention import Limits, prune
+from messenger_bot.features import user_tables
+from messenger_bot.retention import Limits
 from messenger_bot.settings import load_settings
 from messenger_bot.storage import Storage, storage_for
 from messenger_bot.storage.postgres import PostgresStorage
+from messenger_bot.wiring import FEATURES, prune
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 INSERT = ("INSERT INTO users (channel, user_key, first_seen, last_seen, notice_seen, last_menu, history) "
@@ -46,9 +48,10 @@ async def seed(store: Storage, users: int) -> None:
 
 async def open_fresh(url: str | None, folder: Path, name: str) -> Storage:
     if url is None:
-        store = storage_for(f"sqlite:///{folder / name}")
+        store = storage_for(f"sqlite:///{folder / name}", user_tables(FEATURES))
     else:
         store = PostgresStorage(url, schema=f"bench_retention_{name}_{int(time.time())}")
+        store.walk(user_tables(FEATURES))
         await _create_schema(url, store.schema or "")
     await store.open()
     return store
@@ -71,7 +74,8 @@ async def _drop(store: Storage) -> None:
 
 
 async def main(users: int, url: str | None) -> None:
-    limits = Limits.of(load_settings())
+    settings = load_settings()
+    limits = Limits.of(settings)
     with tempfile.TemporaryDirectory() as folder:
         store = await open_fresh(url, Path(folder), "pass")
         twin = await open_fresh(url, Path(folder), "baseline")
@@ -79,7 +83,7 @@ async def main(users: int, url: str | None) -> None:
             await seed(store, users)
             await seed(twin, users)
             started = time.perf_counter()
-            removed = await prune(store, limits, NOW)
+            removed = await prune(store, settings, NOW)
             took = time.perf_counter() - started
             kept = (await store.fetch("SELECT COUNT(*) FROM users"))[0][0]
             cutoff = (NOW - limits.webchat_one_message).timestamp()

@@ -21,9 +21,9 @@ from messenger_bot.console import machine_country, run_interactive, run_json
 from messenger_bot.content import ContentError
 from messenger_bot.evaluation import DevSetError, evaluate, total
 from messenger_bot.redact import redacted_url, scrub, url_password
-from messenger_bot.retention import Limits, prune, summary
+from messenger_bot.retention import summary
 from messenger_bot.settings import Settings, SettingsError, load_settings
-from messenger_bot.storage import open_storage, storage_for
+from messenger_bot.storage import storage_for
 from messenger_bot.storage.copy import CopyError, copy_data
 
 EXIT_CONTENT = 1
@@ -112,9 +112,9 @@ def cmd_prune(args: argparse.Namespace) -> int:
         now = now.replace(tzinfo=UTC)
 
     async def run() -> dict[str, int]:
-        store = await open_storage(settings.database_url)
+        store = await wiring.open_store(settings)
         try:
-            return await prune(store, Limits.of(settings), now)
+            return await wiring.prune(store, settings, now)
         finally:
             await store.close()
 
@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--channel", choices=["console", "telegram", "whatsapp", "web"], default="console")
     evaluate.set_defaults(func=cmd_eval)
-    wiring.add_reminder_commands(sub)
+    wiring.add_feature_commands(sub)
     migrate = sub.add_parser("migrate", help="apply the database migrations (DATABASE_URL), then exit")
     migrate.set_defaults(func=cmd_migrate)
     prune = sub.add_parser("prune", help="remove what is past its retention (see SECURITY.md), then exit")

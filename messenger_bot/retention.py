@@ -1,8 +1,9 @@
 """How long the bot keeps each kind of row, and the job that forgets the rest.
 
 Every table that holds something per user or per message has a rule: here (`RULES`) or in the
-feature that owns it (its `FeatureSpec.retention`); a table added without one fails
-tests/test_privacy.py. The limits are settings (settings.py), so an
+feature that owns it (its `FeatureSpec.retention`, with the pass's `expiries` and `keeps_user`
+beside it); a table added without one fails tests/test_privacy.py. The limits are settings
+(settings.py), so an
 operator can shorten them. `serve` prunes once at start and then every hour (with the other
 background jobs, so not under `--no-scheduler`); `messenger-bot prune` does one pass, for a
 platform's cron and for checking what a pass would remove at a given time (`--now`).
@@ -16,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from messenger_bot.features import FeatureSpec
 from messenger_bot.runtime import Runtime
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage
@@ -29,11 +32,6 @@ log = logging.getLogger("messenger_bot.retention")
 #: How often `serve` prunes. An hour is fine-grained next to limits counted in days.
 EVERY = timedelta(hours=1)
 WEB = "web"
-#: A messaging user with a reminder still on is kept: the reminder is what they asked for.
-_NO_ACTIVE_REMINDER = (
-    "NOT EXISTS (SELECT 1 FROM reminder_subscriptions s WHERE s.channel = users.channel "
-    "AND s.user_key = users.user_key AND s.active = 1)"
-)
 
 #: Every table the engine and the channels keep, and how long its rows live (the words SECURITY.md
 #: repeats); a feature declares its own tables' rules beside them (features.py), and
@@ -54,15 +52,14 @@ RULES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Limits:
-    """The retention settings, as durations."""
+    """The retention settings of the engine's and channels' tables, as durations (a feature's
+    come with its `expiries`)."""
 
     webchat_user: timedelta
     webchat_one_message: timedelta
     user: timedelta
     dedup: timedelta
     whatsapp_outbound: timedelta
-    reminder_outbox: timedelta
-    drink_log: timedelta
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
@@ -72,18 +69,29 @@ class Limits:
             user=timedelta(days=settings.user_days),
             dedup=timedelta(days=settings.dedup_days),
             whatsapp_outbound=timedelta(days=settings.whatsapp_outbound_days),
-            reminder_outbox=timedelta(days=settings.reminder_outbox_days),
-            drink_log=timedelta(days=settings.drink_log_days),
         )
 
 
-async def prune(store: Storage, limits: Limits, now: datetime) -> dict[str, int]:
-    """One pass: what each rule removed (users by channel group, rows by table)."""
+async def prune(
+    store: Storage, settings: Settings, now: datetime, features: Sequence[FeatureSpec] = ()
+) -> dict[str, int]:
+    """One pass: what each rule removed (users by channel group, rows by table), the engine's and
+    channels' rules first, then each feature's `expiries`."""
+    removed = await _prune_own(store, Limits.of(settings), now, _kept(features))
+    for expiry in (expiry for spec in features for expiry in spec.expiries):
+        removed[expiry.table] = await store.forget_rows_where(
+            expiry.table, expiry.key, expiry.condition, expiry.cutoff(settings, now))
+    return removed
+
+
+def _kept(features: Sequence[FeatureSpec]) -> str:
+    """The features' reasons to keep a silent messaging user, as one SQL condition to add."""
+    return "".join(f" AND NOT ({spec.keeps_user})" for spec in features if spec.keeps_user)
+
+
+async def _prune_own(store: Storage, limits: Limits, now: datetime, kept: str) -> dict[str, int]:
     def before(age: timedelta) -> float | None:
         return ts(now - age)
-
-    def day_before(age: timedelta) -> str:
-        return (now - age).date().isoformat()  # days are ISO dates, so they sort as text
 
     return {
         "web chat users": await store.forget_users_where(
@@ -91,19 +99,12 @@ async def prune(store: Storage, limits: Limits, now: datetime) -> dict[str, int]
             WEB, before(limits.webchat_user), before(limits.webchat_one_message),
         ),
         "other users": await store.forget_users_where(
-            f"channel <> ? AND last_seen < ? AND {_NO_ACTIVE_REMINDER}", WEB, before(limits.user),
+            f"channel <> ? AND last_seen < ?{kept}", WEB, before(limits.user),
         ),
         "inbound_messages": await store.forget_rows_where(
             "inbound_messages", "channel, message_id", "received_at < ?", before(limits.dedup)),
         "whatsapp_outbound": await store.forget_rows_where(
             "whatsapp_outbound", "sid", "updated_at < ?", before(limits.whatsapp_outbound)),
-        "reminder_outbox": await store.forget_rows_where(
-            "reminder_outbox", "id", "status <> 'pending' AND updated_at < ?",
-            before(limits.reminder_outbox)),
-        "water_log": await store.forget_rows_where(
-            "water_log", "channel, user_key, day", "day < ?", day_before(limits.drink_log)),
-        "caffeine_log": await store.forget_rows_where(
-            "caffeine_log", "id", "day < ?", day_before(limits.drink_log)),
     }
 
 
@@ -115,8 +116,11 @@ def summary(removed: dict[str, int]) -> str:
 class RetentionJob:
     """A `Background` of web/app.py: a pass at start, then one every `every`."""
 
-    def __init__(self, settings: Settings, every: timedelta = EVERY) -> None:
-        self.limits = Limits.of(settings)
+    def __init__(
+        self, settings: Settings, features: Sequence[FeatureSpec] = (), every: timedelta = EVERY
+    ) -> None:
+        self.settings = settings
+        self.features = tuple(features)
         self.every = every
         self._task: asyncio.Task[None] | None = None
 
@@ -132,7 +136,7 @@ class RetentionJob:
     async def _run(self, store: Storage) -> None:
         while True:
             try:
-                removed = await prune(store, self.limits, _now())
+                removed = await prune(store, self.settings, _now(), self.features)
             except Exception:
                 log.exception("retention pass failed; the next one tries again")
             else:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from messenger_bot.content import Content, load_content
 from messenger_bot.engine import Engine
-from messenger_bot.features import FeatureSpec, build_features, content_files
+from messenger_bot.features import FeatureSpec, build_features, content_files, user_tables
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage, storage_for
 
@@ -64,7 +64,7 @@ class Background(Protocol):
 async def open_runtime(settings: Settings, features: Sequence[FeatureSpec]) -> Runtime:
     """Load content (refusing broken content), open the store, build the engine."""
     content = load_content(settings.content_dir, content_files(features))
-    store = storage_for(settings.database_url)
+    store = storage_for(settings.database_url, user_tables(features))
     await store.open()
     engine = Engine(content, store, build_features(features, content, store, settings))
     return Runtime(settings, content, store, engine, features=tuple(features))

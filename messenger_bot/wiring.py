@@ -13,21 +13,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from messenger_bot.content import Content
-from messenger_bot.content import check_content as _check_content
+from messenger_bot.content import Content, ContentError
 from messenger_bot.content import load_content as _load_content
+from messenger_bot.content.telegram import TelegramTexts
 from messenger_bot.delivery import Sender
 from messenger_bot.diary.plugin import DIARY
-from messenger_bot.features import FeatureSpec, content_files
+from messenger_bot.features import FeatureSpec, content_files, resolve, user_tables
 from messenger_bot.reminders.plugin import REMINDERS
 from messenger_bot.retention import RULES, RetentionJob
+from messenger_bot.retention import prune as _prune
 from messenger_bot.runtime import Background, Runtime
 from messenger_bot.runtime import open_runtime as _open_runtime
 from messenger_bot.settings import Settings, load_settings
+from messenger_bot.storage import Storage, open_storage
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -48,12 +51,32 @@ FEATURES: tuple[FeatureSpec, ...] = (REMINDERS, DIARY, FEEDBACK)
 
 def load_content(directory: Path | str) -> Content:
     """flows/ (or `directory`) with every feature's files, validated; raises ContentError."""
-    return _load_content(directory, content_files(FEATURES))
+    content = _load_content(directory, content_files(FEATURES))
+    problems = unworded_commands(content)
+    if problems:
+        raise ContentError(problems)
+    return content
 
 
 def check_content(directory: Path | str) -> list[str]:
     """check-content's lines for `directory`: the engine's files and every feature's."""
-    return _check_content(directory, content_files(FEATURES))
+    try:
+        load_content(directory)
+    except ContentError as error:
+        return error.problems
+    return []
+
+
+def unworded_commands(content: Content) -> list[str]:
+    """A feature's Telegram command that a language's telegram.yaml gives no words for: the spec
+    names the command, the menu's words are content."""
+    problems = []
+    for language in content.languages.values() or [content]:
+        texts = language.extra.get("telegram.yaml")
+        worded = {c.command for c in texts.commands} if isinstance(texts, TelegramTexts) else set()
+        problems += [f"telegram.yaml ({language.code}): no words for /{name}, a command of {spec.name}"
+                     for spec in FEATURES for name in spec.telegram_commands if name not in worded]
+    return problems
 
 
 async def open_runtime(settings: Settings) -> Runtime:
@@ -68,6 +91,16 @@ def retention_rules() -> dict[str, str]:
     for spec in FEATURES:
         rules.update(spec.retention)
     return rules
+
+
+async def open_store(settings: Settings) -> Storage:
+    """The database, walking every feature's user tables in "my data" and "delete my data"."""
+    return await open_storage(settings.database_url, user_tables(FEATURES))
+
+
+async def prune(store: Storage, settings: Settings, now: datetime) -> dict[str, int]:
+    """One retention pass with every feature's expiries."""
+    return await _prune(store, settings, now, FEATURES)
 
 
 # -- channels, senders and background work -----------------------------------------------
@@ -124,13 +157,14 @@ def senders_for(settings: Settings) -> dict[str, Sender]:
 
 
 def background_for(settings: Settings, scheduler: bool) -> list[Background]:
-    """The periodic jobs: reminders (with the diary's check-ins) and retention; none under
-    `serve --no-scheduler` (a cron runs `reminders send-due` and `prune` instead)."""
+    """The periodic jobs: each switched-on feature's (the reminders' tick, which runs the diary's
+    check-ins too), then retention; none under `serve --no-scheduler` (a cron runs
+    `reminders send-due` and `prune` instead)."""
     if not scheduler:
         return []
-    from messenger_bot.reminders.scheduler import ReminderScheduler
-
-    return [ReminderScheduler(settings, senders_for), RetentionJob(settings)]
+    on = [spec for spec in FEATURES if spec.enabled(settings)]
+    jobs: list[Background] = [resolve(job)(settings, senders_for) for spec in on for job in spec.jobs]
+    return [*jobs, RetentionJob(settings, FEATURES)]
 
 
 def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
@@ -163,11 +197,28 @@ def serve(settings: Settings, scheduler: bool = True) -> int:
     return run_server(settings, create_app(settings, scheduler=scheduler))
 
 
-def add_reminder_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`reminders send-due`, the reminders' command for a platform's cron."""
-    from messenger_bot.reminders.cli import add_parser
+def add_feature_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Each feature's command-line commands (`reminders send-due`), given the runner they use."""
+    for spec in FEATURES:
+        if spec.cli is not None:
+            resolve(spec.cli)(sub, run_with_runtime)
 
-    add_parser(sub, _cmd_send_due)
+
+#: A command's work over an open runtime and the senders the settings switch on.
+Task = Callable[[Runtime, Mapping[str, Sender]], Awaitable[int]]
+
+
+def run_with_runtime(task: Task) -> int:
+    """A feature command's run: the settings, the runtime and the senders, then the task's exit code."""
+    return asyncio.run(_with_runtime(load_settings(), task))
+
+
+async def _with_runtime(settings: Settings, task: Task) -> int:
+    runtime = await open_runtime(settings)
+    try:
+        return await task(runtime, senders_for(settings))
+    finally:
+        await runtime.close()
 
 
 def add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -176,21 +227,6 @@ def add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     whatsapp_sub = whatsapp.add_subparsers(dest="whatsapp_command", required=True)
     sync = whatsapp_sub.add_parser("sync-templates", help="create tap-able menu templates (Content API)")
     sync.set_defaults(func=_cmd_whatsapp_sync_templates)
-
-
-def _cmd_send_due(args: argparse.Namespace) -> int:
-    return asyncio.run(send_due(load_settings(), args.now))
-
-
-async def send_due(settings: Settings, now: datetime | None) -> int:
-    """`reminders send-due`: one dispatch pass over every sender the settings switch on."""
-    from messenger_bot.reminders.cli import run_send_due
-
-    runtime = await open_runtime(settings)
-    try:
-        return await run_send_due(runtime, senders_for(settings), now)
-    finally:
-        await runtime.close()
 
 
 def _cmd_whatsapp_sync_templates(args: argparse.Namespace) -> int:

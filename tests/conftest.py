@@ -10,9 +10,10 @@ import pytest
 
 from messenger_bot.content import Content
 from messenger_bot.engine import Engine
+from messenger_bot.features import user_tables
 from messenger_bot.storage import SQLiteStorage, Storage
 from messenger_bot.storage.postgres import PostgresStorage
-from messenger_bot.wiring import load_content
+from messenger_bot.wiring import FEATURES, load_content
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support.postgres import fresh_schema
@@ -33,12 +34,14 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     (skipped with the reason when no server answers, failed instead under CI=true)."""
     if request.param == "sqlite":
         store: Storage = SQLiteStorage(tmp_path / "bot.sqlite3")
+        store.walk(user_tables(FEATURES))  # the tables "my data" walks, as wiring gives them
         await store.open()
         yield store
         await store.close()
         return
     async with fresh_schema() as (url, schema):
         store = PostgresStorage(url, schema=schema)
+        store.walk(user_tables(FEATURES))
         await store.open()
         yield store
         await store.close()

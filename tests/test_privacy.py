@@ -26,12 +26,12 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-from messenger_bot import retention
 from messenger_bot.channels.whatsapp.store import WhatsAppStore
 from messenger_bot.content import Content
+from messenger_bot.features import user_tables as feature_tables
 from messenger_bot.settings import load_settings
-from messenger_bot.storage.base import USER_TABLES, Storage, UserState
-from messenger_bot.wiring import retention_rules
+from messenger_bot.storage.base import OWN_TABLES, Storage, UserState
+from messenger_bot.wiring import FEATURES, prune, retention_rules
 from tests.fakes.telegram_api import FakeTelegram, text_update
 from tests.support.chat import ChatProcess
 from tests.support.server import ServeProcess, free_port
@@ -292,7 +292,7 @@ async def test_a_pass_forgets_what_is_past_its_time_and_keeps_the_rest(store: St
             "created_at, updated_at) VALUES (?, 'telegram', '43', 'water', ?, ?, ?, ?)",
             subscription, at, status, at, at)
 
-    removed = await retention.prune(store, retention.Limits.of(load_settings()), NOW)
+    removed = await prune(store, load_settings(), NOW)
 
     assert removed["web chat users"] == 2 and removed["other users"] == 2
     assert await remaining(store, "SELECT channel, user_key FROM users") == [
@@ -310,7 +310,7 @@ async def test_a_pass_forgets_what_is_past_its_time_and_keeps_the_rest(store: St
     assert await remaining(store, "SELECT sid FROM whatsapp_outbound") == [("SM-out-2",)]
     assert await remaining(store, "SELECT status, updated_at FROM reminder_outbox") == [
         ("pending", old), ("sent", recent)]
-    again = await retention.prune(store, retention.Limits.of(load_settings()), NOW)
+    again = await prune(store, load_settings(), NOW)
     assert not any(again.values())
 
 
@@ -363,6 +363,11 @@ def columns_of(db: Path, table: str) -> list[tuple[str, str]]:
         return [(row[1], row[2].upper()) for row in conn.execute(f"PRAGMA table_info({table})")]
 
 
+def walked_tables() -> list[str]:
+    """The tables "my data" and "delete my data" walk: storage's own, then the features' (wiring)."""
+    return [table.name for table in (*OWN_TABLES, *feature_tables(FEATURES))]
+
+
 def tables_with_users(db: Path) -> set[str]:
     with sqlite3.connect(db) as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
@@ -406,8 +411,9 @@ def test_my_data_shows_every_column_of_every_table_that_keeps_something(
     with ChatProcess(env, "--user", "dana") as chat:
         chat.send("hi")
         chat.send("delete my data")  # the bot now waits for a yes: a pending question
-        assert tables_with_users(db) == set(USER_TABLES)  # every such table is also emptied by delete
-        for table in USER_TABLES[1:]:
+        user_tables = walked_tables()
+        assert tables_with_users(db) == set(user_tables)  # every such table is also emptied by delete
+        for table in user_tables[1:]:
             seed_every_column(db, table, "console", "dana")
         [reply] = chat.send("my data")["replies"]
     text = reply["text"]
@@ -419,7 +425,7 @@ def test_my_data_shows_every_column_of_every_table_that_keeps_something(
     last_message = datetime.fromtimestamp(row["last_inbound_at"], UTC).isoformat(timespec="seconds")
     assert f"• {label('last_inbound_at')}: {last_message}" in text
     assert f"• {label('pending')}: feature core, step delete" in text
-    for table in USER_TABLES[1:]:
+    for table in user_tables[1:]:
         [line] = [line for line in text.splitlines() if line.startswith(f"• {label(table)}: ")]
         for name, kind in columns_of(db, table):
             if name not in ("channel", "user_key"):

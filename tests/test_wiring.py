@@ -4,20 +4,30 @@ content file is validated because the feature declares it."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from pydantic import BaseModel, ConfigDict
 
+from messenger_bot import cli, wiring
 from messenger_bot.content import Content, load_content
 from messenger_bot.content import check_content as check_with
-from messenger_bot.engine import Feature
-from messenger_bot.features import FeatureSpec, builder, content_files
-from messenger_bot.settings import Settings
-from messenger_bot.storage import Storage
+from messenger_bot.conversation import Incoming, Reply
+from messenger_bot.engine import Feature, Turn
+from messenger_bot.features import Expiry, FeatureSpec, builder, content_files
+from messenger_bot.runtime import Runtime
+from messenger_bot.settings import Settings, load_settings
+from messenger_bot.storage import Storage, UserTable
 from messenger_bot.wiring import FEATURES, check_content
 from tests.conftest import FLOWS, ROOT
 
@@ -149,7 +159,8 @@ def test_a_feature_brings_its_own_content_file_and_the_loader_checks_it(tmp_path
     lines = check_with(flows, files)
     assert any(line.startswith("flows/notes.yaml: greeting:") for line in lines)
     assert any(line.startswith("flows/notes.yaml: farewell:") for line in lines)
-    (flows / "notes.yaml").write_text("greeting: Hello there\n", encoding="utf-8")
+    for language in (flows, flows / "es", flows / "pt"):  # a feature's file is in every language
+        (language / "notes.yaml").write_text("greeting: Hello there\n", encoding="utf-8")
     assert load_content(flows, files).extra["notes.yaml"].greeting == "Hello there"
 
 
@@ -159,3 +170,129 @@ def test_without_the_features_their_files_are_not_content_the_engine_reads(tmp_p
     problems = check_with(FLOWS)
     assert any(p.startswith("flows/reminders.yaml:") for p in problems)
     assert check_with(FLOWS, content_files(FEATURES)) == []
+
+
+# -- a feature plugged in by one line: its table, its expiry, its job and its command ---------
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+_NOTES_TABLE = ("CREATE TABLE notes (id INTEGER PRIMARY KEY, channel TEXT, user_key TEXT, body TEXT, "
+                "written_at REAL)")
+
+
+class NotesFeature:
+    """A feature with no words of its own: enough for the engine to have it."""
+
+    name = "notes"
+
+    def __init__(self) -> None:
+        self.commands: Mapping[str, str] = {}
+
+    async def on_action(self, turn: Turn, action: str) -> list[Reply]:
+        return []
+
+    async def on_pending(self, turn: Turn, text: str) -> list[Reply] | None:
+        return None
+
+
+def build_notes(content: Content, store: Storage, settings: Settings) -> Feature:
+    return NotesFeature()
+
+
+class NotesJob:
+    """A background job: at its start it writes a note, so a test sees that it ran."""
+
+    def __init__(self, settings: Settings, senders_for: object) -> None:
+        self.settings = settings
+
+    async def start(self, runtime: Runtime) -> None:
+        await runtime.store.execute(
+            "INSERT INTO notes (channel, user_key, body, written_at) VALUES ('console', 'job', 'ran', ?)",
+            NOW.timestamp())
+
+    async def stop(self) -> None: ...
+
+
+def add_notes_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], run: Any) -> None:
+    """`messenger-bot notes count --user KEY`: how many notes a user has."""
+    notes = sub.add_parser("notes").add_subparsers(dest="notes_command", required=True)
+    count = notes.add_parser("count")
+    count.add_argument("--user", required=True)
+
+    async def counted(runtime: Runtime, senders: object, user: str) -> int:
+        rows = await runtime.store.fetch("SELECT COUNT(*) FROM notes WHERE user_key = ?", user)
+        print(f"notes: {rows[0][0]}")
+        return 0
+
+    count.set_defaults(func=lambda args: run(lambda runtime, senders: counted(runtime, senders, args.user)))
+
+
+NOTES = FeatureSpec(
+    name="notes",
+    build="tests.test_wiring:build_notes",
+    tables=(UserTable("notes", newest="written_at"),),
+    retention={"notes": "30 days after it was written; with its user"},
+    expiries=(Expiry("notes", "id", "written_at < ?", lambda settings: timedelta(days=30)),),
+    jobs=("tests.test_wiring:NotesJob",),
+    cli="tests.test_wiring:add_notes_commands",
+)
+
+
+def test_a_feature_declares_a_table_a_job_and_a_command_and_wiring_only_lists_it(
+    bot_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Storage, retention, `serve` and the command line take what the spec declares: the only
+    change is the spec's line in FEATURES."""
+    for name in [k for k in os.environ if k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABASE_URL", bot_env["DATABASE_URL"])
+    monkeypatch.setattr(wiring, "FEATURES", (*wiring.FEATURES, NOTES))
+    settings = load_settings()
+    asyncio.run(_walked_pruned_and_run(settings))
+
+    assert cli.main(["notes", "count", "--user", "ana"]) == 0  # offered by the command line
+    assert capsys.readouterr().out.splitlines()[-1] == "notes: 1"
+    assert "notes" in cli.build_parser().format_help()
+    assert wiring.retention_rules()["notes"] == NOTES.retention["notes"]
+
+
+async def _walked_pruned_and_run(settings: Settings) -> None:
+    runtime = await wiring.open_runtime(settings)
+    try:
+        store, engine = runtime.store, runtime.engine
+        await store.execute(_NOTES_TABLE)
+        await engine.turn(Incoming("console", "ana", text="hi"))
+        for day, body in ((40, "old note"), (1, "new note")):
+            written = (NOW - timedelta(days=day)).timestamp()
+            await store.execute("INSERT INTO notes (channel, user_key, body, written_at) "
+                                "VALUES ('console', 'ana', ?, ?)", body, written)
+        [shown] = await engine.turn(Incoming("console", "ana", text="my data"))
+        [line] = [line for line in shown.text.splitlines() if line.startswith("• notes: ")]
+        assert "2" in line and "new note" in line  # counted, and the newest shown in full
+        removed = await wiring.prune(store, settings, NOW)
+        assert removed["notes"] == 1
+        assert await store.fetch("SELECT body FROM notes") == [("new note",)]
+        jobs = wiring.background_for(settings, scheduler=True)
+        [job] = [job for job in jobs if isinstance(job, NotesJob)]
+        assert len(jobs) == 3  # the reminders' tick, this one, retention
+        await job.start(runtime)
+        assert await store.fetch("SELECT body FROM notes WHERE user_key = 'job'") == [("ran",)]
+        await engine.turn(Incoming("console", "bo", text="hi"))
+        await store.execute("INSERT INTO notes (channel, user_key, body, written_at) "
+                            "VALUES ('console', 'bo', 'mine', ?)", NOW.timestamp())
+        await engine.turn(Incoming("console", "bo", text="delete my data"))
+        await engine.turn(Incoming("console", "bo", text="yes"))
+        assert await store.fetch("SELECT body FROM notes WHERE user_key = 'bo'") == []
+    finally:
+        await runtime.close()
+
+
+def test_a_feature_command_without_words_in_telegram_yaml_is_a_content_problem(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The spec names a Telegram command; its words in the menu are content, in every language."""
+    assert check_content(FLOWS) == []
+    spoken = FeatureSpec(name="notes", build="tests.test_wiring:build_notes", telegram_commands=("notes",))
+    monkeypatch.setattr(wiring, "FEATURES", (*wiring.FEATURES, spoken))
+    problems = check_content(FLOWS)
+    assert problems and all("/notes" in problem for problem in problems)
+    assert {p.split(" ")[1] for p in problems} == {"(en):", "(es):", "(pt):"}

@@ -12,13 +12,14 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import ClassVar
 
 from messenger_bot.admin.counters import DailyCounters, day_of
 from messenger_bot.content import Button, Content
 from messenger_bot.content.schema import ROOT, Messages
 from messenger_bot.conversation import ACTION_PREFIX, Reply
 from messenger_bot.engine import Turn
+from messenger_bot.payloads import Payload
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage
 
@@ -29,21 +30,19 @@ VOTES = ("up", "down")
 
 
 @dataclass(frozen=True)
-class Vote:
-    direction: Literal["up", "down"]
+class Vote(Payload):
+    """`do:feedback:<up|down>:<topic id>` (payloads.py reads and writes it)."""
+
+    prefix: ClassVar[str] = f"{ACTION_PREFIX}{NAME}"
+    direction: str
     topic: str
+
+    def valid(self) -> bool:
+        return self.direction in VOTES
 
     @property
     def payload(self) -> str:
-        return f"{ACTION_PREFIX}{NAME}:{self.direction}:{self.topic}"
-
-    @classmethod
-    def parse(cls, rest: str, topics: set[str]) -> Vote | None:
-        """The vote in "<up|down>:<topic>", or None when it is not one (unknown topic included)."""
-        direction, _, topic = rest.partition(":")
-        if direction not in VOTES or topic not in topics:
-            return None
-        return cls(direction, topic)  # type: ignore[arg-type]
+        return self.format()
 
 
 def vote_buttons(messages: Messages, topic: str) -> tuple[Button, ...]:
@@ -69,8 +68,8 @@ class FeedbackFeature:
         return vote_buttons(self.messages, topic)
 
     async def on_action(self, turn: Turn, action: str) -> list[Reply]:
-        vote = Vote.parse(action, self.topics)
-        if vote is None:
+        vote = Vote.parse(f"{Vote.prefix}:{action}")
+        if vote is None or vote.topic not in self.topics:  # stale or forged: the menu
             return [turn.engine.node_reply(turn, ROOT)]
         counts = DailyCounters()
         counts.add(day_of(turn.now), turn.incoming.channel, "feedback", f"{vote.direction}|{vote.topic}")

@@ -1,15 +1,15 @@
 """The diary conversation: log a twitch (buttons or a sentence), what you tried, a follow-up
 you opt into, its answers, "my week", and the summary for a doctor with its chart and PDF.
 
-Steps travel in button payloads ("do:diary:lip:<entry>:upper"), so a tap needs no
-server-side state, and every entry id in a payload is checked against the user who
-tapped it. Typed answers use the engine's `pending`. Every word comes from flows/diary.yaml.
+Steps travel in button payloads ("do:diary:lip:<entry>:upper", typed in diary/payloads.py),
+so a tap needs no server-side state, and every entry id in a payload is checked against the
+user who tapped it. Typed answers use the engine's `pending`. Every word comes from flows/diary.yaml.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,10 +18,23 @@ from messenger_bot.conversation import Attachment, Reply
 from messenger_bot.diary import files, parse
 from messenger_bot.diary import store as db
 from messenger_bot.diary.chart import twitch_chart, week_chart
+from messenger_bot.diary.payloads import (
+    STEP_NAMES,
+    Answer,
+    FollowUp,
+    Log,
+    Step,
+    Summary,
+    Tried,
+    Trigger,
+    Week,
+    Zone,
+)
 from messenger_bot.diary.pdf import summary_pdf
 from messenger_bot.diary.summary import Figures, chat_text, day_text, gather
 from messenger_bot.diary.texts import DiaryTexts
 from messenger_bot.engine import Turn
+from messenger_bot.payloads import Payload
 from messenger_bot.reminders.schedule import (
     local_day,
     offset_from_local_time,
@@ -33,7 +46,6 @@ from messenger_bot.reminders.schedule import (
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage, UserState
 
-PREFIX = "do:diary:"
 #: Channels the follow-up can reach (they have a Sender).
 DELIVERY_CHANNELS = ("telegram", "whatsapp")
 #: The steps of a twitch entry, in order: (payload head, choices field, entry column).
@@ -46,13 +58,13 @@ def texts_of(content: Content) -> DiaryTexts:
     return texts
 
 
-def button(label: str, action: str) -> Button:
-    return Button(label, PREFIX + action)
+def button(label: str, payload: Payload) -> Button:
+    return Button(label, payload.format())
 
 
 def answer_buttons(texts: DiaryTexts) -> tuple[Button, ...]:
     """The follow-up's buttons, shared with the dispatcher that sends it."""
-    return tuple(button(c.label, f"answer:{key}") for key, c in texts.answers.items())
+    return tuple(button(c.label, Answer(key)) for key, c in texts.answers.items())
 
 
 def followup_question(texts: DiaryTexts) -> Reply:
@@ -84,25 +96,28 @@ class DiaryFeature:
     # -- engine protocol -------------------------------------------------------------------
 
     async def on_action(self, turn: Turn, action: str) -> list[Reply]:
-        head, _, rest = action.partition(":")
-        handler = {
-            "log": self._log,
-            "lip": self._step,
-            "side": self._step,
-            "dur": self._step,
-            "trig": self._trigger,
-            "tried": self._tried,
-            "followup": self._followup,
-            "zone": self._zone_button,
-            "answer": self._answer,
-            "summary": self._summary,
-            "week": self._week,
-        }.get(head)
-        if handler is None:
-            return await self._log(turn, "")
-        if head in {"lip", "side", "dur"}:
-            return await self._step(turn, f"{head}:{rest}")
-        return await handler(turn, rest)
+        payload = f"{Step.prefix}:{action}"
+        if (trigger := Trigger.parse(payload)) is not None:
+            return await self._trigger(turn, trigger)
+        if (tried := Tried.parse(payload)) is not None:
+            return await self._tried(turn, tried)
+        if (followup := FollowUp.parse(payload)) is not None:
+            return await self._followup(turn, followup.choice)
+        if (zone := Zone.parse(payload)) is not None:
+            return await self._zone_button(turn, zone)
+        if (answer := Answer.parse(payload)) is not None:
+            return await self._answer(turn, answer.key)
+        if Summary.parse(payload) is not None:
+            return await self._summary(turn)
+        if Week.parse(payload) is not None:
+            return await self._week(turn)
+        if (step := Step.parse(payload)) is not None:
+            return await self._step(turn, step)
+        if payload.startswith(f"{Tried.prefix}:"):
+            return await self._tried(turn, Tried())  # no entry of theirs: a new note
+        if any(action.startswith(f"{name}:") for name in (*STEP_NAMES, "trig")):
+            return self._gone(turn)  # a step of an entry that cannot be this user's
+        return await self._new_entry(turn, 1)  # "log", or a stale or unknown button: log a twitch
 
     async def on_pending(self, turn: Turn, text: str) -> list[Reply] | None:
         pending = turn.user.pending or {}
@@ -115,7 +130,7 @@ class DiaryFeature:
         if step in {"lip", "side", "dur"}:
             field = {s[0]: s[1] for s in STEPS}[step]
             key = "skip" if parse.skipped(text, t) else parse.one(getattr(t, field), text)
-            return None if key is None else await self._step(turn, f"{step}:{entry_id}:{key}")
+            return None if key is None else await self._step(turn, Step(step, entry_id, key))
         if step in {"trig", "tried"}:
             return await self._typed_tags(turn, step, entry_id, text)
         if step == "answer":
@@ -157,26 +172,21 @@ class DiaryFeature:
     def _zone(self, user: UserState) -> str:
         return user.timezone or "Etc/UTC"
 
-    def _choices(self, field: str, action: str) -> tuple[Button, ...]:
+    def _choices(self, field: str, payload: Callable[[str], Payload]) -> tuple[Button, ...]:
         choices = getattr(self.texts, field)
-        return tuple(button(c.label, f"{action}:{key}") for key, c in choices.items())
+        return tuple(button(c.label, payload(key)) for key, c in choices.items())
 
     def _after_entry(self) -> tuple[Button, ...]:
         b = self.texts.buttons
-        return (button(b.summary, "summary"), button(b.follow_up, "followup"), button(b.tried, "tried"))
+        return (button(b.summary, Summary()), button(b.follow_up, FollowUp()), button(b.tried, Tried()))
 
-    async def _own(self, turn: Turn, entry_id: str) -> db.Entry | None:
-        if not entry_id.isascii() or not entry_id.isdecimal():
-            return None
-        return await db.entry(self.store, turn.user.channel, turn.user.user_key, int(entry_id))
+    async def _own(self, turn: Turn, entry_id: int) -> db.Entry | None:
+        return await db.entry(self.store, turn.user.channel, turn.user.user_key, entry_id)
 
     def _gone(self, turn: Turn) -> list[Reply]:
-        return [self._reply(turn, self.texts.say("entry_gone"), (button(self.texts.buttons.log, "log"),))]
+        return [self._reply(turn, self.texts.say("entry_gone"), (button(self.texts.buttons.log, Log()),))]
 
     # -- logging a twitch ------------------------------------------------------------------
-
-    async def _log(self, turn: Turn, _: str) -> list[Reply]:
-        return await self._new_entry(turn, 1)
 
     async def _new_entry(self, turn: Turn, count: int) -> list[Reply]:
         user = turn.user
@@ -189,20 +199,21 @@ class DiaryFeature:
     def _ask(self, turn: Turn, step: str, entry_id: int, text: str) -> list[Reply]:
         field = {s[0]: s[1] for s in STEPS}.get(step, "triggers")
         turn.user.pending = {"feature": self.name, "step": step, "entry": entry_id}
-        buttons = self._choices(field, f"{step}:{entry_id}")
+        def payload(key: str) -> Payload:
+            return Trigger(entry_id, key) if step == "trig" else Step(step, entry_id, key)
+
+        buttons = self._choices(field, payload)
         last = button(
             self.texts.buttons.done if step == "trig" else self.texts.buttons.skip,
-            f"{step}:{entry_id}:{'done' if step == 'trig' else 'skip'}",
+            payload("done" if step == "trig" else "skip"),
         )
         return [self._reply(turn, text, (*buttons, last))]
 
-    async def _step(self, turn: Turn, rest: str) -> list[Reply]:
+    async def _step(self, turn: Turn, payload: Step) -> list[Reply]:
         """lip → side → duration → triggers; each answer (or Skip) is saved, then the next question."""
-        step, entry_id, key = [*rest.split(":"), "", ""][:3]
+        step, key = payload.step, payload.key
         names = [s[0] for s in STEPS]
-        if step not in names:
-            return self._gone(turn)
-        found = await self._own(turn, entry_id)
+        found = await self._own(turn, payload.entry)
         if found is None:
             return self._gone(turn)
         _, field, column = STEPS[names.index(step)]
@@ -217,9 +228,9 @@ class DiaryFeature:
             )
         return self._ask(turn, "trig", found.id, self.texts.say("ask_triggers"))
 
-    async def _trigger(self, turn: Turn, rest: str) -> list[Reply]:
-        entry_id, _, key = rest.partition(":")
-        found = await self._own(turn, entry_id)
+    async def _trigger(self, turn: Turn, payload: Trigger) -> list[Reply]:
+        key = payload.key
+        found = await self._own(turn, payload.entry)
         if found is None:
             return self._gone(turn)
         if key in self.texts.triggers:
@@ -237,22 +248,25 @@ class DiaryFeature:
     async def _typed_tags(self, turn: Turn, step: str, entry_id: int, text: str) -> list[Reply] | None:
         field = "triggers" if step == "trig" else "tried"
         if parse.finished(text, self.texts) or parse.skipped(text, self.texts):
-            return await (self._entry_done(turn) if step == "trig" else self._tried(turn, f"{entry_id}:done"))
+            done = Tried(entry_id, "done")
+            return await (self._entry_done(turn) if step == "trig" else self._tried(turn, done))
         keys = parse.pick(getattr(self.texts, field), text)
         if not keys:
             return None
         replies: list[Reply] = []
         for key in keys:
-            action = self._trigger if step == "trig" else self._tried
-            replies = await action(turn, f"{entry_id}:{key}")
+            if step == "trig":
+                replies = await self._trigger(turn, Trigger(entry_id, key))
+            else:
+                replies = await self._tried(turn, Tried(entry_id, key))
         return replies
 
     # -- what they tried ---------------------------------------------------------------------
 
-    async def _tried(self, turn: Turn, rest: str) -> list[Reply]:
+    async def _tried(self, turn: Turn, payload: Tried) -> list[Reply]:
         user, b = turn.user, self.texts.buttons
-        entry_id, _, key = rest.partition(":")
-        found = await self._own(turn, entry_id) if entry_id else None
+        key = payload.key
+        found = await self._own(turn, payload.entry) if payload.entry else None
         if found is None or found.kind != db.TRIED:
             new_id = await db.add(
                 self.store, user.channel, user.user_key, db.TRIED, turn.now, self._zone(user)
@@ -266,15 +280,15 @@ class DiaryFeature:
             self._reply(
                 turn,
                 self.texts.say("tried_done"),
-                (button(b.summary, "summary"), button(b.follow_up, "followup")),
+                (button(b.summary, Summary()), button(b.follow_up, FollowUp())),
             )
         ]
 
     def _ask_tried(self, turn: Turn, entry_id: int, text: str) -> list[Reply]:
         turn.user.pending = {"feature": self.name, "step": "tried", "entry": entry_id}
-        buttons = self._choices("tried", f"tried:{entry_id}")
+        buttons = self._choices("tried", lambda key: Tried(entry_id, key))
         return [
-            self._reply(turn, text, (*buttons, button(self.texts.buttons.done, f"tried:{entry_id}:done")))
+            self._reply(turn, text, (*buttons, button(self.texts.buttons.done, Tried(entry_id, "done"))))
         ]
 
     # -- the follow-up -----------------------------------------------------------------------
@@ -288,11 +302,11 @@ class DiaryFeature:
             zone = user.timezone or self._phone_zone(user)
             if zone is None:
                 turn.user.pending = {"feature": self.name, "step": "zone", "days": int(rest)}
-                utc = button(self.texts.buttons.zone_utc, f"zone:{rest}:utc")
+                utc = button(self.texts.buttons.zone_utc, Zone(int(rest), "utc"))
                 return [self._reply(turn, self.texts.say("follow_up_zone"), (utc,))]
             return await self._schedule(turn, zone, int(rest))
-        offer = self._choices("delays", "followup")
-        no = button(self.texts.buttons.no_thanks, "followup:no")
+        offer = self._choices("delays", FollowUp)
+        no = button(self.texts.buttons.no_thanks, FollowUp("no"))
         return [self._reply(turn, self.texts.say("follow_up_offer"), (*offer, no))]
 
     def _phone_zone(self, user: UserState) -> str | None:
@@ -309,12 +323,12 @@ class DiaryFeature:
         when = f"{local.strftime('%a')} {day_text(local.date())}, {local.strftime('%H:%M')}"
         note = "" if user.channel in DELIVERY_CHANNELS else " " + self.texts.say("no_sender_note")
         text = self.texts.say("follow_up_set", when=when, zone=zone, note=note)
-        no = button(self.texts.buttons.no_thanks, "followup:no")
-        return [self._reply(turn, text, (button(self.texts.buttons.log, "log"), no))]
+        no = button(self.texts.buttons.no_thanks, FollowUp("no"))
+        return [self._reply(turn, text, (button(self.texts.buttons.log, Log()), no))]
 
-    async def _zone_button(self, turn: Turn, rest: str) -> list[Reply]:
-        days, _, _ = rest.partition(":")
-        return await self._schedule(turn, "Etc/UTC", int(days) if days in self.texts.delays else 7)
+    async def _zone_button(self, turn: Turn, payload: Zone) -> list[Reply]:
+        days = payload.days if str(payload.days) in self.texts.delays else 7
+        return await self._schedule(turn, "Etc/UTC", days)
 
     async def _typed_zone(self, turn: Turn, text: str, days: int) -> list[Reply] | None:
         zone = zone_named(text)
@@ -326,7 +340,7 @@ class DiaryFeature:
         if len(text.split()) > 3:
             return None  # a question, not an answer: the FAQ has it
         turn.user.pending = {"feature": self.name, "step": "zone", "days": days}
-        utc = button(self.texts.buttons.zone_utc, f"zone:{days}:utc")
+        utc = button(self.texts.buttons.zone_utc, Zone(days, "utc"))
         return [self._reply(turn, self.texts.say("follow_up_zone_bad"), (utc,))]
 
     async def _answer(self, turn: Turn, key: str) -> list[Reply]:
@@ -347,7 +361,7 @@ class DiaryFeature:
         if key == "new":
             turn.user.pending = {"feature": self.name, "step": "new"}
             return [
-                self._reply(turn, self.texts.say("answer_new"), (button(self.texts.buttons.skip, "summary"),))
+                self._reply(turn, self.texts.say("answer_new"), (button(self.texts.buttons.skip, Summary()),))
             ]
         return await self._see_doctor(turn, self.texts.say(f"answer_{key}"))
 
@@ -356,10 +370,10 @@ class DiaryFeature:
         return await self._see_doctor(turn, self.texts.say("new_noted"))
 
     async def _see_doctor(self, turn: Turn, intro: str) -> list[Reply]:
-        again = self._choices("delays", "followup")
-        summary = await self._summary(turn, "")
+        again = self._choices("delays", FollowUp)
+        summary = await self._summary(turn)
         ask = self._reply(
-            turn, self.texts.say("ask_again"), (*again, button(self.texts.buttons.no_thanks, "followup:no"))
+            turn, self.texts.say("ask_again"), (*again, button(self.texts.buttons.no_thanks, FollowUp("no")))
         )
         return [Reply("command", intro), turn.engine.node_reply(turn, "when-to-see-doctor"), *summary, ask]
 
@@ -368,11 +382,11 @@ class DiaryFeature:
     async def figures(self, user: UserState, now: datetime) -> Figures:
         return await gather(self.store, user.channel, user.user_key, self._zone(user), now, self.limit)
 
-    async def _summary(self, turn: Turn, _: str) -> list[Reply]:
+    async def _summary(self, turn: Turn) -> list[Reply]:
         user, b = turn.user, self.texts.buttons
         figures = await self.figures(user, turn.now)
         if figures.empty:
-            return [self._reply(turn, self.texts.say("summary_empty"), (button(b.log, "log"),))]
+            return [self._reply(turn, self.texts.say("summary_empty"), (button(b.log, Log()),))]
         png = await asyncio.to_thread(twitch_chart, figures, self.texts)
         pdf = await asyncio.to_thread(summary_pdf, figures, self.texts, png)
         s = self.texts.summary
@@ -381,10 +395,10 @@ class DiaryFeature:
             await self._publish(turn, PDF, pdf, s.pdf_file),
         )
         text = chat_text(figures, self.texts) + "\n\n" + self.texts.say("files_ready")
-        buttons = (button(b.log, "log"), button(b.follow_up, "followup"), button(b.tried, "tried"))
+        buttons = (button(b.log, Log()), button(b.follow_up, FollowUp()), button(b.tried, Tried()))
         return [self._reply(turn, text, buttons, files=attached)]
 
-    async def _week(self, turn: Turn, _: str) -> list[Reply]:
+    async def _week(self, turn: Turn) -> list[Reply]:
         figures = await self.figures(turn.user, turn.now)
         days = {d.isoformat() for d in figures.days(7)}
         glasses = sum(v for d, v in figures.water.items() if d in days)
@@ -400,7 +414,7 @@ class DiaryFeature:
         png = await asyncio.to_thread(week_chart, figures, self.texts)
         attached = (await self._publish(turn, PNG, png, self.texts.summary.week_file),)
         text = self.texts.say("my_week", glasses=glasses, caffeine=caffeine)
-        return [self._reply(turn, text, (button(self.texts.buttons.log, "log"),), files=attached)]
+        return [self._reply(turn, text, (button(self.texts.buttons.log, Log()),), files=attached)]
 
     async def _publish(self, turn: Turn, mime: str, body: bytes, label: str) -> Attachment:
         user = turn.user

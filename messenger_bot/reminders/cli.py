@@ -1,14 +1,15 @@
 """`messenger-bot reminders send-due [--now ISO-8601]`: one dispatch pass, then exit.
 
 For platforms where a cron job (not a long-running scheduler) sends the reminders:
-run it every minute or so beside `serve --no-scheduler`. The composition root (wiring.py)
-adds the parser and opens the runtime and the senders this pass runs over.
+run it every minute or so beside `serve --no-scheduler`. The reminders' FeatureSpec names
+`add_parser`; the composition root (wiring.py) calls it with its runner, which opens the
+runtime and the senders this pass runs over.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 from messenger_bot.admin.counters import ReminderCounts
@@ -22,6 +23,11 @@ from messenger_bot.settings import Settings
 #: In-flight reminders listed one per line, up to this many.
 SHOWN = 20
 
+#: A command's work over an open runtime and the senders the settings switch on.
+Task = Callable[[Runtime, Mapping[str, Sender]], Awaitable[int]]
+#: wiring's runner: opens both, runs the task, closes them; the task's result is the exit code.
+Run = Callable[[Task], int]
+
 
 def parse_now(text: str) -> datetime:
     """An ISO-8601 time; without an offset it is taken as UTC."""
@@ -33,9 +39,12 @@ def parse_now(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], send_due: Callable[[argparse.Namespace], int]
-) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], run: Run) -> None:
+    """`messenger-bot reminders …`: today `send-due [--now ISO-8601]`."""
+
+    def send_due(args: argparse.Namespace) -> int:
+        return run(lambda runtime, senders: run_send_due(runtime, senders, args.now))
+
     reminders = sub.add_parser("reminders", help="reminder jobs for a platform scheduler (cron)")
     jobs = reminders.add_subparsers(dest="job", required=True)
     send = jobs.add_parser("send-due", help="send every reminder that is due, once, then exit")

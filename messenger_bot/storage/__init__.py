@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from messenger_bot.storage.base import BLOCKED, STOPPED, Storage, UserState
+from messenger_bot.storage.base import BLOCKED, STOPPED, Storage, UserState, UserTable
 from messenger_bot.storage.postgres import PostgresStorage
 from messenger_bot.storage.sqlite import SQLiteStorage
 
 DEFAULT_DATABASE_URL = "sqlite:///data/messenger-bot.sqlite3"
 
 __all__ = [
-    "BLOCKED", "DEFAULT_DATABASE_URL", "STOPPED", "Storage", "UserState", "open_storage", "storage_for",
+    "BLOCKED", "DEFAULT_DATABASE_URL", "STOPPED", "Storage", "UserState", "UserTable", "open_storage",
+    "storage_for",
 ]
 
 
-def storage_for(url: str) -> Storage:
-    """The store a `DATABASE_URL` names: sqlite:///relative/path, sqlite:////abs/path, postgresql://…"""
+def storage_for(url: str, tables: Sequence[UserTable] = ()) -> Storage:
+    """The store a `DATABASE_URL` names: sqlite:///relative/path, sqlite:////abs/path, postgresql://…;
+    "my data" and "delete my data" walk its own user tables and `tables` (the features')."""
+    store = _store_for(url)
+    store.walk(tables)
+    return store
+
+
+def _store_for(url: str) -> Storage:
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         path = unquote(parsed.path)
@@ -30,7 +39,7 @@ def storage_for(url: str) -> Storage:
     raise ValueError(f"DATABASE_URL must start with sqlite:/// or postgresql://, not {shown}")
 
 
-async def open_storage(url: str) -> Storage:
-    store = storage_for(url)
+async def open_storage(url: str, tables: Sequence[UserTable] = ()) -> Storage:
+    store = storage_for(url, tables)
     await store.open()
     return store

@@ -67,6 +67,9 @@ class Storage(Protocol):
     """A store of user state. Implementations: SQLite (default) and PostgreSQL."""
 
     backend: str
+    user_tables: tuple[UserTable, ...]
+
+    def walk(self, tables: Sequence[UserTable]) -> None: ...
 
     async def open(self) -> None: ...
 
@@ -117,19 +120,34 @@ _UPSERT_USER = (
     "ON CONFLICT (channel, user_key) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in USER_COLUMNS[2:])
 )
-#: Tables holding a user's data, emptied by "delete my data". Features add theirs.
-USER_TABLES: list[str] = ["users", "reminder_subscriptions", "reminder_outbox", "water_log", "caffeine_log",
-                         "whatsapp_outbound", "diary_entries", "diary_followups", "diary_files"]
 
-#: The column that makes a user table's row the newest one ("my data" shows it in full).
-_NEWEST = {"reminder_subscriptions": "updated_at", "reminder_outbox": "updated_at", "water_log": "day",
-           "caffeine_log": "logged_at", "whatsapp_outbound": "updated_at"}
+
+@dataclass(frozen=True)
+class UserTable:
+    """A table that holds a user's rows (its `channel` and `user_key` say whose): "my data" counts
+    them and shows the newest in full (by the `newest` column), "delete my data" empties it."""
+
+    name: str
+    newest: str = "1"
+
+
+#: The user tables storage knows itself: the engine's `users` first, then the channels' own. A
+#: feature declares its tables in its FeatureSpec, and the composition root (wiring.py) gives the
+#: whole list to the store it opens (`storage_for(url, tables)`), in the order deletes need:
+#: "delete my data" walks it backwards, so a table whose rows point at another's comes after it.
+OWN_TABLES: tuple[UserTable, ...] = (UserTable("users"), UserTable("whatsapp_outbound", "updated_at"))
 
 
 class SQLStore:
     """The queries both backends share; subclasses supply the primitives."""
 
     backend = "sql"
+    #: What "my data" and "delete my data" walk: OWN_TABLES, then what the store was given.
+    user_tables: tuple[UserTable, ...] = OWN_TABLES
+
+    def walk(self, tables: Sequence[UserTable]) -> None:
+        """Walk these tables too (the features'), after the store's own."""
+        self.user_tables = (*OWN_TABLES, *tables)
 
     async def execute(self, sql: str, *params: Any) -> int:
         raise NotImplementedError
@@ -213,7 +231,7 @@ class SQLStore:
     async def delete_user(self, channel: str, user_key: str) -> bool:
         """Everything about the user goes, in one transaction, from every table that holds it."""
         async with self.transaction():
-            for table in reversed(USER_TABLES):
+            for table in reversed([t.name for t in self.user_tables]):
                 count = await self.execute(
                     f"DELETE FROM {table} WHERE channel = ? AND user_key = ?", channel, user_key
                 )
@@ -222,7 +240,7 @@ class SQLStore:
     async def user_row_counts(self, channel: str, user_key: str) -> dict[str, int]:
         """How many rows each table besides `users` holds for a user, so "my data" hides nothing."""
         counts = {}
-        for table in USER_TABLES[1:]:
+        for table in self._feature_tables():
             rows = await self.fetch(
                 f"SELECT COUNT(*) FROM {table} WHERE channel = ? AND user_key = ?", channel, user_key
             )
@@ -252,7 +270,7 @@ class SQLStore:
                 if gone:
                     pairs = ", ".join(["(?, ?)"] * len(gone))
                     keys = [value for row in gone for value in (row[0], row[1])]
-                    for table in USER_TABLES[1:]:
+                    for table in self._feature_tables():
                         await self.execute(
                             f"DELETE FROM {table} WHERE (channel, user_key) IN (VALUES {pairs})", *keys)
             total += len(gone)
@@ -274,6 +292,10 @@ class SQLStore:
             if count < batch:
                 return total
 
+    def _feature_tables(self) -> list[str]:
+        """Every user table but `users` itself."""
+        return [table.name for table in self.user_tables[1:]]
+
     async def table_columns(self, table: str) -> list[str]:
         raise NotImplementedError
 
@@ -282,18 +304,18 @@ class SQLStore:
         newest in full (every column but the two that say whose it is; times as datetimes), so
         nothing is hidden however many rows there are."""
         records = {}
-        for table in USER_TABLES[1:]:
-            columns = [c for c in await self.table_columns(table) if c not in ("channel", "user_key")]
+        for table in self.user_tables[1:]:
+            columns = [c for c in await self.table_columns(table.name) if c not in ("channel", "user_key")]
             count = await self.fetch(
-                f"SELECT COUNT(*) FROM {table} WHERE channel = ? AND user_key = ?", channel, user_key)
+                f"SELECT COUNT(*) FROM {table.name} WHERE channel = ? AND user_key = ?", channel, user_key)
             if not count[0][0]:
                 continue
             newest = await self.fetch(
-                f"SELECT {', '.join(columns)} FROM {table} WHERE channel = ? AND user_key = ? "
-                f"ORDER BY {_NEWEST.get(table, '1')} DESC LIMIT 1", channel, user_key,
+                f"SELECT {', '.join(columns)} FROM {table.name} WHERE channel = ? AND user_key = ? "
+                f"ORDER BY {table.newest} DESC LIMIT 1", channel, user_key,
             )
             values = {c: _as_time(c, v) for c, v in zip(columns, newest[0], strict=True)}
-            records[table] = (int(count[0][0]), values)
+            records[table.name] = (int(count[0][0]), values)
         return records
 
     async def users(self) -> AsyncIterator[UserState]:
