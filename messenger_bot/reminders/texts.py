@@ -7,6 +7,7 @@ placeholder spelt wrong stops the bot before a user sees it.
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -173,6 +174,10 @@ class ReminderTexts(_Strict):
     my_data: MyData
     #: The channels that can deliver a reminder, named for the note shown on the others.
     sender_channels: Sentence
+    #: Each kind as the language names it ({what} on My reminders' buttons, {kind} in my data).
+    kind_names: dict[str, Label]
+    #: Places typed for a time zone, as the language writes them ("nueva york"), with their zone.
+    places: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> ReminderTexts:
@@ -191,6 +196,10 @@ class ReminderTexts(_Strict):
                 problems.append(f"water reminder {text[:30]!r}…: takes no placeholders")
         if set(self.understand.kinds) != set(KINDS):
             problems.append(f"understand.kinds: must be exactly {', '.join(KINDS)}")
+        if set(self.kind_names) != set(KINDS):
+            problems.append(f"kind_names: must be exactly {', '.join(KINDS)}")
+        problems += [f"places: {place!r}: {zone!r} is not a time zone"
+                     for place, zone in self.places.items() if zone not in available_timezones()]
         if set(self.drinks) != set(DRINKS):
             problems.append(f"drinks: must be exactly {', '.join(DRINKS)}")
         if problems:
