@@ -19,7 +19,7 @@ from messenger_bot.content import Button, Content
 from messenger_bot.conversation import Reply
 from messenger_bot.engine import Turn
 from messenger_bot.reminders import store as db
-from messenger_bot.reminders.replies import SHORT, button, drink_buttons, texts_of, water_buttons
+from messenger_bot.reminders.replies import button, drink_buttons, texts_of, water_buttons
 from messenger_bot.reminders.schedule import (
     MAX_TIMES,
     Schedule,
@@ -40,7 +40,7 @@ from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage, UserState
 
 #: Channels a reminder can be delivered on (they have a Sender).
-DELIVERY_CHANNELS = ("telegram", "whatsapp")
+DELIVERY_CHANNELS = ("telegram", "whatsapp", "sms")
 START_HOURS = (7, 8, 9)
 END_HOURS = (20, 21, 22)
 CHECKIN_HOURS = (10, 14, 20)
@@ -55,7 +55,41 @@ _BARE_NUMBER = re.compile(r"^\s*#?\d{1,3}\s*[.)]?\s*$")
 
 
 class RemindersFeature:
-    """The `Feature` (engine.py) for payloads "do:reminders:…" and the typed /water, /caffeine."""
+    """The `Feature` (engine.py) for payloads "do:reminders:…" and the typed /water, /caffeine.
+
+    Each turn is answered by the conversation of its language, so every word read and said is
+    that language's; the typed commands of every language are the engine's at once."""
+
+    name = "reminders"
+
+    def __init__(self, content: Content, store: Storage) -> None:
+        languages = content.languages or {content.code: content}
+        self.by_language = {code: Conversation(c, store) for code, c in languages.items()}
+        self.default = self.by_language.get(content.code) or Conversation(content, store)
+        #: Typed commands of every language (flows/<lang>/reminders.yaml `understand.commands`).
+        self.commands: dict[str, str] = {}
+        for conversation in self.by_language.values():
+            for word, action in conversation.commands.items():
+                self.commands.setdefault(word, action)
+
+    def _in(self, language: str | None) -> Conversation:
+        return self.by_language.get(language or "", self.default)
+
+    async def on_action(self, turn: Turn, action: str) -> list[Reply]:
+        return await self._in(turn.language).on_action(turn, action)
+
+    async def on_pending(self, turn: Turn, text: str) -> list[Reply] | None:
+        return await self._in(turn.language).on_pending(turn, text)
+
+    async def on_text(self, turn: Turn, text: str) -> list[Reply] | None:
+        return await self._in(turn.language).on_text(turn, text)
+
+    async def describe(self, user: UserState) -> dict[str, str]:
+        return await self._in(user.language).describe(user)
+
+
+class Conversation:
+    """The reminders in one language: its questions, buttons and replies, read and said in it."""
 
     name = "reminders"
 
@@ -64,7 +98,6 @@ class RemindersFeature:
         self.texts: ReminderTexts = texts_of(content)
         self.store = store
         self.read = Reader(self.texts)
-        #: Typed commands (flows/reminders.yaml `understand.commands`), read by the engine.
         self.commands: Mapping[str, str] = dict(self.texts.understand.commands)
 
     # -- engine protocol -------------------------------------------------------
@@ -142,7 +175,8 @@ class RemindersFeature:
         zone = user.timezone or "Etc/UTC"
         described = {}
         for sub in await db.subscriptions(self.store, user.channel, user.user_key):
-            described[placeholders.fill(self.texts.my_data.reminder, kind=sub.kind)] = self._summary(
+            name = self.texts.kind_names[sub.kind]
+            described[placeholders.fill(self.texts.my_data.reminder, kind=name)] = self._summary(
                 sub, user.last_seen)
         day = local_day(user.last_seen, zone)
         glasses = await db.glasses(self.store, user.channel, user.user_key, day)
@@ -160,7 +194,7 @@ class RemindersFeature:
 
     def _reply(self, turn: Turn, text: str, buttons: tuple[Button, ...] = ()) -> list[Reply]:
         """Every reminders reply ends with buttons, the main menu last."""
-        return [Reply("reminder", text.strip(), (*buttons, turn.engine.menu_button))]
+        return [Reply("reminder", text.strip(), (*buttons, turn.menu_button))]
 
     def _what(self, sub_kind: str, schedule: Schedule) -> str:
         say = self.texts.say
@@ -463,7 +497,7 @@ class RemindersFeature:
         lines = [self.texts.say("list_head"), *(self._summary(s, turn.now) for s in subs)]
         buttons: list[Button] = []
         for sub in subs:
-            short = SHORT[sub.kind]
+            short = self.texts.kind_names[sub.kind]
             toggle = (b.pause, "pause") if sub.active else (b.resume, "resume")
             buttons.append(button(toggle[0].replace("{what}", short), f"{toggle[1]}:{sub.kind}"))
             buttons.append(button(b.change.replace("{what}", short), f"change:{sub.kind}"))

@@ -7,8 +7,6 @@ from messenger_bot.conversation import Reply
 from messenger_bot.reminders.texts import DRINKS, ReminderTexts, UnknownKind
 
 PREFIX = "do:reminders:"
-#: How a kind is named on a button ("Pause water", "Stop check-in").
-SHORT = {"water": "water", "caffeine": "check-in"}
 
 
 def texts_of(content: Content) -> ReminderTexts:
