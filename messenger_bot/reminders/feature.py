@@ -67,10 +67,11 @@ class RemindersFeature:
         self.by_language = {code: Conversation(c, store) for code, c in languages.items()}
         self.default = self.by_language.get(content.code) or Conversation(content, store)
         #: Typed commands of every language (flows/<lang>/reminders.yaml `understand.commands`).
-        self.commands: dict[str, str] = {}
+        commands: dict[str, str] = {}
         for conversation in self.by_language.values():
             for word, action in conversation.commands.items():
-                self.commands.setdefault(word, action)
+                commands.setdefault(word, action)
+        self.commands: Mapping[str, str] = commands
 
     def _in(self, language: str | None) -> Conversation:
         return self.by_language.get(language or "", self.default)
