@@ -72,6 +72,7 @@ async def test_portuguese_city_names_and_commands(bot: Engine, content: Content)
     [paused] = await say(bot, "pausar cafeína", "pt1")
     assert paused.text.startswith("Pausado:")
     [listed] = await say(bot, "meus lembretes", "pt1")
+    assert pt.say("paused_by_you") in listed.text and "paused" not in listed.text
     assert "Retomar cafeína" in labels(listed) and "Parar cafeína" in labels(listed)
 
 

@@ -51,6 +51,8 @@ _EVERY = re.compile(r"^(\d{1,3})(m?)$")
 _AT = re.compile(r"^(\d{1,2}|\d{4})$")
 #: Longer than this, a message is not an answer to a set-up question (the FAQ reads it).
 ANSWER_LENGTH = 200
+#: What a pause by the user is recorded as (shown in their words: `paused_by_you`).
+PAUSED_BY_YOU = "paused by you"
 _BARE_NUMBER = re.compile(r"^\s*#?\d{1,3}\s*[.)]?\s*$")
 
 
@@ -214,10 +216,15 @@ class Conversation:
     def _summary(self, sub: db.Subscription, now: datetime) -> str:
         what = self._what(sub.kind, sub.schedule)
         if not sub.active or sub.next_due_at is None:
-            return self.texts.say("list_line_paused", what=what, reason=sub.paused_reason or "paused")
+            return self.texts.say("list_line_paused", what=what, reason=self._reason(sub.paused_reason))
         return self.texts.say(
             "list_line", what=what, next=self._when(sub.next_due_at, sub.timezone, now), zone=sub.timezone
         )
+
+    def _reason(self, stored: str | None) -> str:
+        """Why a reminder is paused: the user's own pause in their words; a provider's reason
+        (blocked, opted out) as the dispatcher recorded it."""
+        return self.texts.say("paused_by_you") if stored in (None, PAUSED_BY_YOU) else stored
 
     def _zone(self, turn: Turn) -> str:
         return turn.user.timezone or "Etc/UTC"
@@ -517,7 +524,7 @@ class Conversation:
         sub = await self._find(turn, kind)
         if sub is None:
             return await self._gone(turn)
-        await db.set_active(self.store, sub, False, "paused by you", turn.now)
+        await db.set_active(self.store, sub, False, PAUSED_BY_YOU, turn.now)
         what = self._what(sub.kind, sub.schedule)
         return self._reply(
             turn, self.texts.say("paused", what=what), (button(self.texts.buttons.my_reminders, "list"),)
@@ -582,7 +589,7 @@ class Conversation:
         for sub in chosen:
             what = self._what(sub.kind, sub.schedule)
             if verb == "pause":
-                await db.set_active(self.store, sub, False, "paused by you", turn.now)
+                await db.set_active(self.store, sub, False, PAUSED_BY_YOU, turn.now)
                 lines.append(self.texts.say("paused", what=what))
             elif verb == "resume":
                 await db.set_active(self.store, sub, True, None, turn.now)

@@ -259,5 +259,6 @@ REQUIRED_SENTENCES = frozenset(
         "over_limit",
         "snooze_none",
         "nothing_to_change",
+        "paused_by_you",
     }
 )
