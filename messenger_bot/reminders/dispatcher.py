@@ -32,9 +32,10 @@ from typing import Any, Protocol
 from messenger_bot.content import Content
 from messenger_bot.conversation import Reply
 from messenger_bot.delivery import Outcome, Sender, SendResult
+from messenger_bot.reminders.kinds import UnknownKind
 from messenger_bot.reminders.replies import reminder_for, texts_of
 from messenger_bot.reminders.schedule import LATE_AFTER, in_window, local_day, next_due, schedule_of
-from messenger_bot.reminders.texts import ReminderTexts, UnknownKind
+from messenger_bot.reminders.texts import ReminderTexts
 from messenger_bot.storage import Storage
 from messenger_bot.storage.base import dt
 

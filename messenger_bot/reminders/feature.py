@@ -9,7 +9,7 @@ a tapped button needs no server-side state; typed answers use the engine's `pend
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from messenger_bot.content import Button, Content
 from messenger_bot.conversation import Reply
 from messenger_bot.engine import Turn
 from messenger_bot.reminders import store as db
+from messenger_bot.reminders.kinds import KINDS, module_of
 from messenger_bot.reminders.replies import button, drink_buttons, texts_of, water_buttons
 from messenger_bot.reminders.schedule import (
     MAX_TIMES,
@@ -34,7 +35,7 @@ from messenger_bot.reminders.schedule import (
     zone_named,
     zones_for_phone,
 )
-from messenger_bot.reminders.texts import KINDS, ReminderTexts
+from messenger_bot.reminders.texts import ReminderTexts
 from messenger_bot.reminders.understand import LONGEST, SHORTEST, Reader, Report, evening
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage, UserState
@@ -109,8 +110,6 @@ class Conversation:
         head, _, rest = action.partition(":")
         handler = {
             "home": self._home,
-            "water": self._water,
-            "caffeine": self._caffeine,
             "tz": self._tz,
             "tzask": self._tz_ask,
             "list": self._list,
@@ -125,9 +124,11 @@ class Conversation:
             "log": self._log,
             "tally": self._tally,
         }.get(head)
-        if handler is None:
-            return await self._home(turn, "")
-        return await handler(turn, rest)
+        if handler is not None:
+            return await handler(turn, rest)
+        if head in KINDS:
+            return await self._continue(turn, head, rest)
+        return await self._home(turn, "")
 
     async def on_pending(self, turn: Turn, text: str) -> list[Reply] | None:
         """A typed answer to the question asked last; anything else is never half-read.
@@ -170,6 +171,7 @@ class Conversation:
             "end": self._typed_end,
             "water_times": self._typed_times,
             "caffeine_time": self._typed_checkin,
+            "daily": self._typed_daily,
             "log": self._typed_log,
         }
 
@@ -200,18 +202,9 @@ class Conversation:
         return [Reply("reminder", text.strip(), (*buttons, turn.menu_button))]
 
     def _what(self, sub_kind: str, schedule: Schedule) -> str:
-        say = self.texts.say
-        if sub_kind == "caffeine":
-            return say("daily_at", time=schedule.times[0])
-        if schedule.every_minutes:
-            return say(
-                "every_minutes", minutes=schedule.every_minutes, start=schedule.start, end=schedule.end
-            )
-        if schedule.every_hours == 1:
-            return say("every_hour", start=schedule.start, end=schedule.end)
-        if schedule.every_hours:
-            return say("every_hours", hours=schedule.every_hours, start=schedule.start, end=schedule.end)
-        return say("at_times", times=", ".join(schedule.times))
+        """A schedule as its kind's module words it ("Water every 2 hours, 08:00–20:00")."""
+        described: str = module_of(sub_kind).describe(self.texts, schedule)
+        return described
 
     def _summary(self, sub: db.Subscription, now: datetime) -> str:
         what = self._what(sub.kind, sub.schedule)
@@ -234,7 +227,7 @@ class Conversation:
     async def _home(self, turn: Turn, _: str) -> list[Reply]:
         return [turn.engine.node_reply(turn, "reminders")]
 
-    async def _water(self, turn: Turn, rest: str) -> list[Reply]:
+    async def setup_water(self, turn: Turn, rest: str) -> list[Reply]:
         """Buttons carry the set-up so far: every:N, from:N:START, save:N:START:END, times, at:HHMM-…"""
         if not turn.user.timezone:
             return self._ask_zone(turn, "water")
@@ -259,7 +252,7 @@ class Conversation:
                 return await self._save(turn, "water", Schedule(times=times))
         return await self._ask(turn, {"step": "often"})
 
-    async def _caffeine(self, turn: Turn, rest: str) -> list[Reply]:
+    async def setup_caffeine(self, turn: Turn, rest: str) -> list[Reply]:
         if not turn.user.timezone:
             return self._ask_zone(turn, "caffeine")
         parts = rest.split(":")
@@ -269,6 +262,18 @@ class Conversation:
                 return await self._save(turn, "caffeine", Schedule(times=(clock_text(clock),)))
         return await self._ask(turn, {"step": "caffeine_time"})
 
+    async def setup_daily(self, turn: Turn, kind: str, rest: str) -> list[Reply]:
+        """A kind of one daily time whose words are its own (`kinds.<kind>` in the content):
+        asked with the check-in's hours as buttons, or typed."""
+        if not turn.user.timezone:
+            return self._ask_zone(turn, kind)
+        parts = rest.split(":")
+        if parts[0] == "at" and len(parts) == 2 and _TIMES_PAYLOAD.match(parts[1]) and len(parts[1]) == 4:
+            clock = parse_clock(f"{parts[1][:2]}:{parts[1][2:]}")
+            if clock is not None:
+                return await self._save(turn, kind, Schedule(times=(clock_text(clock),)))
+        return await self._ask(turn, {"step": "daily", "kind": kind})
+
     async def _ask(self, turn: Turn, pending: dict[str, Any], sorry: str = "") -> list[Reply]:
         """Ask a set-up question (again, after `sorry`) with its buttons, and wait for its answer."""
         step = pending["step"]
@@ -276,7 +281,7 @@ class Conversation:
             then = str(pending.get("then", "water"))
             return self._ask_zone(turn, then, sorry, propose=bool(pending.get("zone")))
         if step != "log" and not turn.user.timezone:  # reset meanwhile ("delete my data" elsewhere)
-            return self._ask_zone(turn, "caffeine" if step == "caffeine_time" else "water")
+            return self._ask_zone(turn, _kind_asked(pending))
         text, buttons = self._question(pending)
         turn.user.pending = {"feature": self.name, **pending}
         return self._reply(turn, f"{sorry}\n\n{text}" if sorry else text, buttons)
@@ -290,6 +295,7 @@ class Conversation:
             "end": self._end_question,
             "water_times": self._times_question,
             "caffeine_time": self._checkin_question,
+            "daily": self._daily_question,
             "log": lambda _: (self.texts.say("log_which"), drink_buttons(self.texts)),
         }.get(pending["step"], self._often_question)
         return ask(pending)
@@ -329,6 +335,12 @@ class Conversation:
         label = self.texts.buttons.checkin_at
         hours = (button(label.replace("{time}", f"{h}:00"), f"caffeine:at:{h:02d}00") for h in CHECKIN_HOURS)
         return self.texts.say("caffeine_when", limit=self.texts.limit_mg), tuple(hours)
+
+    def _daily_question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
+        kind = str(pending["kind"])
+        label = self.texts.buttons.checkin_at
+        hours = (button(label.replace("{time}", f"{h}:00"), f"{kind}:at:{h:02d}00") for h in CHECKIN_HOURS)
+        return self.texts.kinds[kind].ask_time, tuple(hours)
 
     def _part_question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
         """Asked "in the evening": which hour of it? One button per hour of that part of the day."""
@@ -407,6 +419,14 @@ class Conversation:
         if len(times) != 1:
             return await self._ask(turn, pending, self.texts.say("caffeine_one_time"))
         return await self._save(turn, "caffeine", Schedule(times=_texts(times)))
+
+    async def _typed_daily(self, turn: Turn, text: str, pending: dict[str, Any]) -> list[Reply] | None:
+        times = self.read.times(text)
+        if times is None:
+            return None
+        if len(times) != 1:
+            return await self._ask(turn, pending, self.texts.say("caffeine_one_time"))
+        return await self._save(turn, str(pending["kind"]), Schedule(times=_texts(times)))
 
     def _later_in_day(self, pending: dict[str, Any]) -> bool:
         """Asked which hour of the afternoon or evening, so "8" means 20:00."""
@@ -492,7 +512,9 @@ class Conversation:
         return [confirm, *await self._continue(turn, then, "")]
 
     async def _continue(self, turn: Turn, then: str, rest: str) -> list[Reply]:
-        return await (self._caffeine if then == "caffeine" else self._water)(turn, rest)
+        """The set-up of kind `then`, at its step `rest` (its module says which)."""
+        replies: list[Reply] = await module_of(_then(then)).setup(self, turn, rest)
+        return replies
 
     # -- my reminders ------------------------------------------------------------
 
@@ -500,8 +522,7 @@ class Conversation:
         user, b = turn.user, self.texts.buttons
         subs = await db.subscriptions(self.store, user.channel, user.user_key)
         if not subs:
-            setup = (button(b.water_setup, "water"), button(b.caffeine_setup, "caffeine"))
-            return self._reply(turn, self.texts.say("list_empty"), setup)
+            return self._reply(turn, self.texts.say("list_empty"), self._setup_buttons(KINDS))
         lines = [self.texts.say("list_head"), *(self._summary(s, turn.now) for s in subs)]
         buttons: list[Button] = []
         for sub in subs:
@@ -510,10 +531,13 @@ class Conversation:
             buttons.append(button(toggle[0].replace("{what}", short), f"{toggle[1]}:{sub.kind}"))
             buttons.append(button(b.change.replace("{what}", short), f"change:{sub.kind}"))
             buttons.append(button(b.stop.replace("{what}", short), f"stop:{sub.kind}"))
-        missing = [k for k in ("water", "caffeine") if k not in {s.kind for s in subs}]
-        buttons += [button(b.water_setup if k == "water" else b.caffeine_setup, k) for k in missing]
+        buttons += self._setup_buttons([k for k in KINDS if k not in {s.kind for s in subs}])
         buttons.append(button(b.stop_all, "stopall"))
         return self._reply(turn, "\n".join(lines), tuple(buttons))
+
+    def _setup_buttons(self, kinds: Iterable[str]) -> tuple[Button, ...]:
+        """A set-up button for each of `kinds`, labelled by its module."""
+        return tuple(button(module_of(k).setup_label(self.texts), k) for k in kinds)
 
     async def _find(self, turn: Turn, kind: str) -> db.Subscription | None:
         if kind not in KINDS:
@@ -556,12 +580,7 @@ class Conversation:
 
     async def _stop_all(self, turn: Turn, _: str) -> list[Reply]:
         await db.delete(self.store, turn.user.channel, turn.user.user_key)
-        b = self.texts.buttons
-        return self._reply(
-            turn,
-            self.texts.say("stopped_all"),
-            (button(b.water_setup, "water"), button(b.caffeine_setup, "caffeine")),
-        )
+        return self._reply(turn, self.texts.say("stopped_all"), self._setup_buttons(KINDS))
 
     async def _pause_all(self, turn: Turn, _: str) -> list[Reply]:
         """Typed "stop reminders" is the engine's STOP: everything paused, settings kept for START."""
@@ -741,7 +760,15 @@ def _texts(times: tuple[time, ...]) -> tuple[str, ...]:
 
 
 def _then(value: str) -> str:
-    return "caffeine" if value == "caffeine" else "water"
+    """The kind a set-up continues with (a stale or forged payload: water's)."""
+    return value if value in KINDS else "water"
+
+
+def _kind_asked(pending: dict[str, Any]) -> str:
+    """The kind whose set-up question `pending` is."""
+    if pending["step"] == "daily":
+        return _then(str(pending.get("kind")))
+    return "caffeine" if pending["step"] == "caffeine_time" else "water"
 
 
 def _city(zone: str) -> str:

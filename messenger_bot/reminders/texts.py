@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from messenger_bot import placeholders
 from messenger_bot.content.schema import LABEL_LIMIT, TEXT_LIMIT
+from messenger_bot.reminders.kinds import KINDS, UnknownKind
 
 Label = Annotated[str, Field(min_length=1, max_length=LABEL_LIMIT)]
 Sentence = Annotated[str, Field(min_length=1, max_length=TEXT_LIMIT)]
@@ -160,6 +161,16 @@ class ReminderButtons(_Strict):
     caffeine_setup: Label
 
 
+class KindTexts(_Strict):
+    """A kind's own words, for a kind of one daily time: its reminder's wordings (one is picked
+    each time), its set-up button, the question that asks its time, and its Stop button."""
+
+    reminders: tuple[Sentence, ...] = Field(min_length=1)
+    setup: Label
+    ask_time: Sentence
+    stop: Label
+
+
 class ReminderTexts(_Strict):
     """flows/reminders.yaml. `water` and `checkin_intro` are lists so the wording varies."""
 
@@ -176,6 +187,8 @@ class ReminderTexts(_Strict):
     sender_channels: Sentence
     #: Each kind as the language names it ({what} on My reminders' buttons, {kind} in my data).
     kind_names: dict[str, Label]
+    #: The words of kinds whose module keeps them here (a kind added later): by kind.
+    kinds: dict[str, KindTexts] = Field(default_factory=dict)
     #: Places typed for a time zone, as the language writes them ("nueva york"), with their zone.
     places: dict[str, str] = Field(default_factory=dict)
 
@@ -212,17 +225,6 @@ class ReminderTexts(_Strict):
 
 
 DRINKS = ("coffee", "tea", "soda", "energy")
-#: Every reminder kind, the one list the content, the store and the replies are checked against.
-KINDS = ("water", "caffeine")
-
-
-class UnknownKind(ValueError):
-    """A reminder kind the code does not have: in the database or the content, it is an error,
-    never a reminder of some other kind."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(f"unknown reminder kind {kind!r} (known: {', '.join(KINDS)})")
-        self.kind = kind
 
 
 def kind_of(name: str) -> str:
@@ -230,6 +232,8 @@ def kind_of(name: str) -> str:
     if name not in KINDS:
         raise UnknownKind(name)
     return name
+
+
 REQUIRED_SENTENCES = frozenset(
     {
         "water_how_often",
