@@ -7,11 +7,13 @@ logging them shows `**********`, never the value.
 from __future__ import annotations
 
 import math
+import os
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from messenger_bot.redact import redacted_url, url_password
@@ -24,6 +26,9 @@ DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "flows"
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 #: An SMS sender: a number in E.164, or a Messaging Service SID.
 SMS_SENDER = re.compile(r"^(\+[1-9][0-9]{5,14}|MG[0-9a-fA-F]{32})$")
+#: An approved WhatsApp template for one kind of message in one language of the content
+#: (WHATSAPP_TEMPLATE_WATER_ES, WHATSAPP_TEMPLATE_CAFFEINE_PT): the only extra settings there are.
+LANGUAGE_TEMPLATE = re.compile(r"^whatsapp_template_[a-z0-9]+(_[a-z0-9]+)*_[a-z]{2}$")
 
 
 class SettingsError(Exception):
@@ -31,7 +36,7 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="allow")
 
     database_url: str = DEFAULT_DATABASE_URL
     port: int = Field(8000, ge=1, le=65535)
@@ -112,6 +117,27 @@ class Settings(BaseSettings):
         part = bot_rate / self.sending_instances
         return float(math.floor(part)) if part >= 1 else part
 
+    def whatsapp_template(self, kind: str, language: str | None) -> str:
+        """Which template a message of `kind` uses for someone who reads `language`: its own
+        (WHATSAPP_TEMPLATE_<KIND>_<LANG>) when set, else the default language's
+        (WHATSAPP_TEMPLATE_<KIND>). Named the way the WhatsApp sender looks a template up."""
+        own = f"{kind}_{language}".lower()
+        return own if language and getattr(self, f"whatsapp_template_{own}", None) else kind
+
+    @model_validator(mode="before")
+    @classmethod
+    def _language_templates(cls, data: Any) -> Any:
+        """Per-language templates are extra fields, whatever the kinds and languages (a new language
+        needs no field here): from the environment, from .env and from overrides. Any other unknown
+        name is ignored, as always; an empty value is unset."""
+        if not isinstance(data, dict):
+            return data
+        kept = {k: v for k, v in data.items() if k in cls.model_fields or _template_value(k, v)}
+        for name, value in os.environ.items():
+            if name.lower() not in kept and _template_value(name.lower(), value):
+                kept[name.lower()] = value
+        return kept
+
     def secret_values(self) -> list[str]:
         """Every secret this process holds, so log lines and error messages can hide them."""
         held = (self.telegram_bot_token, self.telegram_webhook_secret, self.twilio_auth_token)
@@ -174,6 +200,11 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+
+def _template_value(name: str, value: object) -> bool:
+    """A per-language template setting that is set."""
+    return bool(LANGUAGE_TEMPLATE.match(name.lower())) and isinstance(value, str) and bool(value.strip())
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -118,7 +118,7 @@ async def test_web_chat_set_up_is_kept_and_says_where_it_is_delivered(bot: Engin
     await tap(bot, "do:reminders:water", channel="web", user="w1")
     await tap(bot, "do:reminders:tz:water:Etc/UTC", channel="web", user="w1")
     [saved] = await tap(bot, "do:reminders:water:save:1:8:20", channel="web", user="w1")
-    assert "Telegram and WhatsApp" in saved.text
+    assert "Telegram, WhatsApp and SMS" in saved.text
 
 
 async def test_unparseable_zone_answer_asks_again_and_a_question_goes_to_the_faq(bot: Engine) -> None:

@@ -18,9 +18,9 @@ from messenger_bot.engine import Engine
 from messenger_bot.reminders import store as db
 from messenger_bot.reminders.dispatcher import LEASE, Dispatcher
 from messenger_bot.reminders.feature import RemindersFeature
+from messenger_bot.reminders.kinds import UnknownKind
 from messenger_bot.reminders.replies import texts_of
 from messenger_bot.reminders.schedule import Schedule
-from messenger_bot.reminders.texts import UnknownKind
 from messenger_bot.storage import Storage
 from tests.fakes.clock import FakeClock, StalledClock
 

@@ -28,7 +28,7 @@ NEUTRAL_FILES = frozenset({"emergency-numbers.yaml", "language-countries.yaml"})
 #: words of the language, so they differ from the default's by design.
 VOCABULARY: Mapping[str, tuple[str, ...]] = {
     "faq.yaml": ("synonyms", "endings"),
-    "reminders.yaml": ("understand.rewrite", "understand.commands", "understand.amount_words"),
+    "reminders.yaml": ("understand.rewrite", "understand.commands", "understand.amount_words", "places"),
     "diary.yaml": ("numbers", "commands"),
 }
 #: Files written natively for each language rather than translated: each language's red-flag

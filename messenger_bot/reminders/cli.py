@@ -16,7 +16,6 @@ from messenger_bot.admin.counters import ReminderCounts
 from messenger_bot.delivery import Sender
 from messenger_bot.diary.followup import followups_for
 from messenger_bot.reminders.dispatcher import Dispatcher, rates_for
-from messenger_bot.reminders.replies import texts_of
 from messenger_bot.runtime import Runtime
 from messenger_bot.settings import Settings
 
@@ -68,8 +67,8 @@ async def run_send_due(runtime: Runtime, senders: Mapping[str, Sender], now: dat
         if not senders:
             print("no channel can send reminders: set TELEGRAM_BOT_TOKEN or the TWILIO_* settings")
         counts = _operator_counts(settings)
-        dispatcher = Dispatcher(runtime.store, texts_of(runtime.content), dict(senders),
-                                rates=rates_for(settings), observers=[counts] if counts else None)
+        dispatcher = Dispatcher(runtime.store, runtime.content, dict(senders), rates=rates_for(settings),
+                                observers=[counts] if counts else None, templates=settings.whatsapp_template)
         report = await dispatcher.run_pass(now)
         followups = followups_for(runtime.store, runtime.content, dict(senders), rates_for(settings))
         report.add(await followups.run_pass(now))

@@ -29,11 +29,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from messenger_bot.content import Content
 from messenger_bot.conversation import Reply
 from messenger_bot.delivery import Outcome, Sender, SendResult
-from messenger_bot.reminders.replies import reminder_for
+from messenger_bot.reminders.kinds import UnknownKind
+from messenger_bot.reminders.replies import reminder_for, texts_of
 from messenger_bot.reminders.schedule import LATE_AFTER, in_window, local_day, next_due, schedule_of
-from messenger_bot.reminders.texts import ReminderTexts, UnknownKind
+from messenger_bot.reminders.texts import ReminderTexts
 from messenger_bot.storage import Storage
 from messenger_bot.storage.base import dt
 
@@ -170,18 +172,24 @@ class Dispatcher:
     def __init__(
         self,
         store: Storage,
-        texts: ReminderTexts,
+        texts: ReminderTexts | Content,
         senders: Mapping[str, Sender],
         batch: int = BATCH,
         rates: Mapping[str, float] | None = None,
         lease: timedelta = LEASE,
         clock: Clock | None = None,
         observers: list[DispatchObserver] | None = None,
+        templates: Callable[[str, str | None], str] | None = None,
     ) -> None:
+        """`texts`: the content, whose languages each user's reminders are written in (or one
+        language's texts for everyone). `templates(kind, language)`: the template name a sender
+        is given (settings.whatsapp_template); the kind itself without it."""
         self.store = store
         #: Shared with whoever adds to it later (the operators' counters start after the scheduler).
         self.observers = observers if observers is not None else []
-        self.texts = texts
+        self.by_language = _texts_by_language(texts)
+        self.texts = next(iter(self.by_language.values()))
+        self.templates = templates
         self.senders = senders
         self.batch = batch
         #: Each channel's messages per second (its Sender enforces it); None: no limit known.
@@ -324,7 +332,9 @@ class Dispatcher:
         if not dues:
             return
         totals = await self._caffeine_totals(dues, now)
-        results = await asyncio.gather(*(self._send(sender, d, totals) for d in dues))
+        languages = await self._languages(dues)
+        sends = (self._send(sender, d, totals, languages.get(d.user_key)) for d in dues)
+        results = await asyncio.gather(*sends)
         await self._record(dues, results, current(), report)
 
     async def _write_pending(self, dues: list[Due], stamp: float) -> set[tuple[int, float]]:
@@ -365,16 +375,21 @@ class Dispatcher:
         following = next_due(schedule_of(due.spec), due.zone, after)
         return following.timestamp(), now.timestamp(), due.id
 
-    async def _send(self, sender: Sender, due: Due, totals: dict[tuple[str, str], int]) -> SendResult:
+    async def _send(
+        self, sender: Sender, due: Due, totals: dict[tuple[str, str], int], language: str | None
+    ) -> SendResult:
+        """One reminder in its user's language (the default's when theirs is not in the content)."""
         variant = due.id + int(due.due_at) // 60
         total = totals.get((due.user_key, local_day(dt(due.due_at), due.zone)), 0)  # type: ignore[arg-type]
+        texts = self.by_language.get(language or "", self.texts)
         try:
-            reply: Reply = reminder_for(self.texts, due.kind, variant, total)
+            reply: Reply = reminder_for(texts, due.kind, variant, total)
         except UnknownKind as error:  # nothing is sent in its place; the log and the outbox say why
             log.error("subscription %s: %s", due.id, error)
             return SendResult(Outcome.FAILED, detail=str(error))
+        template = self.templates(due.kind, language) if self.templates is not None else due.kind
         try:
-            return await sender.send(due.user_key, reply, template=due.kind)
+            return await sender.send(due.user_key, reply, template=template)
         except Exception as error:  # a sender bug must not lose the batch's records; it may have sent
             log.warning("reminder send raised %s for subscription %s", type(error).__name__, due.id)
             return SendResult(Outcome.UNKNOWN, detail=f"outcome unknown: {type(error).__name__}")
@@ -440,6 +455,19 @@ class Dispatcher:
         )
         return {(int(r[0]), float(r[1])): r[2] for r in rows}
 
+    async def _languages(self, batch: list[Due]) -> dict[str, str]:
+        """Each user's language (`users.language`), for the words of their reminder."""
+        if len(self.by_language) < 2:
+            return {}
+        keys = sorted({d.user_key for d in batch})
+        rows = await self.store.fetch(
+            f"SELECT user_key, language FROM users WHERE channel = ? AND language IS NOT NULL"
+            f" AND user_key IN ({', '.join('?' * len(keys))})",
+            batch[0].channel,
+            *keys,
+        )
+        return {r[0]: r[1] for r in rows}
+
     async def _caffeine_totals(self, batch: list[Due], now: datetime) -> dict[tuple[str, str], int]:
         """Today's caffeine per user, for the check-in's running total."""
         keys = sorted({d.user_key for d in batch if d.kind == "caffeine"})
@@ -454,6 +482,14 @@ class Dispatcher:
             *keys,
         )
         return {(r[0], r[1]): int(r[2]) for r in rows}
+
+
+def _texts_by_language(texts: ReminderTexts | Content) -> dict[str, ReminderTexts]:
+    """The reminders' texts by language code, the default first."""
+    if isinstance(texts, ReminderTexts):
+        return {"": texts}
+    languages = texts.languages or {texts.code: texts}
+    return {code: texts_of(content) for code, content in languages.items()}
 
 
 def _outbox(due: Due, status: str, reason: str | None, stamp: float) -> tuple[Any, ...]:

@@ -9,7 +9,7 @@ a tapped button needs no server-side state; typed answers use the engine's `pend
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +19,8 @@ from messenger_bot.content import Button, Content
 from messenger_bot.conversation import Reply
 from messenger_bot.engine import Turn
 from messenger_bot.reminders import store as db
-from messenger_bot.reminders.replies import SHORT, button, drink_buttons, texts_of, water_buttons
+from messenger_bot.reminders.kinds import KINDS, module_of
+from messenger_bot.reminders.replies import button, drink_buttons, texts_of, water_buttons
 from messenger_bot.reminders.schedule import (
     MAX_TIMES,
     Schedule,
@@ -34,13 +35,13 @@ from messenger_bot.reminders.schedule import (
     zone_named,
     zones_for_phone,
 )
-from messenger_bot.reminders.texts import KINDS, ReminderTexts
+from messenger_bot.reminders.texts import ReminderTexts
 from messenger_bot.reminders.understand import LONGEST, SHORTEST, Reader, Report, evening
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage, UserState
 
 #: Channels a reminder can be delivered on (they have a Sender).
-DELIVERY_CHANNELS = ("telegram", "whatsapp")
+DELIVERY_CHANNELS = ("telegram", "whatsapp", "sms")
 START_HOURS = (7, 8, 9)
 END_HOURS = (20, 21, 22)
 CHECKIN_HOURS = (10, 14, 20)
@@ -51,11 +52,48 @@ _EVERY = re.compile(r"^(\d{1,3})(m?)$")
 _AT = re.compile(r"^(\d{1,2}|\d{4})$")
 #: Longer than this, a message is not an answer to a set-up question (the FAQ reads it).
 ANSWER_LENGTH = 200
+#: What a pause by the user is recorded as (shown in their words: `paused_by_you`).
+PAUSED_BY_YOU = "paused by you"
 _BARE_NUMBER = re.compile(r"^\s*#?\d{1,3}\s*[.)]?\s*$")
 
 
 class RemindersFeature:
-    """The `Feature` (engine.py) for payloads "do:reminders:…" and the typed /water, /caffeine."""
+    """The `Feature` (engine.py) for payloads "do:reminders:…" and the typed /water, /caffeine.
+
+    Each turn is answered by the conversation of its language, so every word read and said is
+    that language's; the typed commands of every language are the engine's at once."""
+
+    name = "reminders"
+
+    def __init__(self, content: Content, store: Storage) -> None:
+        languages = content.languages or {content.code: content}
+        self.by_language = {code: Conversation(c, store) for code, c in languages.items()}
+        self.default = self.by_language.get(content.code) or Conversation(content, store)
+        #: Typed commands of every language (flows/<lang>/reminders.yaml `understand.commands`).
+        commands: dict[str, str] = {}
+        for conversation in self.by_language.values():
+            for word, action in conversation.commands.items():
+                commands.setdefault(word, action)
+        self.commands: Mapping[str, str] = commands
+
+    def _in(self, language: str | None) -> Conversation:
+        return self.by_language.get(language or "", self.default)
+
+    async def on_action(self, turn: Turn, action: str) -> list[Reply]:
+        return await self._in(turn.language).on_action(turn, action)
+
+    async def on_pending(self, turn: Turn, text: str) -> list[Reply] | None:
+        return await self._in(turn.language).on_pending(turn, text)
+
+    async def on_text(self, turn: Turn, text: str) -> list[Reply] | None:
+        return await self._in(turn.language).on_text(turn, text)
+
+    async def describe(self, user: UserState) -> dict[str, str]:
+        return await self._in(user.language).describe(user)
+
+
+class Conversation:
+    """The reminders in one language: its questions, buttons and replies, read and said in it."""
 
     name = "reminders"
 
@@ -64,7 +102,6 @@ class RemindersFeature:
         self.texts: ReminderTexts = texts_of(content)
         self.store = store
         self.read = Reader(self.texts)
-        #: Typed commands (flows/reminders.yaml `understand.commands`), read by the engine.
         self.commands: Mapping[str, str] = dict(self.texts.understand.commands)
 
     # -- engine protocol -------------------------------------------------------
@@ -73,8 +110,6 @@ class RemindersFeature:
         head, _, rest = action.partition(":")
         handler = {
             "home": self._home,
-            "water": self._water,
-            "caffeine": self._caffeine,
             "tz": self._tz,
             "tzask": self._tz_ask,
             "list": self._list,
@@ -89,9 +124,11 @@ class RemindersFeature:
             "log": self._log,
             "tally": self._tally,
         }.get(head)
-        if handler is None:
-            return await self._home(turn, "")
-        return await handler(turn, rest)
+        if handler is not None:
+            return await handler(turn, rest)
+        if head in KINDS:
+            return await self._continue(turn, head, rest)
+        return await self._home(turn, "")
 
     async def on_pending(self, turn: Turn, text: str) -> list[Reply] | None:
         """A typed answer to the question asked last; anything else is never half-read.
@@ -134,6 +171,7 @@ class RemindersFeature:
             "end": self._typed_end,
             "water_times": self._typed_times,
             "caffeine_time": self._typed_checkin,
+            "daily": self._typed_daily,
             "log": self._typed_log,
         }
 
@@ -142,7 +180,8 @@ class RemindersFeature:
         zone = user.timezone or "Etc/UTC"
         described = {}
         for sub in await db.subscriptions(self.store, user.channel, user.user_key):
-            described[placeholders.fill(self.texts.my_data.reminder, kind=sub.kind)] = self._summary(
+            name = self.texts.kind_names[sub.kind]
+            described[placeholders.fill(self.texts.my_data.reminder, kind=name)] = self._summary(
                 sub, user.last_seen)
         day = local_day(user.last_seen, zone)
         glasses = await db.glasses(self.store, user.channel, user.user_key, day)
@@ -160,29 +199,25 @@ class RemindersFeature:
 
     def _reply(self, turn: Turn, text: str, buttons: tuple[Button, ...] = ()) -> list[Reply]:
         """Every reminders reply ends with buttons, the main menu last."""
-        return [Reply("reminder", text.strip(), (*buttons, turn.engine.menu_button))]
+        return [Reply("reminder", text.strip(), (*buttons, turn.menu_button))]
 
     def _what(self, sub_kind: str, schedule: Schedule) -> str:
-        say = self.texts.say
-        if sub_kind == "caffeine":
-            return say("daily_at", time=schedule.times[0])
-        if schedule.every_minutes:
-            return say(
-                "every_minutes", minutes=schedule.every_minutes, start=schedule.start, end=schedule.end
-            )
-        if schedule.every_hours == 1:
-            return say("every_hour", start=schedule.start, end=schedule.end)
-        if schedule.every_hours:
-            return say("every_hours", hours=schedule.every_hours, start=schedule.start, end=schedule.end)
-        return say("at_times", times=", ".join(schedule.times))
+        """A schedule as its kind's module words it ("Water every 2 hours, 08:00–20:00")."""
+        described: str = module_of(sub_kind).describe(self.texts, schedule)
+        return described
 
     def _summary(self, sub: db.Subscription, now: datetime) -> str:
         what = self._what(sub.kind, sub.schedule)
         if not sub.active or sub.next_due_at is None:
-            return self.texts.say("list_line_paused", what=what, reason=sub.paused_reason or "paused")
+            return self.texts.say("list_line_paused", what=what, reason=self._reason(sub.paused_reason))
         return self.texts.say(
             "list_line", what=what, next=self._when(sub.next_due_at, sub.timezone, now), zone=sub.timezone
         )
+
+    def _reason(self, stored: str | None) -> str:
+        """Why a reminder is paused: the user's own pause in their words; a provider's reason
+        (blocked, opted out) as the dispatcher recorded it."""
+        return self.texts.say("paused_by_you") if stored in (None, PAUSED_BY_YOU) else stored
 
     def _zone(self, turn: Turn) -> str:
         return turn.user.timezone or "Etc/UTC"
@@ -192,7 +227,7 @@ class RemindersFeature:
     async def _home(self, turn: Turn, _: str) -> list[Reply]:
         return [turn.engine.node_reply(turn, "reminders")]
 
-    async def _water(self, turn: Turn, rest: str) -> list[Reply]:
+    async def setup_water(self, turn: Turn, rest: str) -> list[Reply]:
         """Buttons carry the set-up so far: every:N, from:N:START, save:N:START:END, times, at:HHMM-…"""
         if not turn.user.timezone:
             return self._ask_zone(turn, "water")
@@ -217,7 +252,7 @@ class RemindersFeature:
                 return await self._save(turn, "water", Schedule(times=times))
         return await self._ask(turn, {"step": "often"})
 
-    async def _caffeine(self, turn: Turn, rest: str) -> list[Reply]:
+    async def setup_caffeine(self, turn: Turn, rest: str) -> list[Reply]:
         if not turn.user.timezone:
             return self._ask_zone(turn, "caffeine")
         parts = rest.split(":")
@@ -227,6 +262,18 @@ class RemindersFeature:
                 return await self._save(turn, "caffeine", Schedule(times=(clock_text(clock),)))
         return await self._ask(turn, {"step": "caffeine_time"})
 
+    async def setup_daily(self, turn: Turn, kind: str, rest: str) -> list[Reply]:
+        """A kind of one daily time whose words are its own (`kinds.<kind>` in the content):
+        asked with the check-in's hours as buttons, or typed."""
+        if not turn.user.timezone:
+            return self._ask_zone(turn, kind)
+        parts = rest.split(":")
+        if parts[0] == "at" and len(parts) == 2 and _TIMES_PAYLOAD.match(parts[1]) and len(parts[1]) == 4:
+            clock = parse_clock(f"{parts[1][:2]}:{parts[1][2:]}")
+            if clock is not None:
+                return await self._save(turn, kind, Schedule(times=(clock_text(clock),)))
+        return await self._ask(turn, {"step": "daily", "kind": kind})
+
     async def _ask(self, turn: Turn, pending: dict[str, Any], sorry: str = "") -> list[Reply]:
         """Ask a set-up question (again, after `sorry`) with its buttons, and wait for its answer."""
         step = pending["step"]
@@ -234,7 +281,7 @@ class RemindersFeature:
             then = str(pending.get("then", "water"))
             return self._ask_zone(turn, then, sorry, propose=bool(pending.get("zone")))
         if step != "log" and not turn.user.timezone:  # reset meanwhile ("delete my data" elsewhere)
-            return self._ask_zone(turn, "caffeine" if step == "caffeine_time" else "water")
+            return self._ask_zone(turn, _kind_asked(pending))
         text, buttons = self._question(pending)
         turn.user.pending = {"feature": self.name, **pending}
         return self._reply(turn, f"{sorry}\n\n{text}" if sorry else text, buttons)
@@ -248,6 +295,7 @@ class RemindersFeature:
             "end": self._end_question,
             "water_times": self._times_question,
             "caffeine_time": self._checkin_question,
+            "daily": self._daily_question,
             "log": lambda _: (self.texts.say("log_which"), drink_buttons(self.texts)),
         }.get(pending["step"], self._often_question)
         return ask(pending)
@@ -287,6 +335,12 @@ class RemindersFeature:
         label = self.texts.buttons.checkin_at
         hours = (button(label.replace("{time}", f"{h}:00"), f"caffeine:at:{h:02d}00") for h in CHECKIN_HOURS)
         return self.texts.say("caffeine_when", limit=self.texts.limit_mg), tuple(hours)
+
+    def _daily_question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
+        kind = str(pending["kind"])
+        label = self.texts.buttons.checkin_at
+        hours = (button(label.replace("{time}", f"{h}:00"), f"{kind}:at:{h:02d}00") for h in CHECKIN_HOURS)
+        return self.texts.kinds[kind].ask_time, tuple(hours)
 
     def _part_question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
         """Asked "in the evening": which hour of it? One button per hour of that part of the day."""
@@ -365,6 +419,14 @@ class RemindersFeature:
         if len(times) != 1:
             return await self._ask(turn, pending, self.texts.say("caffeine_one_time"))
         return await self._save(turn, "caffeine", Schedule(times=_texts(times)))
+
+    async def _typed_daily(self, turn: Turn, text: str, pending: dict[str, Any]) -> list[Reply] | None:
+        times = self.read.times(text)
+        if times is None:
+            return None
+        if len(times) != 1:
+            return await self._ask(turn, pending, self.texts.say("caffeine_one_time"))
+        return await self._save(turn, str(pending["kind"]), Schedule(times=_texts(times)))
 
     def _later_in_day(self, pending: dict[str, Any]) -> bool:
         """Asked which hour of the afternoon or evening, so "8" means 20:00."""
@@ -450,7 +512,9 @@ class RemindersFeature:
         return [confirm, *await self._continue(turn, then, "")]
 
     async def _continue(self, turn: Turn, then: str, rest: str) -> list[Reply]:
-        return await (self._caffeine if then == "caffeine" else self._water)(turn, rest)
+        """The set-up of kind `then`, at its step `rest` (its module says which)."""
+        replies: list[Reply] = await module_of(_then(then)).setup(self, turn, rest)
+        return replies
 
     # -- my reminders ------------------------------------------------------------
 
@@ -458,20 +522,22 @@ class RemindersFeature:
         user, b = turn.user, self.texts.buttons
         subs = await db.subscriptions(self.store, user.channel, user.user_key)
         if not subs:
-            setup = (button(b.water_setup, "water"), button(b.caffeine_setup, "caffeine"))
-            return self._reply(turn, self.texts.say("list_empty"), setup)
+            return self._reply(turn, self.texts.say("list_empty"), self._setup_buttons(KINDS))
         lines = [self.texts.say("list_head"), *(self._summary(s, turn.now) for s in subs)]
         buttons: list[Button] = []
         for sub in subs:
-            short = SHORT[sub.kind]
+            short = self.texts.kind_names[sub.kind]
             toggle = (b.pause, "pause") if sub.active else (b.resume, "resume")
             buttons.append(button(toggle[0].replace("{what}", short), f"{toggle[1]}:{sub.kind}"))
             buttons.append(button(b.change.replace("{what}", short), f"change:{sub.kind}"))
             buttons.append(button(b.stop.replace("{what}", short), f"stop:{sub.kind}"))
-        missing = [k for k in ("water", "caffeine") if k not in {s.kind for s in subs}]
-        buttons += [button(b.water_setup if k == "water" else b.caffeine_setup, k) for k in missing]
+        buttons += self._setup_buttons([k for k in KINDS if k not in {s.kind for s in subs}])
         buttons.append(button(b.stop_all, "stopall"))
         return self._reply(turn, "\n".join(lines), tuple(buttons))
+
+    def _setup_buttons(self, kinds: Iterable[str]) -> tuple[Button, ...]:
+        """A set-up button for each of `kinds`, labelled by its module."""
+        return tuple(button(module_of(k).setup_label(self.texts), k) for k in kinds)
 
     async def _find(self, turn: Turn, kind: str) -> db.Subscription | None:
         if kind not in KINDS:
@@ -482,7 +548,7 @@ class RemindersFeature:
         sub = await self._find(turn, kind)
         if sub is None:
             return await self._gone(turn)
-        await db.set_active(self.store, sub, False, "paused by you", turn.now)
+        await db.set_active(self.store, sub, False, PAUSED_BY_YOU, turn.now)
         what = self._what(sub.kind, sub.schedule)
         return self._reply(
             turn, self.texts.say("paused", what=what), (button(self.texts.buttons.my_reminders, "list"),)
@@ -514,12 +580,7 @@ class RemindersFeature:
 
     async def _stop_all(self, turn: Turn, _: str) -> list[Reply]:
         await db.delete(self.store, turn.user.channel, turn.user.user_key)
-        b = self.texts.buttons
-        return self._reply(
-            turn,
-            self.texts.say("stopped_all"),
-            (button(b.water_setup, "water"), button(b.caffeine_setup, "caffeine")),
-        )
+        return self._reply(turn, self.texts.say("stopped_all"), self._setup_buttons(KINDS))
 
     async def _pause_all(self, turn: Turn, _: str) -> list[Reply]:
         """Typed "stop reminders" is the engine's STOP: everything paused, settings kept for START."""
@@ -547,7 +608,7 @@ class RemindersFeature:
         for sub in chosen:
             what = self._what(sub.kind, sub.schedule)
             if verb == "pause":
-                await db.set_active(self.store, sub, False, "paused by you", turn.now)
+                await db.set_active(self.store, sub, False, PAUSED_BY_YOU, turn.now)
                 lines.append(self.texts.say("paused", what=what))
             elif verb == "resume":
                 await db.set_active(self.store, sub, True, None, turn.now)
@@ -699,7 +760,15 @@ def _texts(times: tuple[time, ...]) -> tuple[str, ...]:
 
 
 def _then(value: str) -> str:
-    return "caffeine" if value == "caffeine" else "water"
+    """The kind a set-up continues with (a stale or forged payload: water's)."""
+    return value if value in KINDS else "water"
+
+
+def _kind_asked(pending: dict[str, Any]) -> str:
+    """The kind whose set-up question `pending` is."""
+    if pending["step"] == "daily":
+        return _then(str(pending.get("kind")))
+    return "caffeine" if pending["step"] == "caffeine_time" else "water"
 
 
 def _city(zone: str) -> str:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from messenger_bot.content import Button, Content
 from messenger_bot.conversation import Reply
-from messenger_bot.reminders.texts import DRINKS, ReminderTexts, UnknownKind
+from messenger_bot.reminders.kinds import module_of
+from messenger_bot.reminders.texts import DRINKS, ReminderTexts
 
 PREFIX = "do:reminders:"
-#: How a kind is named on a button ("Pause water", "Stop check-in").
-SHORT = {"water": "water", "caffeine": "check-in"}
 
 
 def texts_of(content: Content) -> ReminderTexts:
@@ -29,23 +28,7 @@ def drink_buttons(texts: ReminderTexts) -> tuple[Button, ...]:
     return tuple(button(texts.drinks[d].label, f"log:{d}") for d in DRINKS)
 
 
-def water_reminder(texts: ReminderTexts, variant: int) -> Reply:
-    """A water reminder; `variant` picks the wording, so consecutive ones differ."""
-    return Reply("reminder", texts.water[variant % len(texts.water)], water_buttons(texts))
-
-
-def caffeine_checkin(texts: ReminderTexts, variant: int, total: int) -> Reply:
-    text = texts.checkin[variant % len(texts.checkin)]
-    text = text.replace("{total}", str(total)).replace("{limit}", str(texts.limit_mg))
-    return Reply(
-        "reminder", text, (*drink_buttons(texts), button(texts.buttons.stop_caffeine, "stop:caffeine"))
-    )
-
-
 def reminder_for(texts: ReminderTexts, kind: str, variant: int, caffeine_today: int = 0) -> Reply:
-    """The reminder a subscription of `kind` sends; UnknownKind for a kind the code lacks."""
-    if kind == "water":
-        return water_reminder(texts, variant)
-    if kind == "caffeine":
-        return caffeine_checkin(texts, variant, caffeine_today)
-    raise UnknownKind(kind)
+    """The reminder a subscription of `kind` sends (its module's); UnknownKind for a kind the code lacks."""
+    made: Reply = module_of(kind).reminder(texts, variant, caffeine_today)
+    return made

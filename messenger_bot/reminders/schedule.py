@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
@@ -23,6 +24,7 @@ from phonenumbers import timezone as phone_zones
 
 from messenger_bot import placeholders
 from messenger_bot.reminders.texts import DayWords
+from messenger_bot.text import normalise
 
 #: A reminder later than this (the bot was down) is skipped to its next time, not sent stale.
 LATE_AFTER = timedelta(hours=1)
@@ -232,8 +234,12 @@ def offset_text(minutes: int) -> str:
     return f"UTC{sign}{hours}" + (f":{mins:02d}" if mins else "")
 
 
-def zone_named(text: str) -> str | None:
-    """An IANA name or a city typed in any case ('new york' -> America/New_York)."""
+def zone_named(text: str, places: Mapping[str, str] | None = None) -> str | None:
+    """An IANA name or a city typed in any case ('new york' -> America/New_York), or one of
+    `places`, the city names of the user's language ('nueva york', 'sao paulo')."""
+    place = (places or {}).get(" ".join(normalise(text).split()))
+    if place:
+        return place
     names = _zones_by_name()
     exact = names.get(text.strip().lower())  # America/Port-au-Prince keeps its dashes
     return exact or names.get(re.sub(r"[\s-]+", "_", text.strip()).lower())

@@ -17,7 +17,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from messenger_bot.delivery import Sender
 from messenger_bot.diary.followup import FollowupDispatcher, followups_for
 from messenger_bot.reminders.dispatcher import Dispatcher, rates_for
-from messenger_bot.reminders.replies import texts_of
 from messenger_bot.runtime import Runtime
 from messenger_bot.settings import Settings
 
@@ -52,8 +51,8 @@ class ReminderScheduler:
         for sender in self.senders.values():
             await sender.start(runtime.store)
         self.dispatcher = Dispatcher(
-            runtime.store, texts_of(runtime.content), self.senders, rates=rates_for(self.settings),
-            observers=runtime.dispatch_observers,
+            runtime.store, runtime.content, self.senders, rates=rates_for(self.settings),
+            observers=runtime.dispatch_observers, templates=self.settings.whatsapp_template,
         )
         self.followups = followups_for(runtime.store, runtime.content, self.senders, rates_for(self.settings))
         self.scheduler = AsyncIOScheduler(timezone=UTC)

@@ -7,11 +7,13 @@ placeholder spelt wrong stops the bot before a user sees it.
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from messenger_bot import placeholders
 from messenger_bot.content.schema import LABEL_LIMIT, TEXT_LIMIT
+from messenger_bot.reminders.kinds import KINDS, UnknownKind
 
 Label = Annotated[str, Field(min_length=1, max_length=LABEL_LIMIT)]
 Sentence = Annotated[str, Field(min_length=1, max_length=TEXT_LIMIT)]
@@ -159,6 +161,16 @@ class ReminderButtons(_Strict):
     caffeine_setup: Label
 
 
+class KindTexts(_Strict):
+    """A kind's own words, for a kind of one daily time: its reminder's wordings (one is picked
+    each time), its set-up button, the question that asks its time, and its Stop button."""
+
+    reminders: tuple[Sentence, ...] = Field(min_length=1)
+    setup: Label
+    ask_time: Sentence
+    stop: Label
+
+
 class ReminderTexts(_Strict):
     """flows/reminders.yaml. `water` and `checkin_intro` are lists so the wording varies."""
 
@@ -173,6 +185,12 @@ class ReminderTexts(_Strict):
     my_data: MyData
     #: The channels that can deliver a reminder, named for the note shown on the others.
     sender_channels: Sentence
+    #: Each kind as the language names it ({what} on My reminders' buttons, {kind} in my data).
+    kind_names: dict[str, Label]
+    #: The words of kinds whose module keeps them here (a kind added later): by kind.
+    kinds: dict[str, KindTexts] = Field(default_factory=dict)
+    #: Places typed for a time zone, as the language writes them ("nueva york"), with their zone.
+    places: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> ReminderTexts:
@@ -191,6 +209,10 @@ class ReminderTexts(_Strict):
                 problems.append(f"water reminder {text[:30]!r}…: takes no placeholders")
         if set(self.understand.kinds) != set(KINDS):
             problems.append(f"understand.kinds: must be exactly {', '.join(KINDS)}")
+        if set(self.kind_names) != set(KINDS):
+            problems.append(f"kind_names: must be exactly {', '.join(KINDS)}")
+        problems += [f"places: {place!r}: {zone!r} is not a time zone"
+                     for place, zone in self.places.items() if zone not in available_timezones()]
         if set(self.drinks) != set(DRINKS):
             problems.append(f"drinks: must be exactly {', '.join(DRINKS)}")
         if problems:
@@ -203,17 +225,6 @@ class ReminderTexts(_Strict):
 
 
 DRINKS = ("coffee", "tea", "soda", "energy")
-#: Every reminder kind, the one list the content, the store and the replies are checked against.
-KINDS = ("water", "caffeine")
-
-
-class UnknownKind(ValueError):
-    """A reminder kind the code does not have: in the database or the content, it is an error,
-    never a reminder of some other kind."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(f"unknown reminder kind {kind!r} (known: {', '.join(KINDS)})")
-        self.kind = kind
 
 
 def kind_of(name: str) -> str:
@@ -221,6 +232,8 @@ def kind_of(name: str) -> str:
     if name not in KINDS:
         raise UnknownKind(name)
     return name
+
+
 REQUIRED_SENTENCES = frozenset(
     {
         "water_how_often",
@@ -250,5 +263,6 @@ REQUIRED_SENTENCES = frozenset(
         "over_limit",
         "snooze_none",
         "nothing_to_change",
+        "paused_by_you",
     }
 )

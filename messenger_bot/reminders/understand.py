@@ -64,6 +64,8 @@ class Reader:
     def __init__(self, texts: ReminderTexts) -> None:
         words = texts.understand
         self.words = words
+        #: The language's own city names for time zones, in the form typed text is compared in.
+        self.places = {" ".join(normalise(k).split()): v for k, v in texts.places.items()}
         self._rewrite = {normalise(k): v for k, v in words.rewrite.items()}
         self._rewriter = _alternation(self._rewrite)
         self.yes = _phrases(words.yes)
@@ -152,7 +154,7 @@ class Reader:
         bare = " ".join(self._zone_fillers.sub(" ", _bare(text)).split())
         if not bare:
             return None
-        named = zone_named(bare)
+        named = zone_named(bare, self.places)
         if named:
             return named, None
         offset = _OFFSET.match(bare)
