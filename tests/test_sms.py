@@ -498,3 +498,15 @@ async def test_send_due_delivers_a_reminder_by_sms_and_skips_a_stopped_number(
     assert "water" in reminder.form["Body"].lower() and "1. " in reminder.form["Body"]
     assert reminder.form["From"] == NUMBER
     assert len(fake.sent_to(stopped.key)) == before
+
+
+def test_a_check_in_asked_by_sms_is_promised_by_sms(bot: Bot, fake: FakeTwilio) -> None:
+    """SMS has a sender, so the diary's check-in says when it will come and no "won't arrive"
+    note; the time zone comes from the phone number's country, with no question about it."""
+    phone = Phone(bot, fake)
+    phone.say("hi")
+    offer = phone.say("check on me later")
+    assert "1. In 3 days" in offer
+    promised = phone.say("1")
+    assert "I'll check on you on" in promised and "Europe/London" in promised
+    assert "won't arrive" not in promised
