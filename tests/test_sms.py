@@ -510,3 +510,22 @@ def test_a_check_in_asked_by_sms_is_promised_by_sms(bot: Bot, fake: FakeTwilio) 
     promised = phone.say("1")
     assert "I'll check on you on" in promised and "(your time, Europe/" in promised
     assert "won't arrive" not in promised
+
+
+def test_water_reminders_set_up_by_sms_are_promised_by_sms_and_arrive(bot: Bot, fake: FakeTwilio) -> None:
+    """SMS has a sender: the reminders' "Done!" carries no note that they only come elsewhere, the
+    phone number's zone is offered first, and `reminders send-due` delivers them by SMS."""
+    phone = Phone(bot, fake, "+447911123457")
+    phone.say("hi")
+    offered = phone.say("/water")
+    assert "Europe/" in offered  # the number's zone, offered with a yes
+    assert "How often" in phone.say("1")
+    phone.say("every 2 hours")
+    done = phone.say("from 7 to 23")
+    assert done.startswith("Done!") and "only deliver reminders" not in done
+    due = bot.query("SELECT next_due_at FROM reminder_subscriptions WHERE channel = 'sms' AND user_key = ?",
+                    phone.key)
+    before = len(fake.sent_to(phone.key))
+    send_due(bot.env, datetime.fromtimestamp(float(due[0][0]), UTC))
+    [reminder] = fake.sent_to(phone.key)[before:]
+    assert "water" in reminder.form["Body"].lower() and reminder.form["From"] == NUMBER
