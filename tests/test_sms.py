@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import sqlite3
 import subprocess
 import sys
@@ -35,6 +36,7 @@ from messenger_bot.delivery import Outcome, Sender
 from messenger_bot.settings import load_settings
 from messenger_bot.storage import BLOCKED, STOPPED, SQLiteStorage, Storage
 from tests.fakes.twilio_api import FakeTwilio
+from tests.support.chat import ChatProcess
 from tests.support.server import ServeProcess
 from tests.support.twilio import ACCOUNT, PUBLIC, Bot, settings_from, signature, twilio_env
 from tests.support.waiting import HANG_BOUND
@@ -543,3 +545,16 @@ async def _dashboard(bot: Bot, senders: frozenset[str]) -> Dashboard:
         return await load_dashboard(store, datetime.now(UTC), 2, senders)
     finally:
         await store.close()
+
+
+def test_chat_stands_in_for_sms_with_numbered_menus(tmp_path: Path) -> None:
+    """`chat --channel sms`: a bare number picks from the last menu, as on a phone; with no SMS
+    sender in a terminal, the check-in is saved and said not to arrive."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}"}
+    with ChatProcess(env, "--channel", "sms", "--user", "+447911123456") as chat:
+        chat.send("hi")
+        chat.send("check on me later")
+        asked = chat.send("1")["replies"][0]["text"]  # "In 3 days"
+        said = chat.send("London")["replies"][0]["text"]
+    assert "what time is it for you" in asked
+    assert "I'll check on you on" in said and "Europe/London" in said and "won't arrive" in said
