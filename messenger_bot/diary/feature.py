@@ -172,7 +172,7 @@ class DiaryFeature:
 
     def _reply(self, turn: Turn, text: str, buttons: tuple[Button, ...] = (), **more: object) -> Reply:
         """Every diary reply ends with buttons, the main menu last."""
-        return Reply("command", text.strip(), (*buttons, turn.engine.menu_button), **more)  # type: ignore[arg-type]
+        return Reply("command", text.strip(), (*buttons, turn.menu_button), **more)  # type: ignore[arg-type]
 
     def _zone(self, user: UserState) -> str:
         return user.timezone or "Etc/UTC"
