@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
     chat = sub.add_parser("chat", help="talk to the bot in this terminal")
     chat.add_argument("--json", action="store_true", help="one JSON line in, one JSON line out")
-    chat.add_argument("--channel", choices=["console", "telegram", "whatsapp"], default="console")
+    chat.add_argument("--channel", choices=["console", "telegram", "whatsapp", "sms"], default="console")
     chat.add_argument("--user", help="the user id to talk as (state is kept per user)")
     chat.add_argument(
         "--country", type=_country_code, metavar="CC",
@@ -180,7 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "files", nargs="+", metavar="FILE", help="lines of alert|no<TAB>message or topic-id[,…]<TAB>message"
     )
-    evaluate.add_argument("--channel", choices=["console", "telegram", "whatsapp", "web"], default="console")
+    evaluate.add_argument(
+        "--channel", choices=["console", "telegram", "whatsapp", "sms", "web"], default="console"
+    )
     evaluate.set_defaults(func=cmd_eval)
     wiring.add_feature_commands(sub)
     migrate = sub.add_parser("migrate", help="apply the database migrations (DATABASE_URL), then exit")

@@ -23,7 +23,7 @@ from messenger_bot.engine import Engine
 PROMPT = "> "
 #: The channels `chat --channel` stands in for that show menus as numbered text, as those
 #: channels state in their own `Incoming` (the terminal itself numbers every menu).
-SHOWN_NUMBERED = frozenset({"console", "whatsapp"})
+SHOWN_NUMBERED = frozenset({"console", "whatsapp", "sms"})
 #: *bold* as WhatsApp writes it; a terminal shows the words without the stars.
 _BOLD = re.compile(r"\*(\S(?:[^*\n]*\S)?)\*")
 

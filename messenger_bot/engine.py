@@ -452,7 +452,7 @@ class Engine:
             buttons = (*buttons, Button(_commands(turn.speech).language_button, f"{ACTION_PREFIX}language"))
         if node.kind == "topic":
             for feature in self._topic_buttons:
-                buttons = (*buttons, *feature.topic_buttons(node_id))
+                buttons = (*buttons, *feature.topic_buttons(turn, node_id))
         if node_id != ROOT:
             buttons = (*buttons, turn.menu_button)
         if node.kind == "topic":

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     whatsapp_template_followup: str | None = None
     #: SMS through Twilio: the sender, a number in E.164 (+14155550123) or a Messaging Service SID (MG…).
     twilio_sms_from: str | None = None
+    #: The channels that can send first (reminders, check-ins): filled in by the wiring from the
+    #: channels it switches on, never set by hand. A feature reads it instead of naming channels.
+    sender_channels: frozenset[str] = frozenset()
     #: The most SMS segments one message may use; a longer reply goes as several messages.
     sms_max_segments: int = Field(6, ge=1, le=10)
     #: Messages per second from the SMS sender (a long code: 1; a toll-free or short code: more).

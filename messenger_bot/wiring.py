@@ -80,8 +80,10 @@ def unworded_commands(content: Content) -> list[str]:
 
 
 async def open_runtime(settings: Settings) -> Runtime:
-    """Content, store and engine with every feature the settings switch on."""
-    return await _open_runtime(settings, FEATURES)
+    """Content, store and engine with every feature the settings switch on; the features learn
+    which channels can send first (`sender_channels`), so none of them names a channel."""
+    told = settings.model_copy(update={"sender_channels": sender_channels(settings)})
+    return await _open_runtime(told, FEATURES)
 
 
 def retention_rules() -> dict[str, str]:
@@ -136,6 +138,12 @@ def channels_for(settings: Settings) -> list[Channel]:
 
         found.append(SmsChannel(settings))
     return found
+
+
+def sender_channels(settings: Settings) -> frozenset[str]:
+    """The channels `senders_for` gives a sender, without building one."""
+    on = {"telegram": telegram_on, "whatsapp": whatsapp_on, "sms": sms_on}
+    return frozenset(name for name, switched_on in on.items() if switched_on(settings))
 
 
 def senders_for(settings: Settings) -> dict[str, Sender]:

@@ -63,7 +63,7 @@ async def test_a_due_follow_up_is_claimed_and_sent_once_and_quiet_hours_wait(
     await db.schedule_followup(store, "telegram", "7", "Europe/London", NOON, NOON - timedelta(days=7))
     await db.schedule_followup(store, "telegram", "8", "Europe/London", NOON, NOON - timedelta(days=7))
     sender = Recorder()
-    dispatcher = FollowupDispatcher(store, content.extra["diary.yaml"], {"telegram": sender})
+    dispatcher = FollowupDispatcher(store, content, {"telegram": sender})
     night = NOON.replace(hour=22)  # 23:00 in London
     assert (await dispatcher.run_pass(night)).sent == 0 and not sender.asked
     next_morning = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)  # 10:00 in London

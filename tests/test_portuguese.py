@@ -117,8 +117,8 @@ def test_every_command_the_portuguese_help_names_gets_an_answer(bot_env: dict[st
             if word == "apagar meus dados":
                 replies(chat, {"button": "do:delete:no"})
         assert topic(replies(chat, "lembretes"))["topic"] == "reminders"
-        assert "do:diary:log" in payloads(replies(chat, "anotar tremor"))
-        assert "do:diary:summary" in payloads(replies(chat, "resumo para o médico"))
+        assert "Anotei um tremor" in text(replies(chat, "anotar tremor"))  # the diary's own command
+        assert "Tremor no lábio: meu diário" in text(replies(chat, "resumo para o médico"))
 
 
 def test_the_fixed_english_words_still_work_in_portuguese(bot_env: dict[str, str]) -> None:

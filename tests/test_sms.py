@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import httpx
 import pytest
 from tenacity import wait_none
 
+from messenger_bot.admin.dashboard import Dashboard, load_dashboard
 from messenger_bot.channels.shared.dedup import InboundOnce
 from messenger_bot.channels.sms import SmsSender
 from messenger_bot.channels.sms.render import render
@@ -34,6 +36,7 @@ from messenger_bot.delivery import Outcome, Sender
 from messenger_bot.settings import load_settings
 from messenger_bot.storage import BLOCKED, STOPPED, SQLiteStorage, Storage
 from tests.fakes.twilio_api import FakeTwilio
+from tests.support.chat import ChatProcess
 from tests.support.server import ServeProcess
 from tests.support.twilio import ACCOUNT, PUBLIC, Bot, settings_from, signature, twilio_env
 from tests.support.waiting import HANG_BOUND
@@ -498,3 +501,60 @@ async def test_send_due_delivers_a_reminder_by_sms_and_skips_a_stopped_number(
     assert "water" in reminder.form["Body"].lower() and "1. " in reminder.form["Body"]
     assert reminder.form["From"] == NUMBER
     assert len(fake.sent_to(stopped.key)) == before
+
+
+def test_a_check_in_asked_by_sms_is_promised_by_sms(bot: Bot, fake: FakeTwilio) -> None:
+    """SMS has a sender, so the diary's check-in says when it will come and no "won't arrive"
+    note; the time zone comes from the phone number's country, with no question about it."""
+    phone = Phone(bot, fake, "+447911123456")  # a British mobile number: a zone of the UK's
+    phone.say("hi")
+    offer = phone.say("check on me later")
+    assert "1. In 3 days" in offer
+    promised = phone.say("1")
+    assert "I'll check on you on" in promised and "(your time, Europe/" in promised
+    assert "won't arrive" not in promised
+
+
+def test_water_reminders_set_up_by_sms_are_promised_by_sms_and_arrive(bot: Bot, fake: FakeTwilio) -> None:
+    """SMS has a sender: the reminders' "Done!" carries no note that they only come elsewhere, the
+    phone number's zone is offered first, and `reminders send-due` delivers them by SMS."""
+    phone = Phone(bot, fake, "+447911123457")
+    phone.say("hi")
+    offered = phone.say("/water")
+    assert "Europe/" in offered  # the number's zone, offered with a yes
+    assert "How often" in phone.say("1")
+    phone.say("every 2 hours")
+    done = phone.say("from 7 to 23")
+    assert done.startswith("Done!") and "only deliver reminders" not in done
+    due = bot.query("SELECT next_due_at FROM reminder_subscriptions WHERE channel = 'sms' AND user_key = ?",
+                    phone.key)
+    before = len(fake.sent_to(phone.key))
+    counted = {**bot.env, "ADMIN_TOKEN": "operators-" + "k" * 32}  # the pass adds to the daily counts
+    send_due(counted, datetime.fromtimestamp(float(due[0][0]), UTC))
+    [reminder] = fake.sent_to(phone.key)[before:]
+    assert "water" in reminder.form["Body"].lower() and reminder.form["From"] == NUMBER
+    board = asyncio.run(_dashboard(bot, senders=frozenset({"sms"})))
+    assert board.per_channel["sms"]["sent"] >= 1  # the operators' dashboard counts SMS reminders
+    assert "sms" in board.waiting  # and watches SMS for reminders left waiting
+
+
+async def _dashboard(bot: Bot, senders: frozenset[str]) -> Dashboard:
+    store = SQLiteStorage(bot.db)
+    await store.open()
+    try:
+        return await load_dashboard(store, datetime.now(UTC), 2, senders)
+    finally:
+        await store.close()
+
+
+def test_chat_stands_in_for_sms_with_numbered_menus(tmp_path: Path) -> None:
+    """`chat --channel sms`: a bare number picks from the last menu, as on a phone; with no SMS
+    sender in a terminal, the check-in is saved and said not to arrive."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}"}
+    with ChatProcess(env, "--channel", "sms", "--user", "+447911123456") as chat:
+        chat.send("hi")
+        chat.send("check on me later")
+        asked = chat.send("1")["replies"][0]["text"]  # "In 3 days"
+        said = chat.send("London")["replies"][0]["text"]
+    assert "what time is it for you" in asked
+    assert "I'll check on you on" in said and "Europe/London" in said and "won't arrive" in said

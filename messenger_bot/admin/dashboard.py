@@ -8,6 +8,7 @@ dispatcher's lag from the due-reminder index. Nothing here scans the traffic.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,7 +20,6 @@ COLUMNS = (
     ("typed", "Typed"), ("topics", "Topics read"), ("alerts", "Emergency alerts"),
     ("unanswered", "Not answered"), ("sent", "Reminders sent"), ("skipped", "Skipped"), ("failed", "Failed"),
 )
-REMINDER_CHANNELS = ("telegram", "whatsapp")
 
 
 def _counts() -> dict[str, int]:
@@ -68,7 +68,11 @@ def _columns(metric: str, item: str) -> list[str]:
     return []
 
 
-async def load_dashboard(store: Storage, now: datetime, days: int) -> Dashboard:
+async def load_dashboard(
+    store: Storage, now: datetime, days: int, senders: Iterable[str] = ()
+) -> Dashboard:
+    """The last `days` of counters; `senders`: the channels that deliver reminders (the wiring's
+    `sender_channels`), whose oldest due reminder is shown waiting."""
     first = (now - timedelta(days=days - 1)).date()
     board = Dashboard(days=[(now.date() - timedelta(days=i)).isoformat() for i in range(days)])
     rows = await store.fetch(
@@ -86,7 +90,7 @@ async def load_dashboard(store: Storage, now: datetime, days: int) -> Dashboard:
         _detail(board, channel, metric, item, n)
     board.channels = sorted(channels)
     board.whatsapp_errors = await _whatsapp_errors(store, now, days)
-    board.waiting = await _waiting(store, now)
+    board.waiting = await _waiting(store, now, sorted(senders))
     return board
 
 
@@ -113,10 +117,10 @@ async def _whatsapp_errors(store: Storage, now: datetime, days: int) -> list[tup
     return [(int(r[0]), int(r[1])) for r in rows]
 
 
-async def _waiting(store: Storage, now: datetime) -> dict[str, float]:
+async def _waiting(store: Storage, now: datetime, senders: list[str]) -> dict[str, float]:
     """Per channel, how long the oldest due reminder has waited (0 when none is overdue)."""
     waiting = {}
-    for channel in REMINDER_CHANNELS:
+    for channel in senders:
         rows = await store.fetch(
             "SELECT MIN(next_due_at) FROM reminder_subscriptions WHERE channel = ? AND active = 1", channel
         )

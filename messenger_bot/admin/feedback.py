@@ -61,11 +61,11 @@ class FeedbackFeature:
 
     def __init__(self, content: Content, store: Storage) -> None:
         self.store = store
-        self.messages = content.messages
         self.topics = {node.id for node in content.topics}
 
-    def topic_buttons(self, topic: str) -> tuple[Button, ...]:
-        return vote_buttons(self.messages, topic)
+    def topic_buttons(self, turn: Turn, topic: str) -> tuple[Button, ...]:
+        """The vote buttons under a topic, labelled in the turn's language."""
+        return vote_buttons(turn.messages, topic)
 
     async def on_action(self, turn: Turn, action: str) -> list[Reply]:
         vote = Vote.parse(f"{Vote.prefix}:{action}")
@@ -74,7 +74,7 @@ class FeedbackFeature:
         counts = DailyCounters()
         counts.add(day_of(turn.now), turn.incoming.channel, "feedback", f"{vote.direction}|{vote.topic}")
         await counts.flush(self.store)
-        return [Reply("command", self.messages.feedback_thanks), turn.engine.node_reply(turn, ROOT)]
+        return [Reply("command", turn.messages.feedback_thanks), turn.engine.node_reply(turn, ROOT)]
 
     async def on_pending(self, turn: Turn, text: str) -> list[Reply] | None:
         return None

@@ -127,7 +127,8 @@ class AdminSite:
         days = _days(request.query_params.get("days"))
         store, now = self.ops.store, datetime.now(UTC)
         await self.ops.flush()
-        board = await load_dashboard(store, now, days)
+        senders = self.ops.runtime.settings.sender_channels if self.ops.runtime else ()
+        board = await load_dashboard(store, now, days, senders)
         rows = await store.fetch("SELECT COUNT(*) FROM unanswered_groups")  # emptied by the retention
         return _html(pages.dashboard_page(board, int(rows[0][0]), csrf))
 

@@ -13,7 +13,7 @@ from datetime import date
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from messenger_bot.diary.summary import CHART_DAYS, Figures, day_text
+from messenger_bot.diary.summary import CHART_DAYS, Figures
 from messenger_bot.diary.texts import DiaryTexts
 
 WIDTH, HEIGHT, DPI = 8.0, 5.0, 100
@@ -26,11 +26,11 @@ def twitch_chart(figures: Figures, texts: DiaryTexts, days: int = CHART_DAYS) ->
     span = figures.days(days)
     counts = [figures.twitches.get(d.isoformat(), 0) for d in span]
     caffeine = [figures.caffeine.get(d.isoformat(), 0) for d in span]
-    figure, axes = _figure(f"{s.chart_title}: {day_text(span[0])} – {day_text(span[-1])}")
+    figure, axes = _figure(f"{s.chart_title}: {_period(span, texts)}")
     axes.bar(range(days), counts, color=BAR, label=s.chart_twitches)
     axes.set_ylabel(s.chart_twitches, fontsize=13)
     axes.set_ylim(0, max(3, *counts) + 1)
-    _day_ticks(axes, span)
+    _day_ticks(axes, span, texts)
     if any(caffeine):
         _caffeine_axis(axes, caffeine, figures.limit, texts)
     return _png(figure)
@@ -42,11 +42,11 @@ def week_chart(figures: Figures, texts: DiaryTexts) -> bytes:
     span = figures.days(7)
     glasses = [figures.water.get(d.isoformat(), 0) for d in span]
     caffeine = [figures.caffeine.get(d.isoformat(), 0) for d in span]
-    figure, axes = _figure(f"{s.week_title}: {day_text(span[0])} – {day_text(span[-1])}")
+    figure, axes = _figure(f"{s.week_title}: {_period(span, texts)}")
     axes.bar(range(7), glasses, color=BAR, label=s.week_water)
     axes.set_ylabel(s.week_water, fontsize=13)
     axes.set_ylim(0, max(4, *glasses) + 1)
-    _day_ticks(axes, span, every=1)
+    _day_ticks(axes, span, texts, every=1)
     _caffeine_axis(axes, caffeine, figures.limit, texts)
     return _png(figure)
 
@@ -61,10 +61,14 @@ def _figure(title: str):  # type: ignore[no-untyped-def]
     return figure, axes
 
 
-def _day_ticks(axes, span: list[date], every: int = 7) -> None:  # type: ignore[no-untyped-def]
+def _period(span: list[date], texts: DiaryTexts) -> str:
+    return f"{texts.dates.day_text(span[0])} – {texts.dates.day_text(span[-1])}"
+
+
+def _day_ticks(axes, span: list[date], texts: DiaryTexts, every: int = 7) -> None:  # type: ignore[no-untyped-def]
     """A label every week (every day for a week's chart), the last day always labelled."""
     ticks = list(range(len(span) - 1, -1, -every))[::-1]
-    axes.set_xticks(ticks, [f"{span[i].day} {span[i].strftime('%b')}" for i in ticks])
+    axes.set_xticks(ticks, [texts.dates.short_text(span[i]) for i in ticks])
     axes.set_xlim(-0.6, len(span) - 0.4)
 
 

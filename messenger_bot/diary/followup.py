@@ -12,7 +12,6 @@ WhatsApp's 24-hour window (outside it, the WHATSAPP_TEMPLATE_FOLLOWUP template o
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 from collections.abc import Mapping
@@ -20,9 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from messenger_bot.content import Content
+from messenger_bot.conversation import Reply
 from messenger_bot.delivery import Outcome, Sender, SendResult
 from messenger_bot.diary import files
-from messenger_bot.diary.feature import followup_question
+from messenger_bot.diary.feature import followup_question, texts_of
 from messenger_bot.diary.texts import DiaryTexts
 from messenger_bot.reminders.dispatcher import LEASE, MAX_ATTEMPTS, RETRY_AFTER, PassReport
 from messenger_bot.storage import Storage
@@ -48,7 +49,6 @@ _SET = (
     "UPDATE diary_followups SET status = ?, due_at = ?, claimed_until = ?, attempts = ?, provider_id = ?,"
     " reason = ?, updated_at = ? WHERE id = ?"
 )
-_PENDING = "UPDATE users SET pending = ? WHERE channel = ? AND user_key = ?"
 
 
 @dataclass
@@ -58,18 +58,22 @@ class Claimed:
     zone: str
     due_at: float
     attempts: int
+    #: The user's language (None: the default), so the check-in is asked in it.
+    language: str | None = None
 
 
 class FollowupDispatcher:
     def __init__(
         self,
         store: Storage,
-        texts: DiaryTexts,
+        content: Content,
         senders: Mapping[str, Sender],
         rates: Mapping[str, float] | None = None,
     ) -> None:
         self.store = store
-        self.texts = texts
+        self.content = content
+        #: The default language's: the waking hours and the follow-up hour are the same in every one.
+        self.texts: DiaryTexts = texts_of(content)
         self.senders = senders
         #: Each channel's messages per second: a chunk is about two seconds' worth, like the reminders'.
         self.rates = dict(rates or {})
@@ -102,7 +106,15 @@ class FollowupDispatcher:
             rows = await self.store.fetch(
                 _CLAIM.format(lock=lock), stamp + LEASE.total_seconds(), channel, stamp, stamp, BATCH
             )
-        return [Claimed(int(r[0]), r[1], r[2], float(r[3]), int(r[4])) for r in rows]
+        claimed = [Claimed(int(r[0]), r[1], r[2], float(r[3]), int(r[4])) for r in rows]
+        languages = await self.store.user_languages(channel, sorted({c.user_key for c in claimed}))
+        for c in claimed:
+            c.language = languages.get(c.user_key)
+        return claimed
+
+    def question(self, due: Claimed) -> Reply:
+        """The check-in in the user's own language."""
+        return followup_question(texts_of(self.content.in_language(due.language)))
 
     async def _interrupted(self, channel: str, now: datetime, report: PassReport) -> None:
         stamp = now.timestamp()
@@ -157,7 +169,7 @@ class FollowupDispatcher:
 
     async def _send(self, sender: Sender, due: Claimed) -> SendResult:
         try:
-            return await sender.send(due.user_key, followup_question(self.texts), template="followup")
+            return await sender.send(due.user_key, self.question(due), template="followup")
         except Exception as error:  # a sender bug must not lose the batch's records
             log.warning("follow-up send raised %s for follow-up %s", type(error).__name__, due.id)
             return SendResult(Outcome.FAILED, detail=f"error: {type(error).__name__}")
@@ -166,14 +178,14 @@ class FollowupDispatcher:
         self, channel: str, sent: list[Claimed], results: list[SendResult], now: datetime, report: PassReport
     ) -> None:
         stamp = now.timestamp()
-        answer = json.dumps({"feature": "diary", "step": "answer"})
+        answer = {"feature": "diary", "step": "answer"}
         async with self.store.transaction():
             for due, result in zip(sent, results, strict=True):
                 attempts = due.attempts + 1
                 status, due_at = result.outcome.value, due.due_at
                 if result.outcome is Outcome.SENT:
                     report.sent += 1
-                    await self.store.execute(_PENDING, answer, channel, due.user_key)  # a typed answer works
+                    await self.store.set_pending(channel, due.user_key, answer)  # a typed answer works
                 elif result.outcome in (Outcome.SKIPPED, Outcome.BLOCKED):
                     report.skipped += 1
                     report.blocked += result.outcome is Outcome.BLOCKED
@@ -189,8 +201,7 @@ class FollowupDispatcher:
 
 
 def followups_for(
-    store: Storage, content: object, senders: Mapping[str, Sender], rates: Mapping[str, float] | None = None
+    store: Storage, content: Content, senders: Mapping[str, Sender], rates: Mapping[str, float] | None = None
 ) -> FollowupDispatcher:
     """The step the reminder scheduler and `reminders send-due` run after the reminders."""
-    texts: DiaryTexts = content.extra["diary.yaml"]  # type: ignore[attr-defined]
-    return FollowupDispatcher(store, texts, senders, rates)
+    return FollowupDispatcher(store, content, senders, rates)

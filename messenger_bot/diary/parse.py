@@ -7,11 +7,17 @@ Matching is on whole words after the bot's usual normalisation, so "Top lip", "T
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from messenger_bot.diary.texts import Choice, DiaryTexts
 from messenger_bot.text import normalise, words
 
-_DIGITS = re.compile(r"\b(\d{1,2})\s*(?:x\b|times?\b)")
+
+@cache
+def _digits(times: tuple[str, ...]) -> re.Pattern[str]:
+    """A count in digits before one of the language's `times` words ("3 times", "3x", "3 veces")."""
+    words_after = "|".join(re.escape(w) for w in sorted(times, key=len, reverse=True))
+    return re.compile(rf"\b(\d{{1,2}})\s*(?:{words_after})\b")
 
 
 def tokens(text: str) -> list[str]:
@@ -69,11 +75,12 @@ def twitch_count(text: str, texts: DiaryTexts) -> int | None:
     said = tokens(text)
     if asks(text, texts) or not any(w in said for w in texts.log_words):
         return None
-    digits = _DIGITS.search(normalise(text))
+    digits = _digits(texts.times).search(normalise(text))
     if digits:
         return max(1, min(int(digits.group(1)), 50))
-    for word in said:
-        if word in texts.numbers and (_has(f"{word} times", said) or word in {"once", "twice"}):
+    for at, word in enumerate(said):
+        after = said[at + 1] if at + 1 < len(said) else ""
+        if word in texts.numbers and (after in texts.times or word in texts.counts_alone):
             return texts.numbers[word]
     if len(said) <= texts.log_max_words and any(_has(cue, said) for cue in texts.log_cues):
         return 1

@@ -10,7 +10,7 @@ import io
 
 from fpdf import FPDF
 
-from messenger_bot.diary.summary import Figures, day_text, lines
+from messenger_bot.diary.summary import Figures, lines
 from messenger_bot.diary.texts import DiaryTexts
 
 _REPLACE = {"–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "•": "-", "…": "..."}
@@ -34,6 +34,7 @@ def summary_pdf(figures: Figures, texts: DiaryTexts, chart_png: bytes) -> bytes:
     pdf.set_font("Helvetica", "B", 18)
     pdf.cell(0, 10, latin1(found[0]), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 11)
+    day_text = texts.dates.day_text
     period = s.say("period", first=day_text(figures.first or figures.today), last=day_text(figures.today))
     pdf.cell(0, 6, latin1(f"{s.intro} {period}."), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)

@@ -91,15 +91,9 @@ async def gather(
     return figures
 
 
-def day_text(value: date | str) -> str:
-    """'3 Nov 2026': the same on every phone, whatever its language settings."""
-    day = date.fromisoformat(value) if isinstance(value, str) else value
-    return f"{day.day} {day.strftime('%b %Y')}"
-
-
 def lines(figures: Figures, texts: DiaryTexts) -> list[str]:
     """The summary, one line per fact, in the order a doctor asks; the disclaimer last."""
-    s = texts.summary
+    s, day_text = texts.summary, texts.dates.day_text
     out = [s.title]
     first = figures.first
     if first is not None:

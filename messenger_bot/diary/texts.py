@@ -6,6 +6,7 @@ long for WhatsApp stops the bot before anyone sees it.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -131,6 +132,37 @@ class SummaryTexts(_Strict):
         return text
 
 
+class DiaryDates(_Strict):
+    """Dates in the language's own words, the same on every phone whatever its settings."""
+
+    #: Monday first, as Python counts them.
+    weekdays: tuple[str, str, str, str, str, str, str]
+    months: tuple[str, str, str, str, str, str, str, str, str, str, str, str]
+    #: A day, e.g. "{day} {month} {year}"; `short` leaves the year out (the chart's ticks).
+    day: str
+    short: str
+    #: When a check-in comes: "{weekday} {date}, {time}".
+    check_in: str
+
+    def day_text(self, value: date | str) -> str:
+        day = date.fromisoformat(value) if isinstance(value, str) else value
+        return self._fill(self.day, day)
+
+    def short_text(self, day: date) -> str:
+        return self._fill(self.short, day)
+
+    def check_in_text(self, when: datetime) -> str:
+        return placeholders.fill(
+            self.check_in,
+            weekday=self.weekdays[when.weekday()],
+            date=self.day_text(when.date()),
+            time=when.strftime("%H:%M"),
+        )
+
+    def _fill(self, pattern: str, day: date) -> str:
+        return placeholders.fill(pattern, day=day.day, month=self.months[day.month - 1], year=day.year)
+
+
 class DiaryTexts(_Strict):
     """flows/diary.yaml."""
 
@@ -141,6 +173,10 @@ class DiaryTexts(_Strict):
     #: Words that make a message a request for help wherever they stand ("tips to calm it tonight").
     request_words: tuple[str, ...] = ()
     numbers: dict[str, int]
+    #: The word after a count ("3 times", "3 veces"); a number word alone in `numbers` may be a
+    #: count by itself ("once", "twice").
+    times: tuple[str, ...] = Field(min_length=1)
+    counts_alone: tuple[str, ...] = ()
     lips: dict[str, Choice]
     sides: dict[str, Choice]
     durations: dict[str, Choice]
@@ -153,6 +189,7 @@ class DiaryTexts(_Strict):
     buttons: DiaryButtons
     sentences: dict[str, Sentence]
     summary: SummaryTexts
+    dates: DiaryDates
     #: Typed commands, whole messages only: what a user types -> what the diary does.
     commands: dict[str, str] = Field(min_length=1)
 

@@ -40,8 +40,6 @@ from messenger_bot.reminders.understand import LONGEST, SHORTEST, Reader, Report
 from messenger_bot.settings import Settings
 from messenger_bot.storage import Storage, UserState
 
-#: Channels a reminder can be delivered on (they have a Sender).
-DELIVERY_CHANNELS = ("telegram", "whatsapp", "sms")
 START_HOURS = (7, 8, 9)
 END_HOURS = (20, 21, 22)
 CHECKIN_HOURS = (10, 14, 20)
@@ -96,6 +94,8 @@ class Conversation:
     """The reminders in one language: its questions, buttons and replies, read and said in it."""
 
     name = "reminders"
+    #: Channels a reminder can be delivered on (they have a sender): the wiring's, set by build().
+    delivered: frozenset[str] = frozenset()
 
     def __init__(self, content: Content, store: Storage) -> None:
         self.content = content
@@ -443,7 +443,7 @@ class Conversation:
         user.pending = None
         due = await db.save(self.store, user.channel, user.user_key, kind, schedule, zone, turn.now)
         note = ""
-        if user.channel not in DELIVERY_CHANNELS:
+        if user.channel not in self.delivered:
             note = self.texts.say("no_sender_note", channels=self.texts.sender_channels)
         text = self.texts.say(
             "saved",
@@ -463,7 +463,7 @@ class Conversation:
         """WhatsApp: propose the phone number's zone (unless they said no). Else: ask the time, or a city."""
         turn.user.pending = {"feature": self.name, "step": "tz", "then": then}
         b = self.texts.buttons
-        zones = _distinct(zones_for_phone(turn.user.user_key)) if turn.user.channel == "whatsapp" else []
+        zones = _distinct(zones_for_phone(turn.incoming.phone)) if turn.incoming.phone else []
         if zones and propose:
             zone = zones[0]
             turn.user.pending["zone"] = zone
@@ -809,4 +809,8 @@ _PREFERRED = frozenset(
 
 def build(content: Content, store: Storage, settings: Settings) -> RemindersFeature:
     """The engine's reminders (reminders/plugin.py names this)."""
-    return RemindersFeature(content, store)
+    feature = RemindersFeature(content, store)
+    for conversation in feature.by_language.values():
+        conversation.delivered = settings.sender_channels
+    feature.default.delivered = settings.sender_channels
+    return feature

@@ -97,6 +97,10 @@ class Storage(Protocol):
 
     async def set_last_menu(self, channel: str, user_key: str, payloads: Sequence[str]) -> None: ...
 
+    async def set_pending(self, channel: str, user_key: str, pending: dict[str, Any] | None) -> None: ...
+
+    async def user_languages(self, channel: str, user_keys: Sequence[str]) -> dict[str, str | None]: ...
+
     async def save_user(self, state: UserState) -> None: ...
 
     async def delete_user(self, channel: str, user_key: str) -> bool: ...
@@ -227,6 +231,26 @@ class SQLStore:
             "UPDATE users SET last_menu = ? WHERE channel = ? AND user_key = ?",
             json.dumps(list(payloads)), channel, user_key,
         )
+
+    async def set_pending(self, channel: str, user_key: str, pending: dict[str, Any] | None) -> None:
+        """The question a feature asked when it wrote first (a check-in), so a typed answer is read
+        as its answer."""
+        await self.execute(
+            "UPDATE users SET pending = ? WHERE channel = ? AND user_key = ?",
+            None if pending is None else json.dumps(pending), channel, user_key,
+        )
+
+    async def user_languages(self, channel: str, user_keys: Sequence[str]) -> dict[str, str | None]:
+        """The language each of these users of one channel is answered in (None: not settled),
+        in one query, for a job that writes first in it."""
+        if not user_keys:
+            return {}
+        rows = await self.fetch(
+            "SELECT user_key, language FROM users WHERE channel = ?"
+            f" AND user_key IN ({', '.join('?' * len(user_keys))})",
+            channel, *user_keys,
+        )
+        return {r[0]: r[1] for r in rows}
 
     async def delete_user(self, channel: str, user_key: str) -> bool:
         """Everything about the user goes, in one transaction, from every table that holds it."""
