@@ -46,10 +46,13 @@ async def say(
     at: datetime = NOON,
     button: bool = False,
 ) -> list[Reply]:
+    # A phone channel's adapter passes the number on, as the WhatsApp and SMS forms do.
+    phone = user.removeprefix("whatsapp:") if user.startswith(("whatsapp:+", "+")) else None
+    shape = {"received_at": at, "numbered": channel in SHOWN_NUMBERED, "phone": phone}
     incoming = (
-        Incoming(channel, user, button=what, received_at=at, numbered=channel in SHOWN_NUMBERED)
+        Incoming(channel, user, button=what, **shape)  # type: ignore[arg-type]
         if button
-        else Incoming(channel, user, text=what, received_at=at, numbered=channel in SHOWN_NUMBERED)
+        else Incoming(channel, user, text=what, **shape)  # type: ignore[arg-type]
     )
     return [r for r in await bot.turn(incoming) if r.kind != "command" or r.buttons]
 
