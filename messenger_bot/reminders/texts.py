@@ -6,6 +6,7 @@ placeholder spelt wrong stops the bot before a user sees it.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated
 from zoneinfo import available_timezones
 
@@ -212,7 +213,7 @@ class ReminderTexts(_Strict):
         if set(self.kind_names) != set(KINDS):
             problems.append(f"kind_names: must be exactly {', '.join(KINDS)}")
         problems += [f"places: {place!r}: {zone!r} is not a time zone"
-                     for place, zone in self.places.items() if zone not in available_timezones()]
+                     for place, zone in self.places.items() if zone not in _zones()]
         if set(self.drinks) != set(DRINKS):
             problems.append(f"drinks: must be exactly {', '.join(DRINKS)}")
         if problems:
@@ -266,3 +267,9 @@ REQUIRED_SENTENCES = frozenset(
         "paused_by_you",
     }
 )
+
+
+@cache
+def _zones() -> frozenset[str]:
+    """The time zone names, read from disk once (each call walks the whole tz database)."""
+    return frozenset(available_timezones())
