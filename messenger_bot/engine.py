@@ -292,9 +292,12 @@ class Engine:
     def _sure_elsewhere(self, turn: Turn, text: str) -> str | None:
         """Another language whose FAQ answers for sure what the user's could not: a short message
         in a close cousin ("por que me brinca la boca") that neither the words nor the detector
-        place is still answered. Asked only on this rare path, so a turn costs nothing more."""
+        place is still answered. Asked only on this rare path, so a turn costs nothing more. Only
+        a language with more of the message's words than the user's own is asked: an English
+        question the English FAQ cannot answer is never answered in Spanish."""
+        votes = self.languages.lexicon.votes(text)
         for speech in self.languages:
-            if speech.code == turn.language:
+            if speech.code == turn.language or votes.get(speech.code, 0) <= votes.get(turn.language, 0):
                 continue
             matches = speech.faq.match(text)
             runner_up = matches[1].score if len(matches) > 1 else 0.0
