@@ -609,3 +609,11 @@ def test_a_gap_never_crosses_and_now(triage: Triage) -> None:
     assert triage.check(past) is None
     assert triage.check("i think i had a mini stroke just now") is not None
     assert triage.check("my arm is now weak") is not None
+
+
+def test_every_phrase_of_every_language_compiles() -> None:
+    """Regexes are compiled on first use, not at start: each shipped phrase must compile."""
+    content = load_content(ROOT / "flows")
+    for language in content.languages.values():
+        for phrase in [*language.triage.phrases, *language.triage.cues]:
+            assert phrase.regex.pattern == phrase.source, (language.code, phrase.sign)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from messenger_bot.text import WORD, normalise, words
 
@@ -44,10 +45,17 @@ class Phrase:
     """
 
     sign: str
-    regex: re.Pattern[str]
+    source: str
     first_words: frozenset[str]
     first_stems: frozenset[str]
     required: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        """Compiled the first time a message holds the phrase's first words, not at start: with
+        three languages there are over two thousand phrases, and compiling them all was most of
+        every process's start-up, while a message only ever reaches a few of them."""
+        return re.compile(self.source)
 
 
 class PhraseCompiler:
@@ -68,10 +76,10 @@ class PhraseCompiler:
         """Compile every phrase of one sign (or cue list); ValueError names the bad phrase."""
         compiled = []
         for phrase in phrases:
-            pattern = self._checked(phrase)
+            source = self._checked(phrase)
             first_words, first_stems = self.first(phrase.split())
             firsts = (frozenset(first_words), frozenset(first_stems))
-            compiled.append(Phrase(sign_id, pattern, *firsts, self.required(phrase)))
+            compiled.append(Phrase(sign_id, source, *firsts, self.required(phrase)))
         return compiled
 
     def required(self, phrase: str) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
@@ -111,15 +119,16 @@ class PhraseCompiler:
         else:
             found[0].add(tokens[0])
 
-    def _checked(self, phrase: str) -> re.Pattern[str]:
-        """The phrase compiled once (compiling is most of a start-up's cost, three languages over)."""
+    def _checked(self, phrase: str) -> str:
+        """The phrase's regex source, its mistakes found now: a phrase whose every slot may be
+        missing would match no words at all (the regex itself is compiled on first use)."""
         try:
-            pattern = re.compile(f"(?:{self.phrase(phrase)})")
-            if pattern.fullmatch(""):
+            body = self.phrase(phrase)
+            if not self.required(phrase):
                 raise ValueError("the phrase could match no words at all")
-        except (ValueError, re.error) as error:
+        except ValueError as error:
             raise ValueError(f"phrase {phrase!r}: {error}") from None
-        return pattern
+        return f"(?:{body})"
 
     def phrase(self, phrase: str) -> str:
         slots = phrase.split()
