@@ -113,7 +113,8 @@ class Languages:
     def likelihoods(self, text: str) -> dict[str, float]:
         """The detector's confidence in each of the content's languages, best first; empty when
         the message is too short to tell."""
-        text = text[:DETECT_CHARS]
+        # Lone surrogates (undecodable bytes a console kept) cannot cross into the detector's Rust.
+        text = text[:DETECT_CHARS].encode("utf-8", "ignore").decode("utf-8")
         if self._detector is None or len(words(normalise(text))) < DETECT_WORDS:
             return {}
         values = self._detector.compute_language_confidence_values(text)
