@@ -31,6 +31,7 @@ from messenger_bot.diary.payloads import (
     Zone,
 )
 from messenger_bot.diary.pdf import summary_pdf
+from messenger_bot.diary.question import answer_buttons, button, texts_of
 from messenger_bot.diary.summary import Figures, chat_text, gather
 from messenger_bot.diary.texts import DiaryTexts
 from messenger_bot.engine import Turn
@@ -51,11 +52,6 @@ STEPS = (("lip", "lips", "lip"), ("side", "sides", "side"), ("dur", "durations",
 PNG, PDF = "image/png", "application/pdf"
 
 
-def texts_of(content: Content) -> DiaryTexts:
-    texts: DiaryTexts = content.extra["diary.yaml"]
-    return texts
-
-
 def every_language_commands(content: Content) -> dict[str, str]:
     """Each language's typed commands (flows/<code>/diary.yaml `commands`), the default's first:
     "anotar un temblor" logs a twitch in any conversation, as "log a twitch" does."""
@@ -64,19 +60,6 @@ def every_language_commands(content: Content) -> dict[str, str]:
         for typed, action in texts_of(language).commands.items():
             found.setdefault(typed, action)
     return found
-
-
-def button(label: str, payload: Payload) -> Button:
-    return Button(label, payload.format())
-
-
-def answer_buttons(texts: DiaryTexts) -> tuple[Button, ...]:
-    """The follow-up's buttons, shared with the dispatcher that sends it."""
-    return tuple(button(c.label, Answer(key)) for key, c in texts.answers.items())
-
-
-def followup_question(texts: DiaryTexts) -> Reply:
-    return Reply("reminder", texts.say("follow_up_question"), answer_buttons(texts))
 
 
 def followup_due(now: datetime, zone: str, days: int, hour: int) -> datetime:

@@ -23,7 +23,7 @@ from messenger_bot.content import Content
 from messenger_bot.conversation import Reply
 from messenger_bot.delivery import Outcome, Sender, SendResult
 from messenger_bot.diary import files
-from messenger_bot.diary.feature import followup_question, texts_of
+from messenger_bot.diary.question import followup_question, texts_of
 from messenger_bot.diary.texts import DiaryTexts
 from messenger_bot.reminders.dispatcher import LEASE, MAX_ATTEMPTS, RETRY_AFTER, PassReport
 from messenger_bot.storage import Storage

@@ -71,6 +71,7 @@ class PhraseCompiler:
         #: First words of clause ends: marked only where the whole end follows ("and now").
         self._stops = frozenset(stops) - self._cues
         self._gap_word = rf"[^ {re.escape(SENTENCE_END + CUE_MARK)}][^ ]* "
+        self._firsts: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]] = {}
 
     def compile(self, sign_id: str, phrases: list[str]) -> list[Phrase]:
         """Compile every phrase of one sign (or cue list); ValueError names the bad phrase."""
@@ -93,7 +94,16 @@ class PhraseCompiler:
         return tuple(needed)
 
     def first(self, slots: list[str]) -> tuple[set[str], set[str]]:
-        """The words and stems a phrase can start with: lets a matcher try only likely phrases."""
+        """The words and stems a phrase can start with: lets a matcher try only likely phrases.
+        Remembered per row of slots: word lists are walked again by every phrase that uses them."""
+        key = tuple(slots)
+        if key not in self._firsts:
+            fresh = self._first(slots)
+            self._firsts[key] = (frozenset(fresh[0]), frozenset(fresh[1]))
+        known = self._firsts[key]
+        return set(known[0]), set(known[1])
+
+    def _first(self, slots: list[str]) -> tuple[set[str], set[str]]:
         found: tuple[set[str], set[str]] = (set(), set())
         for slot in slots:
             if slot.startswith("!") and len(slot) > 1:
