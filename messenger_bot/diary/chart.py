@@ -7,14 +7,18 @@ Rendering costs tens of milliseconds of CPU, so callers run these in a thread
 
 from __future__ import annotations
 
+import importlib
 import io
 from datetime import date
-
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from functools import cache
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from messenger_bot.diary.summary import CHART_DAYS, Figures
 from messenger_bot.diary.texts import DiaryTexts
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WIDTH, HEIGHT, DPI = 8.0, 5.0, 100
 BAR, LINE, LIMIT = "#2f6f9f", "#c0692b", "#8a8a8a"
@@ -52,11 +56,12 @@ def week_chart(figures: Figures, texts: DiaryTexts) -> bytes:
 
 
 def _figure(title: str):  # type: ignore[no-untyped-def]
-    figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
+    figure = _module("matplotlib.figure").Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
     axes = figure.add_subplot()
     axes.set_title(title, fontsize=15)
     axes.tick_params(labelsize=12)
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole twitches, whole glasses
+    whole = _module("matplotlib.ticker").MaxNLocator(integer=True)  # whole twitches, whole glasses
+    axes.yaxis.set_major_locator(whole)
     axes.spines[["top"]].set_visible(False)
     return figure, axes
 
@@ -88,3 +93,10 @@ def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
+
+
+@cache
+def _module(name: str) -> ModuleType:
+    """matplotlib, loaded at the first chart: importing it costs about 0.7 s, and most processes
+    (every `chat`, every `send-due`, most `serve` runs between two summaries) never draw one."""
+    return importlib.import_module(name)
