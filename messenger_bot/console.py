@@ -27,6 +27,8 @@ SHOWN_NUMBERED = frozenset({"console", "whatsapp", "sms"})
 #: *bold* as WhatsApp writes it; a terminal shows the words without the stars.
 _BOLD = re.compile(r"\*(\S(?:[^*\n]*\S)?)\*")
 
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+
 
 def machine_country() -> str | None:
     """The country of this machine's time zone (TZ, /etc/localtime, …), or None (UTC, unknown)."""
@@ -41,7 +43,7 @@ def parse_line(line: str, channel: str, user: str, country: str | None = None) -
     stripped = line.strip()
     if not stripped.startswith("{"):
         return Incoming(channel, user, text=line.rstrip("\r\n"), country=country,
-                        numbered=channel in SHOWN_NUMBERED)
+                        numbered=channel in SHOWN_NUMBERED, phone=phone_of(user))
     try:
         data = json.loads(stripped)
     except json.JSONDecodeError as error:
@@ -54,10 +56,19 @@ def parse_line(line: str, channel: str, user: str, country: str | None = None) -
         return {"error": 'expected an object like {"text": "..."} or {"button": "..."}'}
     text, button = data.get("text"), data.get("button")
     if button is not None and isinstance(button, str):
-        return Incoming(channel, user, button=button, country=country, numbered=channel in SHOWN_NUMBERED)
+        return Incoming(channel, user, button=button, country=country, numbered=channel in SHOWN_NUMBERED,
+                        phone=phone_of(user))
     if text is not None and isinstance(text, str):
-        return Incoming(channel, user, text=text, country=country, numbered=channel in SHOWN_NUMBERED)
+        return Incoming(channel, user, text=text, country=country, numbered=channel in SHOWN_NUMBERED,
+                        phone=phone_of(user))
     return {"error": 'expected "text" or "button" with a string value'}
+
+
+def phone_of(user: str) -> str | None:
+    """A phone channel's adapter passes the number on ("whatsapp:+49…", "+44…"); so does the console
+    standing in for one, so the bot can guess the country and time zone as it would there."""
+    number = user.removeprefix("whatsapp:")
+    return number if _E164.fullmatch(number) else None
 
 
 def render_plain(replies: list[Reply]) -> str:
@@ -92,7 +103,7 @@ def run_json(
 async def run_interactive(engine: Engine, channel: str, user: str, country: str | None = None) -> None:
     loop = asyncio.get_running_loop()
     numbered = channel in SHOWN_NUMBERED
-    first = Incoming(channel, user, text="menu", country=country, numbered=numbered)
+    first = Incoming(channel, user, text="menu", country=country, numbered=numbered, phone=phone_of(user))
     print(render_plain(await engine.turn(first)), flush=True)
     while True:
         print(PROMPT, end="", flush=True)
