@@ -37,8 +37,10 @@ _NUMBER = re.compile(r"^\s*#?(\d{1,3})\s*[.)]?\s*$")
 #: ASCII; anything else cannot be a button of ours, so it never reaches a handler's parsing.
 PAYLOAD_LIMIT = 200
 
-#: Nodes that carry a button to the choice of languages, when the content has several.
-LANGUAGE_NODES = frozenset({ROOT, "about"})
+#: Nodes that carry a button to the choice of languages, when the content has several. Not the
+#: main menu: its ten topics are WhatsApp's limit for a list of taps (an eleventh turned the
+#: whole menu into numbered text); `language`, /language and a language's name work anywhere.
+LANGUAGE_NODES = frozenset({"about"})
 
 
 def _typed(text: str) -> str:
