@@ -548,13 +548,12 @@ async def _dashboard(bot: Bot, senders: frozenset[str]) -> Dashboard:
 
 
 def test_chat_stands_in_for_sms_with_numbered_menus(tmp_path: Path) -> None:
-    """`chat --channel sms`: a bare number picks from the last menu, as on a phone; with no SMS
-    sender in a terminal, the check-in is saved and said not to arrive."""
+    """`chat --channel sms`: a bare number picks from the last menu, as on a phone; the time zone
+    comes from the number, as on SMS; with no SMS sender in a terminal, the check-in is saved and
+    said not to arrive."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}"}
     with ChatProcess(env, "--channel", "sms", "--user", "+447911123456") as chat:
         chat.send("hi")
         chat.send("check on me later")
-        asked = chat.send("1")["replies"][0]["text"]  # "In 3 days"
-        said = chat.send("London")["replies"][0]["text"]
-    assert "what time is it for you" in asked
-    assert "I'll check on you on" in said and "Europe/London" in said and "won't arrive" in said
+        said = chat.send("1")["replies"][0]["text"]  # "In 3 days"
+    assert "I'll check on you on" in said and "Europe/" in said and "won't arrive" in said
