@@ -61,9 +61,15 @@ class Background(Protocol):
     async def stop(self) -> None: ...
 
 
-async def open_runtime(settings: Settings, features: Sequence[FeatureSpec]) -> Runtime:
-    """Load content (refusing broken content), open the store, build the engine."""
-    content = load_content(settings.content_dir, content_files(features))
+async def open_runtime(
+    settings: Settings, features: Sequence[FeatureSpec], content: Content | None = None
+) -> Runtime:
+    """Load content (refusing broken content), open the store, build the engine.
+
+    `content`: already loaded and checked by the caller (`serve` checks it before it listens), so
+    it is not read and validated a second time; loading is most of a start's cost."""
+    if content is None:
+        content = load_content(settings.content_dir, content_files(features))
     store = storage_for(settings.database_url, user_tables(features))
     await store.open()
     engine = Engine(content, store, build_features(features, content, store, settings))

@@ -79,11 +79,23 @@ def unworded_commands(content: Content) -> list[str]:
     return problems
 
 
-async def open_runtime(settings: Settings) -> Runtime:
+async def open_runtime(settings: Settings, content: Content | None = None) -> Runtime:
     """Content, store and engine with every feature the settings switch on; the features learn
-    which channels can send first (`sender_channels`), so none of them names a channel."""
+    which channels can send first (`sender_channels`), so none of them names a channel.
+    `content`: what `load_content` returned already (else the files are read now)."""
     told = settings.model_copy(update={"sender_channels": sender_channels(settings)})
-    return await _open_runtime(told, FEATURES)
+    return await _open_runtime(told, FEATURES, content)
+
+
+def runtime_opener(content: Content | None) -> Callable[[Settings], Awaitable[Runtime]]:
+    """How the app opens its runtime: over `content` the first time (what `serve` checked before
+    listening, not read a second time), from the files on disk after that."""
+    handed = [content] if content is not None else []
+
+    async def opened(settings: Settings) -> Runtime:
+        return await open_runtime(settings, handed.pop() if handed else None)
+
+    return opened
 
 
 def retention_rules() -> dict[str, str]:
@@ -175,9 +187,10 @@ def background_for(settings: Settings, scheduler: bool) -> list[Background]:
     return [*jobs, RetentionJob(settings, FEATURES)]
 
 
-def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
+def create_app(settings: Settings, scheduler: bool = True, content: Content | None = None) -> Starlette:
     """The ASGI app `serve` runs: health, the web chat, each channel's webhooks, the operators'
-    pages and the diary's file links, with the background work started beside them."""
+    pages and the diary's file links, with the background work started beside them. `content`:
+    loaded and checked already (by `serve`), so the start does not load it again."""
     from messenger_bot.admin import Operators
     from messenger_bot.diary.web import DiaryFiles
     from messenger_bot.web.app import AppParts, build_app
@@ -189,7 +202,7 @@ def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
         workers=[operators, files, *background_for(settings, scheduler)],  # operators stop last
         routes=[*operators.routes(), *files.routes()],
         middleware=operators.middleware(),
-        open_runtime=open_runtime,
+        open_runtime=runtime_opener(content),
     )
     return build_app(settings, parts)
 
@@ -198,11 +211,12 @@ def create_app(settings: Settings, scheduler: bool = True) -> Starlette:
 
 
 def serve(settings: Settings, scheduler: bool = True) -> int:
-    """`messenger-bot serve`: broken content stops it before anything listens."""
+    """`messenger-bot serve`: broken content stops it before anything listens; the content
+    checked is the content served (loaded once)."""
     from messenger_bot.web.server import serve as run_server
 
-    load_content(settings.content_dir)
-    return run_server(settings, create_app(settings, scheduler=scheduler))
+    content = load_content(settings.content_dir)
+    return run_server(settings, create_app(settings, scheduler=scheduler, content=content))
 
 
 def add_feature_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -20,7 +20,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from messenger_bot import cli, wiring
-from messenger_bot.content import Content, load_content
+from messenger_bot.content import Content, ContentError, load_content
 from messenger_bot.content import check_content as check_with
 from messenger_bot.conversation import Incoming, Reply
 from messenger_bot.engine import Feature, Turn
@@ -103,6 +103,55 @@ def loaded_channel_modules(env: dict[str, str]) -> list[str]:
 
 def test_a_web_chat_only_start_loads_neither_telegram_nor_twilio(bot_env: dict[str, str]) -> None:
     assert loaded_channel_modules(bot_env) == []
+
+
+_HEAVY_AT_START = """
+import asyncio, json, sys
+from messenger_bot.settings import load_settings
+from messenger_bot.wiring import create_app
+
+async def main():
+    app = create_app(load_settings(), scheduler=True)
+    async with app.router.lifespan_context(app):
+        pass
+
+asyncio.run(main())
+heavy = ("fpdf", "matplotlib")
+print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
+"""
+
+
+def test_a_start_loads_neither_the_pdf_nor_the_chart_library(bot_env: dict[str, str]) -> None:
+    """Each of them costs a start tenths of a second: the diary's PDF and chart come at the first
+    summary."""
+    done = subprocess.run([sys.executable, "-c", _HEAVY_AT_START], cwd=ROOT, env=bot_env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
+def test_the_app_serves_the_content_it_was_handed_then_reads_the_files_again(
+    bot_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`serve` checks the content before it listens and hands that very content to the app, so a
+    start validates it once; a later start of the same app (or a reload) reads the files afresh."""
+    flows = tmp_path / "flows"
+    shutil.copytree(FLOWS, flows)
+    monkeypatch.setenv("DATABASE_URL", bot_env["DATABASE_URL"])
+    monkeypatch.setenv("CONTENT_DIR", str(flows))
+    settings = load_settings()
+    app = wiring.create_app(settings, scheduler=False, content=wiring.load_content(flows))
+    (flows / "menu.yaml").write_text("nodes: [\n", encoding="utf-8")  # broken after the check
+    asyncio.run(_start_and_stop(app))  # the checked content: it starts
+    assert app.state.runtime.content.nodes
+    with pytest.raises(ContentError) as error:
+        asyncio.run(_start_and_stop(app))
+    assert any(line.startswith("flows/menu.yaml: YAML error") for line in error.value.problems)
+
+
+async def _start_and_stop(app: Any) -> None:
+    async with app.router.lifespan_context(app):
+        pass
 
 
 def test_a_telegram_token_brings_in_telegram_and_still_not_twilio(bot_env: dict[str, str]) -> None:

@@ -6,9 +6,10 @@ character (a typographic dash, an emoji) is replaced rather than failing the pag
 
 from __future__ import annotations
 
+import importlib
 import io
-
-from fpdf import FPDF
+from functools import cache
+from types import ModuleType
 
 from messenger_bot.diary.summary import Figures, lines
 from messenger_bot.diary.texts import DiaryTexts
@@ -26,7 +27,7 @@ def summary_pdf(figures: Figures, texts: DiaryTexts, chart_png: bytes) -> bytes:
     """A4, one page: title, dates, the facts, the chart, and the disclaimer at the foot."""
     s = texts.summary
     found = lines(figures, texts)
-    pdf = FPDF(format="A4")
+    pdf = _fpdf().FPDF(format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_margins(18, 16, 18)
     pdf.add_page()
@@ -49,3 +50,10 @@ def summary_pdf(figures: Figures, texts: DiaryTexts, chart_png: bytes) -> bytes:
     pdf.set_font("Helvetica", "B", 11)
     pdf.multi_cell(0, 6, latin1(found[-1]), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
+
+
+@cache
+def _fpdf() -> ModuleType:
+    """fpdf2, loaded at the first PDF: importing it (with fontTools and numpy) costs about half a
+    second, and most processes (every `chat`, every `send-due`, a `serve` start) never make one."""
+    return importlib.import_module("fpdf")
