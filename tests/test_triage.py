@@ -232,6 +232,22 @@ def test_bad_phrase_is_a_load_error_naming_the_sign(phrase: str, says: str) -> N
     assert "sign 'seizure'" in message and says in message and phrase in message
 
 
+def test_a_broken_word_list_is_named_at_every_phrase_that_uses_it() -> None:
+    """A language's word lists are built once for its signs and its cues alike: a broken one is
+    still a load error at each phrase that uses it, a sign's and a context cue's."""
+    raw = _raw_rules()
+    raw["words"]["broken"] = ["fit ("]
+    raw["signs"]["seizure"]["phrases"].append("@broken ~2 now")
+    raw["signs"]["seizure"]["phrases"].append("@broken again")
+    raw["context"]["normal"].append("@broken ~2 fine")
+    with pytest.raises(ValidationError) as error:
+        TriageRules.model_validate(raw)
+    message = str(error.value)
+    assert message.count("in word list '@broken': '(' is not a word") == 3
+    assert "sign 'seizure': phrase '@broken again'" in message
+    assert "context 'normal': phrase '@broken ~2 fine'" in message
+
+
 def test_unknown_keys_are_refused() -> None:
     raw = _raw_rules()
     raw["signs"]["seizure"]["phrase"] = ["typo in the key"]

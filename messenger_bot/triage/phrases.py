@@ -8,9 +8,9 @@ so matching is linear in the length of the message: no catastrophic backtracking
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from messenger_bot.text import WORD, normalise, words
 
@@ -58,6 +58,22 @@ class Phrase:
         return re.compile(self.source)
 
 
+#: How many distinct phrase words `_normal` remembers: every language's vocabulary, with room.
+WORD_MEMO = 1 << 15
+Firsts = tuple[frozenset[str], frozenset[str]]
+#: A remembered regex source, with the words and the stems it matches.
+Built = tuple[str, frozenset[str], frozenset[str]]
+
+
+@lru_cache(maxsize=WORD_MEMO)
+def _normal(raw: str) -> tuple[str, tuple[str, ...]]:
+    """A phrase word's normal form and its tokens. The same few thousand words recur in every
+    phrase, word list and compiler of a language, and normalising each every time was a third
+    of the content's load."""
+    text = normalise(raw)
+    return text, tuple(words(text))
+
+
 class PhraseCompiler:
     """Turn phrases ("@face ~3 droop*") into regexes; collects the words and stems they use."""
 
@@ -65,80 +81,119 @@ class PhraseCompiler:
         self.lists = lists
         self.vocabulary: set[str] = set()
         self.stems: set[str] = set()
-        self._list_regex: dict[str, str] = {}
+        #: Per word list: its regex, and the words and stems it uses (given to each compiler
+        #: that uses it, so a sibling can share the list without building it again).
+        self._list_regex: dict[str, Built] = {}
+        self._slots: dict[str, Built] = {}
         self._open: list[str] = []
         self._cues = frozenset(cues)
         #: First words of clause ends: marked only where the whole end follows ("and now").
         self._stops = frozenset(stops) - self._cues
         self._gap_word = rf"[^ {re.escape(SENTENCE_END + CUE_MARK)}][^ ]* "
-        self._firsts: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]] = {}
+        self._firsts: dict[tuple[str, ...], Firsts] = {}
+        self._list_firsts: dict[str, Firsts] = {}
+        self._slot_firsts: dict[str, Firsts] = {}
+        #: Per phrase word as written: its regex, and the stem or the words it adds.
+        self._words: dict[str, tuple[str, str | None, tuple[str, ...]]] = {}
+
+    def sibling(self) -> PhraseCompiler:
+        """A compiler over the same word lists and cues with a vocabulary of its own: the word
+        lists' regexes and first words are built once for both (they depend on nothing else)."""
+        twin = PhraseCompiler(self.lists, ())
+        twin._cues, twin._stops, twin._gap_word = self._cues, self._stops, self._gap_word
+        twin._list_regex, twin._firsts, twin._words = self._list_regex, self._firsts, self._words
+        twin._list_firsts, twin._slots = self._list_firsts, self._slots
+        twin._slot_firsts = self._slot_firsts
+        return twin
 
     def compile(self, sign_id: str, phrases: list[str]) -> list[Phrase]:
         """Compile every phrase of one sign (or cue list); ValueError names the bad phrase."""
         compiled = []
         for phrase in phrases:
-            source = self._checked(phrase)
-            first_words, first_stems = self.first(phrase.split())
-            firsts = (frozenset(first_words), frozenset(first_stems))
-            compiled.append(Phrase(sign_id, source, *firsts, self.required(phrase)))
+            source, required = self._checked(phrase)
+            compiled.append(Phrase(sign_id, source, *self.first(phrase.split()), required))
         return compiled
 
-    def required(self, phrase: str) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+    def required(self, phrase: str) -> tuple[Firsts, ...]:
         """For each slot that must match: the words and stems it can start with."""
         needed = []
         for slot in phrase.split():
             if _GAP.fullmatch(slot) or slot.startswith("!") or (slot.endswith("?") and len(slot) > 1):
                 continue
-            words_, stems = self.first([slot])
-            needed.append((frozenset(words_), frozenset(stems)))
+            needed.append(self._slot_first(slot))
         return tuple(needed)
 
-    def first(self, slots: list[str]) -> tuple[set[str], set[str]]:
+    def first(self, slots: list[str]) -> Firsts:
         """The words and stems a phrase can start with: lets a matcher try only likely phrases.
         Remembered per row of slots: word lists are walked again by every phrase that uses them."""
         key = tuple(slots)
-        if key not in self._firsts:
-            fresh = self._first(slots)
-            self._firsts[key] = (frozenset(fresh[0]), frozenset(fresh[1]))
-        known = self._firsts[key]
-        return set(known[0]), set(known[1])
+        known = self._firsts.get(key)
+        if known is None:
+            known = self._firsts[key] = self._first(slots)
+        return known
 
-    def _first(self, slots: list[str]) -> tuple[set[str], set[str]]:
+    def _first(self, slots: list[str]) -> Firsts:
+        """The first words of each slot up to the first that must match (optional ones before it)."""
         found: tuple[set[str], set[str]] = (set(), set())
         for slot in slots:
             if slot.startswith("!") and len(slot) > 1:
                 continue
+            words_, stems = self._slot_first(slot)
+            found[0].update(words_)
+            found[1].update(stems)
+            if not (slot.endswith("?") and len(slot) > 1):
+                break
+        return frozenset(found[0]), frozenset(found[1])
+
+    def _slot_first(self, slot: str) -> Firsts:
+        """The words and stems one slot can start with, remembered per slot as written."""
+        known = self._slot_firsts.get(slot)
+        if known is None:
+            found: tuple[set[str], set[str]] = (set(), set())
             optional = slot.endswith("?") and len(slot) > 1
             for alternative in (slot[:-1] if optional else slot).split("|"):
                 self._first_of(alternative, found)
-            if not optional:
-                return found
-        return found
+            known = self._slot_firsts[slot] = (frozenset(found[0]), frozenset(found[1]))
+        return known
 
     def _first_of(self, alternative: str, found: tuple[set[str], set[str]]) -> None:
         if alternative.startswith("@"):
-            for entry in self.lists[alternative[1:]]:
-                words_, stems = self.first(entry.split())
-                found[0].update(words_)
-                found[1].update(stems)
+            words_, stems = self._list_first(alternative[1:])
+            found[0].update(words_)
+            found[1].update(stems)
             return
         raw = next(w for w in alternative.split("_") if w)
-        tokens = words(normalise(raw.rstrip("*")))
+        tokens = _normal(raw.rstrip("*"))[1]
         if raw.endswith("*") and len(tokens) == 1:
             found[1].add(tokens[0])
         else:
             found[0].add(tokens[0])
 
-    def _checked(self, phrase: str) -> str:
-        """The phrase's regex source, its mistakes found now: a phrase whose every slot may be
-        missing would match no words at all (the regex itself is compiled on first use)."""
+    def _list_first(self, name: str) -> Firsts:
+        """The words and stems a word list's entries can start with, remembered per list: a list
+        of a hundred entries is walked once, not by every phrase that uses it."""
+        known = self._list_firsts.get(name)
+        if known is None:
+            found: tuple[set[str], set[str]] = (set(), set())
+            for entry in self.lists[name]:
+                words_, stems = self.first(entry.split())
+                found[0].update(words_)
+                found[1].update(stems)
+            known = self._list_firsts[name] = (frozenset(found[0]), frozenset(found[1]))
+        return known
+
+    def _checked(self, phrase: str) -> tuple[str, tuple[Firsts, ...]]:
+        """The phrase's regex source and its required slots, its mistakes found now: a phrase
+        whose every slot may be missing would match no words at all (the regex itself is
+        compiled on first use)."""
         try:
             body = self.phrase(phrase)
-            if not self.required(phrase):
+            required = self.required(phrase)
+            if not required:
                 raise ValueError("the phrase could match no words at all")
         except ValueError as error:
             raise ValueError(f"phrase {phrase!r}: {error}") from None
-        return f"(?:{body})"
+        return f"(?:{body})", required
 
     def phrase(self, phrase: str) -> str:
         slots = phrase.split()
@@ -149,6 +204,13 @@ class PhraseCompiler:
         return "".join(self._slot(slot) for slot in slots)
 
     def _slot(self, slot: str) -> str:
+        """One slot's regex, remembered: "~3", "no" or "@face" recur in hundreds of phrases."""
+        known = self._slots.get(slot)
+        if known is None:
+            known = self._slots[slot] = self._recorded(lambda: self._slot_regex(slot))
+        return self._replayed(known)
+
+    def _slot_regex(self, slot: str) -> str:
         gap = _GAP.fullmatch(slot)
         if gap:
             return f"(?:{self._gap_word}){{0,{gap.group(1)}}}?"
@@ -170,18 +232,27 @@ class PhraseCompiler:
         return "".join(self._word(w) for w in text.split("_") if w)
 
     def _word(self, raw: str) -> str:
+        known = self._words.get(raw)
+        if known is None:
+            known = self._words[raw] = self._word_regex(raw)
+        source, stem, tokens = known
+        if stem is not None:
+            self.stems.add(stem)
+        else:
+            self.vocabulary.update(tokens)
+        return source
+
+    def _word_regex(self, raw: str) -> tuple[str, str | None, tuple[str, ...]]:
+        """One word's regex, and the stem (`word*`) or the words it matches."""
         star = raw.endswith("*")
-        text = normalise(raw.rstrip("*"))
+        text, tokens = _normal(raw.rstrip("*"))
         if not _PLAIN_WORD.fullmatch(text):
             raise ValueError(f"{raw!r} is not a word (letters, digits, ' and -; '*' only at the end)")
-        tokens = words(text)
         if star and len(tokens) == 1:
             if len(tokens[0]) < STEM_KEY:
                 raise ValueError(f"{raw!r}: a 'word*' needs at least {STEM_KEY} letters before the *")
-            self.stems.add(tokens[0])
-            return f"{CUE_MARK}?{re.escape(tokens[0])}[^ ]* "
-        self.vocabulary.update(tokens)
-        return "".join(self._mark(t) + re.escape(t) + " " for t in tokens)
+            return f"{CUE_MARK}?{re.escape(tokens[0])}[^ ]* ", tokens[0], tokens
+        return "".join(self._mark(t) + re.escape(t) + " " for t in tokens), None, tokens
 
     def _mark(self, token: str) -> str:
         """What comes before a word in its regex: the mark a cue always has, or may have."""
@@ -195,17 +266,41 @@ class PhraseCompiler:
         if name in self._open:
             raise ValueError(f"word list '@{name}' refers to itself")
         if name not in self._list_regex:
-            self._open.append(name)
-            try:
-                entries = [self.phrase(entry) for entry in self.lists[name]]
-            except ValueError as error:
-                raise ValueError(f"in word list '@{name}': {error}") from None
-            finally:
-                self._open.pop()
-            if not entries:
-                raise ValueError(f"word list '@{name}' is empty")
-            self._list_regex[name] = "(?:" + "|".join(entries) + ")"
-        return self._list_regex[name]
+            self._list_regex[name] = self._recorded(lambda: self._built_list(name))
+        return self._replayed(self._list_regex[name])
+
+    def _built_list(self, name: str) -> str:
+        self._open.append(name)
+        try:
+            entries = [self.phrase(entry) for entry in self.lists[name]]
+        except ValueError as error:
+            raise ValueError(f"in word list '@{name}': {error}") from None
+        finally:
+            self._open.pop()
+        if not entries:
+            raise ValueError(f"word list '@{name}' is empty")
+        return "(?:" + "|".join(entries) + ")"
+
+    def _recorded(self, build: Callable[[], str]) -> Built:
+        """`build()`'s regex, with the words and stems it used (kept here too), so the regex can
+        be remembered and its words still given to every later use, in this compiler or its sibling."""
+        outer = self.vocabulary, self.stems
+        self.vocabulary, self.stems = set(), set()
+        try:
+            source = build()
+        finally:
+            used = frozenset(self.vocabulary), frozenset(self.stems)
+            self.vocabulary, self.stems = outer
+            self.vocabulary.update(used[0])
+            self.stems.update(used[1])
+        return source, *used
+
+    def _replayed(self, built: Built) -> str:
+        """A remembered regex, its words and stems counted as used here."""
+        source, vocabulary, stems = built
+        self.vocabulary.update(vocabulary)
+        self.stems.update(stems)
+        return source
 
 
 def single_words(phrases: Iterable[str]) -> set[str]:

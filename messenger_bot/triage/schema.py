@@ -106,7 +106,8 @@ class TriageRules(_Strict):
     @model_validator(mode="after")
     def _compile(self) -> TriageRules:
         cues, stops = single_words(self.negation.cues), self.gap_stops
-        signs, others = PhraseCompiler(self.words, cues, stops), PhraseCompiler(self.words, cues, stops)
+        signs = PhraseCompiler(self.words, cues, stops)
+        others = signs.sibling()  # its own vocabulary (the cues'), the same word lists
         problems: list[str] = []
         for sign_id, sign in self.signs.items():
             self._phrases.extend(_compiled(signs, sign_id, sign.phrases, f"sign '{sign_id}'", problems))
