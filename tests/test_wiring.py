@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -20,6 +21,8 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from messenger_bot import cli, wiring
+from messenger_bot.channels.telegram.request import AiohttpRequest
+from messenger_bot.channels.twilio.rest import make_client
 from messenger_bot.content import Content, ContentError, load_content
 from messenger_bot.content import check_content as check_with
 from messenger_bot.conversation import Incoming, Reply
@@ -345,3 +348,22 @@ def test_a_feature_command_without_words_in_telegram_yaml_is_a_content_problem(
     problems = check_content(FLOWS)
     assert problems and all("/notes" in problem for problem in problems)
     assert {p.split(" ")[1] for p in problems} == {"(en):", "(es):", "(pt):"}
+
+
+def test_telegram_and_twilio_build_no_tls_context_of_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both clients use aiohttp's verified context, made once when aiohttp is imported: each
+    context of their own would load the system's certificates again at every start."""
+    made: list[object] = []
+    real = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: made.append(a) or real(*a, **k))
+    settings = load_settings(twilio_account_sid="AC" + "0" * 32, twilio_auth_token="tls-test-token")
+
+    async def opened() -> None:
+        request = AiohttpRequest(1)
+        await request.initialize()
+        _, http = make_client(settings)
+        await http.close()
+        await request.shutdown()
+
+    asyncio.run(opened())
+    assert made == []

@@ -11,8 +11,6 @@ aiohttp is already installed for Twilio's async client.
 from __future__ import annotations
 
 import json
-import ssl
-from functools import cache
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -24,10 +22,10 @@ _JSON = {"Content-Type": "application/json"}
 _Body = aiohttp.FormData | bytes | None
 
 
-@cache
-def tls_context() -> ssl.SSLContext:
-    """One TLS context for the process: building one loads the system's certificates (milliseconds)."""
-    return ssl.create_default_context()
+#: aiohttp's own verified TLS context, made once when aiohttp is imported, which Twilio's client
+#: (an aiohttp session with the default) uses too: one context for the process, where building
+#: another loads the system's certificates again (tens of milliseconds of every start).
+SHARED_TLS = True
 
 
 class AiohttpRequest(BaseRequest):
@@ -53,7 +51,7 @@ class AiohttpRequest(BaseRequest):
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.pool_size, ssl=tls_context())
+            connector = aiohttp.TCPConnector(limit=self.pool_size, ssl=SHARED_TLS)
             self._session = aiohttp.ClientSession(
                 connector=connector, headers={"User-Agent": self.USER_AGENT}, timeout=self._default,
             )
