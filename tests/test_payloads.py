@@ -10,7 +10,7 @@ import pytest
 
 from messenger_bot.admin.feedback import Vote
 from messenger_bot.diary.payloads import FollowUp, Step, Tried, Zone
-from messenger_bot.payloads import LIMIT, Payload, PayloadError, Rest
+from messenger_bot.payloads import LIMIT, Payload, PayloadError
 from messenger_bot.reminders.payloads import AskZone, Setup
 from messenger_bot.reminders.payloads import Zone as TimeZone
 
@@ -85,18 +85,9 @@ def test_a_zone_button_keeps_its_kind_apart_and_an_unknown_kind_is_no_set_up() -
     assert Setup.parse("do:reminders:tea:at:1000") is None and Setup.parse("do:reminders:") is None
 
 
-@dataclass(frozen=True)
-class _Nested(Payload):
-    prefix: ClassVar[str] = "do:outer"
-    name: str
-    rest: Rest = ""
-
-
 def test_only_a_last_rest_field_may_hold_the_separator() -> None:
-    assert _Nested("a", "b:c:d").format() == "do:outer:a:b:c:d"
-    assert _Nested.parse("do:outer:a:b:c:d") == _Nested("a", "b:c:d")
-    assert _Nested.parse("do:outer:a") == _Nested("a") and _Nested("a").format() == "do:outer:a"
+    assert Setup.parse("do:reminders:water:a:b:c") == Setup("water", "a:b:c")
     with pytest.raises(PayloadError):
-        _Nested("a:b", "c").format()  # it would read back as "a" and "b:c"
+        TimeZone("wa:ter", "Europe/London").format()  # it would read back as "wa" and "ter:Europe/London"
     with pytest.raises(PayloadError):
-        _Nested("a", "b" * LIMIT).format()
+        Setup("water", "at:" + "0" * LIMIT).format()
