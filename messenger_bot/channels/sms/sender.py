@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from tenacity.wait import wait_base
 
-from messenger_bot.channels.shared.words import NumberedWords
 from messenger_bot.channels.sms.form import CHANNEL
 from messenger_bot.channels.sms.render import render
 from messenger_bot.channels.twilio.parts import Part
@@ -21,15 +20,11 @@ from messenger_bot.delivery import SendResult
 from messenger_bot.settings import Settings
 
 
-def _hint(words: NumberedWords) -> str:
-    return words.sms_hint
-
-
 class SmsSender(TwilioSender):
     def __init__(self, settings: Settings, wait: wait_base = DEFAULT_WAIT) -> None:
         """Twilio's 21610 (the carrier's opt-out) is the user's own STOP: it holds until START."""
-        super().__init__(settings, CHANNEL, settings.sms_mps, settings.twilio_sms_from, _hint,
-                         frozenset({OPTED_OUT}), wait)
+        super().__init__(settings, CHANNEL, settings.sms_mps, settings.twilio_sms_from,
+                         lambda words: words.sms_hint, frozenset({OPTED_OUT}), wait)
 
     async def send(self, user_key: str, reply: Reply, template: str | None = None) -> SendResult:
         user = await self.store.store.load_user(CHANNEL, user_key)
@@ -38,6 +33,6 @@ class SmsSender(TwilioSender):
             return await self.skip(user_key, kind, "this number never wrote to the bot")
         if user.paused_reason:
             return await self.skip(user_key, kind, f"paused: {user.paused_reason}")
-        bodies = render([reply], self._hint, self.settings.sms_max_segments, self.settings.public_base_url)
+        bodies = render([reply], self.hint, self.settings.sms_max_segments, self.settings.public_base_url)
         await self.remember_menu(user_key, reply)
         return await self.send_parts(user_key, [Part(body=body) for body in bodies], kind)

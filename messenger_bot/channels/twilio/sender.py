@@ -43,10 +43,10 @@ class TwilioSender:
         self._stop_codes = stop_codes
         self._store: TwilioStore | None = None
         self._api: TwilioMessages | None = None
-        self._hint = ""
+        self.hint = ""
 
     async def start(self, store: Storage) -> None:
-        self._hint = self._pick_hint(read_words(self.settings.content_dir).numbered)
+        self.hint = self._pick_hint(read_words(self.settings.content_dir).numbered)
         self._store = TwilioStore(store, self.channel, self._stop_codes)
         self._api = TwilioMessages(self.settings, self._store, self._number,
                                    public_url(self.settings, f"/{self.channel}/status"), self.wait)

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 
 from tenacity.wait import wait_base
 
-from messenger_bot.channels.shared.words import NumberedWords
 from messenger_bot.channels.twilio.parts import Part
 from messenger_bot.channels.twilio.rest import DEFAULT_WAIT
 from messenger_bot.channels.twilio.sender import TwilioSender
@@ -35,14 +34,10 @@ def template_sid(settings: Settings, kind: str | None) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _hint(words: NumberedWords) -> str:
-    return words.whatsapp_hint
-
-
 class WhatsAppSender(TwilioSender):
     def __init__(self, settings: Settings, wait: wait_base = DEFAULT_WAIT) -> None:
-        super().__init__(settings, CHANNEL, settings.whatsapp_mps, settings.twilio_whatsapp_from, _hint,
-                         wait=wait)
+        super().__init__(settings, CHANNEL, settings.whatsapp_mps, settings.twilio_whatsapp_from,
+                         lambda words: words.whatsapp_hint, wait=wait)
 
     async def send(self, user_key: str, reply: Reply, template: str | None = None) -> SendResult:
         user = await self.store.store.load_user(CHANNEL, user_key)
@@ -52,7 +47,7 @@ class WhatsAppSender(TwilioSender):
             return await self.skip(user_key, kind, f"paused: {user.paused_reason}", now)
         last = user.last_inbound_at if user is not None else None
         if last is not None and now - last < WINDOW:
-            parts = render([reply], self._hint)
+            parts = render([reply], self.hint)
             await self.remember_menu(user_key, reply)
         else:
             sid = template_sid(self.settings, template)
