@@ -11,7 +11,7 @@ import pytest
 from messenger_bot.admin.feedback import Vote
 from messenger_bot.diary.payloads import FollowUp, Step, Tried, Zone
 from messenger_bot.payloads import LIMIT, Payload, PayloadError
-from messenger_bot.reminders.payloads import AskZone, Setup
+from messenger_bot.reminders.payloads import AskZone, At, Every, From, Save, Setup, Times
 from messenger_bot.reminders.payloads import Zone as TimeZone
 
 
@@ -68,6 +68,8 @@ def test_a_payload_longer_than_telegram_carries_is_refused_where_it_is_made() ->
     ("do:reminders:water:save:2:0830:22", Setup("water", "save:2:0830:22")),
     ("do:reminders:water:at:0800-1200-1600", Setup("water", "at:0800-1200-1600")),
     ("do:reminders:caffeine:at:1400", Setup("caffeine", "at:1400")),
+    ("every:90m", Every("90m")), ("from:2:0830", From("2", "0830")), ("save:2:8:20", Save("2", "8", "20")),
+    ("times", Times()), ("at:0800-1200-1600", At("0800-1200-1600")),  # a set-up's step, read by its kind
 ])
 def test_a_reminders_button_already_in_a_chat_reads_as_before_and_is_written_the_same(
     sent: str, read: Payload,

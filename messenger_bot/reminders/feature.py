@@ -18,9 +18,10 @@ from messenger_bot import placeholders
 from messenger_bot.content import Button, Content
 from messenger_bot.conversation import Reply
 from messenger_bot.engine import Turn
+from messenger_bot.payloads import Payload
 from messenger_bot.reminders import store as db
 from messenger_bot.reminders.kinds import KINDS, module_of
-from messenger_bot.reminders.payloads import PREFIX, AskZone, Setup, Zone
+from messenger_bot.reminders.payloads import PREFIX, AskZone, At, Every, From, Save, Setup, Times, Zone
 from messenger_bot.reminders.replies import button, drink_buttons, texts_of, water_buttons
 from messenger_bot.reminders.schedule import (
     MAX_TIMES,
@@ -235,23 +236,20 @@ class Conversation:
         """Buttons carry the set-up so far: every:N, from:N:START, save:N:START:END, times, at:HHMM-…"""
         if not turn.user.timezone:
             return self._ask_zone(turn, "water")
-        parts = rest.split(":")
-        every = _every(parts[1]) if len(parts) > 1 else None
-        if parts[0] == "every" and len(parts) == 2 and every:
+        if (often := Every.parse(rest)) and (every := _every(often.every)):
             return await self._ask(turn, {"step": "start", "every": every})
-        start = _at(parts[2]) if len(parts) > 2 else None
-        if parts[0] == "from" and len(parts) == 3 and every and start:
+        if (begun := From.parse(rest)) and (every := _every(begun.every)) and (start := _at(begun.start)):
             return await self._ask(turn, {"step": "end", "every": every, "start": clock_text(start)})
-        if parts[0] == "save" and len(parts) == 4 and every:
-            end = _at(parts[3])
+        if (window := Save.parse(rest)) and (every := _every(window.every)):
+            start, end = _at(window.start), _at(window.end)
             if start and end and start < end:
                 return await self._save(
                     turn, "water", Schedule.every(every, clock_text(start), clock_text(end))
                 )
-        if parts[0] == "times":
+        if Times.parse(rest):
             return await self._ask(turn, {"step": "water_times"})
-        if parts[0] == "at" and len(parts) == 2 and _TIMES_PAYLOAD.match(parts[1]):
-            times = parse_times(" ".join(f"{t[:2]}:{t[2:]}" for t in parts[1].split("-")))
+        if (at := At.parse(rest)) and _TIMES_PAYLOAD.match(at.times):
+            times = parse_times(" ".join(f"{t[:2]}:{t[2:]}" for t in at.times.split("-")))
             if times:
                 return await self._save(turn, "water", Schedule(times=times))
         return await self._ask(turn, {"step": "often"})
@@ -259,11 +257,8 @@ class Conversation:
     async def setup_caffeine(self, turn: Turn, rest: str) -> list[Reply]:
         if not turn.user.timezone:
             return self._ask_zone(turn, "caffeine")
-        parts = rest.split(":")
-        if parts[0] == "at" and len(parts) == 2 and _TIMES_PAYLOAD.match(parts[1]) and len(parts[1]) == 4:
-            clock = parse_clock(f"{parts[1][:2]}:{parts[1][2:]}")
-            if clock is not None:
-                return await self._save(turn, "caffeine", Schedule(times=(clock_text(clock),)))
+        if (clock := _daily_time(rest)) is not None:
+            return await self._save(turn, "caffeine", Schedule(times=(clock_text(clock),)))
         return await self._ask(turn, {"step": "caffeine_time"})
 
     async def setup_daily(self, turn: Turn, kind: str, rest: str) -> list[Reply]:
@@ -271,11 +266,8 @@ class Conversation:
         asked with the check-in's hours as buttons, or typed."""
         if not turn.user.timezone:
             return self._ask_zone(turn, kind)
-        parts = rest.split(":")
-        if parts[0] == "at" and len(parts) == 2 and _TIMES_PAYLOAD.match(parts[1]) and len(parts[1]) == 4:
-            clock = parse_clock(f"{parts[1][:2]}:{parts[1][2:]}")
-            if clock is not None:
-                return await self._save(turn, kind, Schedule(times=(clock_text(clock),)))
+        if (clock := _daily_time(rest)) is not None:
+            return await self._save(turn, kind, Schedule(times=(clock_text(clock),)))
         return await self._ask(turn, {"step": "daily", "kind": kind})
 
     async def _ask(self, turn: Turn, pending: dict[str, Any], sorry: str = "") -> list[Reply]:
@@ -307,16 +299,16 @@ class Conversation:
     def _often_question(self, _: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
         b = self.texts.buttons
         often = (
-            button(b.every_1, Setup("water", "every:1")),
-            button(b.every_2, Setup("water", "every:2")),
-            button(b.every_3, Setup("water", "every:3")),
-            button(b.fixed_times, Setup("water", "times")),
+            button(b.every_1, _step("water", Every("1"))),
+            button(b.every_2, _step("water", Every("2"))),
+            button(b.every_3, _step("water", Every("3"))),
+            button(b.fixed_times, _step("water", Times())),
         )
         return self.texts.say("water_how_often"), often
 
     def _start_question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
         label, token = self.texts.buttons.start_at, _every_token(int(pending["every"]))
-        hours = (button(label.replace("{time}", f"{h}:00"), Setup("water", f"from:{token}:{h}"))
+        hours = (button(label.replace("{time}", f"{h}:00"), _step("water", From(token, str(h))))
                  for h in START_HOURS)
         return self.texts.say("water_start"), tuple(hours)
 
@@ -325,15 +317,15 @@ class Conversation:
         label, token = self.texts.buttons.end_at, _every_token(int(pending["every"]))
         start = parse_clock(str(pending["start"])) or time(0)
         later = [h for h in END_HOURS if time(h) > start] or [23]
-        saved = f"save:{token}:{_at_token(start)}"
         return self.texts.say("water_end"), tuple(
-            button(label.replace("{time}", f"{h}:00"), Setup("water", f"{saved}:{h}")) for h in later
+            button(label.replace("{time}", f"{h}:00"), _step("water", Save(token, _at_token(start), str(h))))
+            for h in later
         )
 
     def _times_question(self, _: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
         presets = (self.texts.buttons.times_morning, self.texts.buttons.times_spread)
         return self.texts.say("water_times"), tuple(
-            button(p, Setup("water", "at:" + p.replace(":", "").replace(", ", "-"))) for p in presets
+            button(p, _step("water", At(p.replace(":", "").replace(", ", "-")))) for p in presets
         )
 
     def _checkin_question(self, _: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
@@ -757,7 +749,20 @@ def _at_token(clock: time) -> str:
 
 def _at_hours(label: str, kind: str, hours: Iterable[int]) -> tuple[Button, ...]:
     """A button an hour ("At 10:00"), each setting `kind` up at that time of day."""
-    return tuple(button(label.replace("{time}", f"{h}:00"), Setup(kind, f"at:{h:02d}00")) for h in hours)
+    return tuple(button(label.replace("{time}", f"{h}:00"), _step(kind, At(f"{h:02d}00"))) for h in hours)
+
+
+def _step(kind: str, step: Payload) -> Setup:
+    """The set-up of `kind` at `step`, as its buttons carry it ("do:reminders:water:every:2")."""
+    return Setup(kind, step.format())
+
+
+def _daily_time(step: str) -> time | None:
+    """The one time of day of a daily kind's button ("at:1000"); None when it carries none."""
+    at = At.parse(step)
+    if at is None or len(at.times) != 4 or not _TIMES_PAYLOAD.match(at.times):
+        return None
+    return parse_clock(f"{at.times[:2]}:{at.times[2:]}")
 
 
 def _texts(times: tuple[time, ...]) -> tuple[str, ...]:

@@ -45,3 +45,48 @@ class AskZone(Payload):
 
     prefix: ClassVar[str] = f"{PREFIX}:tzask"
     then: Rest = ""
+
+
+# -- a set-up's steps: the `step` of a Setup, each read by its own class ("every:2", "at:1000") --
+
+
+@dataclass(frozen=True)
+class Every(Payload):
+    """Water, how often: hours ("2"), or minutes when not whole hours ("90m"); the start is asked next."""
+
+    prefix: ClassVar[str] = "every"
+    every: str
+
+
+@dataclass(frozen=True)
+class From(Payload):
+    """Water, how often and from when ("8", "0830"); the end is asked next."""
+
+    prefix: ClassVar[str] = "from"
+    every: str
+    start: str
+
+
+@dataclass(frozen=True)
+class Save(Payload):
+    """Water, how often, from and until when: all there is to save."""
+
+    prefix: ClassVar[str] = "save"
+    every: str
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class Times(Payload):
+    """Water at fixed times: which is asked next."""
+
+    prefix: ClassVar[str] = "times"
+
+
+@dataclass(frozen=True)
+class At(Payload):
+    """At these times of day ("0900-1200-1500"; one for a daily kind, "1000"): all there is to save."""
+
+    prefix: ClassVar[str] = "at"
+    times: str
