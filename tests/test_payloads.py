@@ -11,6 +11,8 @@ import pytest
 from messenger_bot.admin.feedback import Vote
 from messenger_bot.diary.payloads import FollowUp, Step, Tried, Zone
 from messenger_bot.payloads import LIMIT, Payload, PayloadError
+from messenger_bot.reminders.payloads import AskZone, At, Every, From, Save, Setup, Times
+from messenger_bot.reminders.payloads import Zone as TimeZone
 
 
 def test_a_payload_reads_back_as_it_was_written() -> None:
@@ -53,3 +55,41 @@ def test_a_payload_longer_than_telegram_carries_is_refused_where_it_is_made() ->
         _Note("é" * 30).format()  # bytes, not characters
     with pytest.raises(PayloadError):
         _Note("a:b").format()  # it would read back as two fields
+
+
+@pytest.mark.parametrize(("sent", "read"), [
+    ("do:reminders:tz:water:Europe/London", TimeZone("water", "Europe/London")),
+    ("do:reminders:tz:caffeine:America/Argentina/Buenos_Aires",
+     TimeZone("caffeine", "America/Argentina/Buenos_Aires")),
+    ("do:reminders:tzask:water", AskZone("water")),
+    ("do:reminders:water", Setup("water")),
+    ("do:reminders:water:every:2", Setup("water", "every:2")),
+    ("do:reminders:water:from:90m:8", Setup("water", "from:90m:8")),
+    ("do:reminders:water:save:2:0830:22", Setup("water", "save:2:0830:22")),
+    ("do:reminders:water:at:0800-1200-1600", Setup("water", "at:0800-1200-1600")),
+    ("do:reminders:caffeine:at:1400", Setup("caffeine", "at:1400")),
+    ("every:90m", Every("90m")), ("from:2:0830", From("2", "0830")), ("save:2:8:20", Save("2", "8", "20")),
+    ("times", Times()), ("at:0800-1200-1600", At("0800-1200-1600")),  # a set-up's step, read by its kind
+])
+def test_a_reminders_button_already_in_a_chat_reads_as_before_and_is_written_the_same(
+    sent: str, read: Payload,
+) -> None:
+    """Buttons sent before the payloads were typed still work when tapped, and the bot's new
+    buttons carry the very same text."""
+    assert type(read).parse(sent) == read
+    assert read.format() == sent
+
+
+def test_a_zone_button_keeps_its_kind_apart_and_an_unknown_kind_is_no_set_up() -> None:
+    assert TimeZone.parse("do:reminders:tz:water:Not:A/Zone") == TimeZone("water", "Not:A/Zone")  # re-asked
+    assert TimeZone.parse("do:reminders:tzask:water") is None
+    assert AskZone.parse("do:reminders:tz:water:UTC") is None
+    assert Setup.parse("do:reminders:tea:at:1000") is None and Setup.parse("do:reminders:") is None
+
+
+def test_only_a_last_rest_field_may_hold_the_separator() -> None:
+    assert Setup.parse("do:reminders:water:a:b:c") == Setup("water", "a:b:c")
+    with pytest.raises(PayloadError):
+        TimeZone("wa:ter", "Europe/London").format()  # it would read back as "wa" and "ter:Europe/London"
+    with pytest.raises(PayloadError):
+        Setup("water", "at:" + "0" * LIMIT).format()

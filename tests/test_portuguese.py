@@ -1,25 +1,20 @@
 """Brazilian Portuguese as a user notices it, on the real content with every language loaded:
-through `chat --json` subprocesses, one signed WhatsApp post and the web chat. Each test asserts
-what a person would see (the kind of reply, its topic id, a Portuguese word of it), never whole
-texts."""
+through `chat --json` subprocesses and the web chat (a Portuguese red flag in a signed WhatsApp
+post is tests/test_whatsapp.py's, with the other languages'). Each test asserts what a person
+would see (the kind of reply, its topic id, a Portuguese word of it), never whole texts."""
 
 from __future__ import annotations
 
-import os
 import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from twilio.request_validator import RequestValidator
 
 from messenger_bot.settings import DEFAULT_CONTENT_DIR, load_settings
 from messenger_bot.wiring import create_app
-from tests.fakes.twilio_api import FakeTwilio
 from tests.support.chat import ChatProcess
-from tests.support.server import ServeProcess
 
 PT_HELP = (DEFAULT_CONTENT_DIR / "pt" / "messages.yaml").read_text(encoding="utf-8")
 
@@ -202,35 +197,6 @@ def test_a_portuguese_question_an_english_answer_could_claim_is_still_answered_i
         assert topic(said)["topic"] in {"caffeine", "causes", "what-is-lip-twitching"}
         assert "lábio" in topic(said)["text"] or "cafeína" in topic(said)["text"]
         assert said[-1]["buttons"] == [{"label": "Português", "payload": "do:language:pt"}]
-
-
-# -- a signed WhatsApp post -------------------------------------------------------------------------
-
-
-def test_a_whatsapp_red_flag_from_brazil_alerts_in_portuguese_with_192(tmp_path: Path) -> None:
-    token, sandbox, brazil = "test-auth-token-0123456789abcdef", "whatsapp:+14155238886", "+5521987654321"
-    with FakeTwilio() as fake:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_"))}
-        env.update({
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}", "PYTHONUNBUFFERED": "1",
-            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": token,
-            "TWILIO_WHATSAPP_FROM": sandbox, "TWILIO_API_BASE_URL": fake.base_url, "PUBLIC_BASE_URL": "",
-            "WHATSAPP_INTERACTIVE": "false", "PID_DIR": str(tmp_path / "run"),
-        })
-        with ServeProcess(env, "--no-scheduler") as serve, httpx.Client(timeout=10) as http:
-            url = serve.url + "/whatsapp/webhook"
-            fields = {
-                "MessageSid": "SM" + "2" * 32, "AccountSid": "AC" + "0" * 32, "From": f"whatsapp:{brazil}",
-                "To": sandbox, "Body": "minha mae ficou com o rosto caido de um lado agora",
-                "NumMedia": "0", "WaId": brazil.lstrip("+"),
-            }
-            signature = RequestValidator(token).compute_signature(url, fields)
-            response = http.post(url, data=fields, headers={"X-Twilio-Signature": signature})
-            sent = [m.form.get("Body", "") for m in fake.sent_to(f"whatsapp:{brazil}")]
-    assert response.status_code == 200, response.text
-    shown = "\n".join(m.text or "" for m in ET.fromstring(response.text).iter("Message"))
-    shown += "\n".join(str(body) for body in sent)
-    assert "Ligue agora para 192" in shown and "AVC" in shown
 
 
 # -- the web chat --------------------------------------------------------------------------------------

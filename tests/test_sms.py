@@ -11,19 +11,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import sqlite3
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from tenacity import wait_none
 
 from messenger_bot.admin.dashboard import Dashboard, load_dashboard
 from messenger_bot.channels.shared.dedup import InboundOnce
@@ -33,12 +30,10 @@ from messenger_bot.channels.sms.segments import is_gsm, pack, segments
 from messenger_bot.content import Button, Content
 from messenger_bot.conversation import Reply
 from messenger_bot.delivery import Outcome, Sender
-from messenger_bot.settings import load_settings
 from messenger_bot.storage import BLOCKED, STOPPED, SQLiteStorage, Storage
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support.chat import ChatProcess
-from tests.support.server import ServeProcess
-from tests.support.twilio import ACCOUNT, PUBLIC, Bot, settings_from, signature, twilio_env
+from tests.support.twilio import ACCOUNT, PUBLIC, Bot, serving, started, twilio_env
 from tests.support.waiting import HANG_BOUND
 from tests.test_reminders_e2e import EIGHT, send_due, subscribe
 
@@ -65,18 +60,16 @@ def sms_env(db: Path, fake: FakeTwilio, **extra: str) -> dict[str, str]:
 def bot(fake: FakeTwilio, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     """Behind a proxy or tunnel: Twilio calls PUBLIC_BASE_URL, the app listens on loopback."""
     db = tmp_path_factory.mktemp("sms") / "bot.sqlite3"
-    env = sms_env(db, fake, PUBLIC_BASE_URL=PUBLIC)
-    with ServeProcess(env, "--no-scheduler") as serve, httpx.Client(timeout=10) as http:
-        yield Bot(serve, PUBLIC, db, env, http, channel="sms")
+    with serving(sms_env(db, fake, PUBLIC_BASE_URL=PUBLIC), db, "sms") as bot:
+        yield bot
 
 
 @pytest.fixture(scope="module")
 def tight_bot(fake: FakeTwilio, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     """One segment per message at most; no PUBLIC_BASE_URL, so the request's own URL is signed."""
     db = tmp_path_factory.mktemp("sms-tight") / "bot.sqlite3"
-    env = sms_env(db, fake, SMS_MAX_SEGMENTS="1")
-    with ServeProcess(env, "--no-scheduler") as serve, httpx.Client(timeout=10) as http:
-        yield Bot(serve, serve.url, db, env, http, channel="sms")
+    with serving(sms_env(db, fake, SMS_MAX_SEGMENTS="1"), db, "sms") as bot:
+        yield bot
 
 
 class Phone:
@@ -96,10 +89,7 @@ class Phone:
 
     def send(self, fields: dict[str, str]) -> list[str]:
         """The messages in the webhook's TwiML answer."""
-        response = self.bot.post("/sms/webhook", fields)
-        assert response.status_code == 200, response.text
-        assert response.headers["content-type"].startswith("application/xml")
-        return [m.text or "" for m in ET.fromstring(response.text).iter("Message")]
+        return self.bot.messages(fields)
 
     def texts(self, body: str = "", **extra: str) -> list[str]:
         """Every message the phone gets for this one: in the TwiML, or (a reply of several
@@ -179,14 +169,9 @@ def test_a_message_whose_turn_failed_is_answered_when_twilio_retries_it(bot: Bot
     timeout, and Twilio's retry of the same MessageSid is answered, not taken for a duplicate."""
     phone = Phone(bot, fake)
     fields = phone.fields("hello")
-    holder = sqlite3.connect(bot.db, isolation_level=None)
-    try:
-        holder.execute("BEGIN IMMEDIATE")
-        signed = {"X-Twilio-Signature": signature(PUBLIC + "/sms/webhook", fields)}
+    with bot.locked():
+        signed = {"X-Twilio-Signature": bot.signed("/sms/webhook", fields)}
         held = httpx.post(bot.serve.url + "/sms/webhook", data=fields, headers=signed, timeout=15.0)
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     assert held.status_code == 503
     assert "1. " in "".join(phone.send(fields))
 
@@ -338,7 +323,7 @@ def test_unsigned_or_wrongly_signed_posts_get_403_and_touch_nothing(bot: Bot, fa
     assert not_public.status_code == 403
     assert bot.post("/sms/webhook", fields, token="someone-elses-token").status_code == 403
     tampered = bot.post("/sms/webhook", {**fields, "Body": "changed"},
-                        signature=signature(PUBLIC + "/sms/webhook", fields))
+                        signature=bot.signed("/sms/webhook", fields))
     assert tampered.status_code == 403
     assert bot.post("/sms/status", {"MessageSid": "SM" + "1" * 32, "MessageStatus": "failed",
                                     "ErrorCode": "21610", "To": phone.key}, signature="").status_code == 403
@@ -406,14 +391,9 @@ def test_status_callbacks_are_recorded_and_unreachable_numbers_paused(bot: Bot, 
 
 
 @pytest.fixture
-async def sender(bot: Bot) -> Any:
-    store = SQLiteStorage(bot.db)
-    await store.open()
-    sms: Sender = SmsSender(load_settings(**settings_from(bot.env)), wait=wait_none())  # the protocol, typed
-    await sms.start(store)
-    yield sms
-    await sms.close()
-    await store.close()
+async def sender(bot: Bot) -> AsyncIterator[Sender]:
+    async with started(bot, SmsSender) as sms:
+        yield sms
 
 
 REMINDER = Reply("reminder", "Time for a glass of *water*.", (Button("Done", "do:water:done"),))
@@ -460,15 +440,8 @@ async def test_twilios_opt_out_refusal_is_recorded_as_the_users_stop(
 async def test_a_messaging_service_sends_from_its_pool(bot: Bot, fake: FakeTwilio) -> None:
     phone = Phone(bot, fake)
     phone.say("hi")
-    store = SQLiteStorage(bot.db)
-    await store.open()
-    sms = SmsSender(load_settings(**{**settings_from(bot.env), "twilio_sms_from": SERVICE}), wait=wait_none())
-    await sms.start(store)
-    try:
+    async with started(bot, SmsSender, twilio_sms_from=SERVICE) as sms:
         assert (await sms.send(phone.key, REMINDER)).outcome is Outcome.SENT
-    finally:
-        await sms.close()
-        await store.close()
     sent = fake.sent_to(phone.key)[-1]
     assert sent.form["MessagingServiceSid"] == SERVICE and "From" not in sent.form
 

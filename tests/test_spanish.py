@@ -2,24 +2,16 @@
 typed questions and commands answered in Spanish, Spanish red flags alerting in Spanish with the
 local number (in an English conversation too), and the choice of Spanish remembered.
 
-Everything goes through `chat --json` subprocesses, as on a terminal, and one signed WhatsApp post
-to `serve`, as Twilio sends it. The assertions are what a user sees: the kind of reply, the topic,
-a Spanish word of the answer, the number to call.
+Everything goes through `chat --json` subprocesses, as on a terminal (a Spanish red flag in a
+signed WhatsApp post is tests/test_whatsapp.py's, with the other languages'). The assertions are
+what a user sees: the kind of reply, the topic, a Spanish word of the answer, the number to call.
 """
 
 from __future__ import annotations
 
-import os
-import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import Any
 
-import httpx
-from twilio.request_validator import RequestValidator
-
-from tests.fakes.twilio_api import FakeTwilio
 from tests.support.chat import ChatProcess
-from tests.support.server import ServeProcess
 
 SWITCH_OFFER = "¿Quieres que sigamos en español?"
 TAKE_SPANISH = {"label": "Español", "payload": "do:language:es"}
@@ -164,30 +156,6 @@ def test_a_spanish_red_flag_in_the_middle_of_an_english_conversation_alerts_in_s
         assert alert["kind"] == "alert" and "Llama ya al 911" in alert["text"]
         english = replies(chat, "my face is drooping on one side")[0]
         assert english["kind"] == "alert" and "Llama ya" not in english["text"] and "911" in english["text"]
-
-
-def test_a_spanish_red_flag_on_whatsapp_from_spain_names_112(tmp_path: Path) -> None:
-    token, sandbox, spain = "test-auth-token-0123456789abcdef", "whatsapp:+14155238886", "+34612345678"
-    with FakeTwilio() as fake:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_"))}
-        env.update({
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}", "PYTHONUNBUFFERED": "1",
-            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": token,
-            "TWILIO_WHATSAPP_FROM": sandbox, "TWILIO_API_BASE_URL": fake.base_url, "PUBLIC_BASE_URL": "",
-            "WHATSAPP_INTERACTIVE": "false", "PID_DIR": str(tmp_path / "run"),
-        })
-        with ServeProcess(env, "--no-scheduler") as serve, httpx.Client(timeout=10) as http:
-            url = serve.url + "/whatsapp/webhook"
-            fields = {
-                "MessageSid": "SM" + "3" * 32, "AccountSid": "AC" + "0" * 32, "From": f"whatsapp:{spain}",
-                "To": sandbox, "Body": "a mi padre se le ha torcido la boca de golpe", "NumMedia": "0",
-                "WaId": spain.lstrip("+"),
-            }
-            signature = RequestValidator(token).compute_signature(url, fields)
-            response = http.post(url, data=fields, headers={"X-Twilio-Signature": signature})
-    assert response.status_code == 200, response.text
-    shown = "\n".join(m.text or "" for m in ET.fromstring(response.text).iter("Message"))
-    assert "Llama ya al 112" in shown and "derrame" in shown
 
 
 # -- choosing Spanish ------------------------------------------------------------------------------

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import sqlite3
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,8 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tenacity import wait_none
-from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from messenger_bot.channels.twilio.parts import twiml
@@ -31,14 +27,13 @@ from messenger_bot.channels.whatsapp.render import LIST_TITLE, MESSAGE_LIMIT, QU
 from messenger_bot.channels.whatsapp.templates import sync_templates
 from messenger_bot.content import Button, Content
 from messenger_bot.conversation import Reply
-from messenger_bot.delivery import Outcome
+from messenger_bot.delivery import Outcome, Sender
 from messenger_bot.emergency import country_for_phone
 from messenger_bot.engine import BLOCKED, STOPPED
 from messenger_bot.settings import load_settings
-from messenger_bot.storage import SQLiteStorage
 from tests.fakes.twilio_api import FakeTwilio
-from tests.support.server import ServeProcess, free_port
-from tests.support.twilio import ACCOUNT, PUBLIC, TOKEN, Bot, settings_from, twilio_env
+from tests.support.server import free_port
+from tests.support.twilio import ACCOUNT, PUBLIC, Bot, serving, settings_from, started, twilio_env
 
 SANDBOX = "whatsapp:+14155238886"
 WATER_TEMPLATE = "HX" + "a" * 32
@@ -63,9 +58,9 @@ def bot_env(db: Path, fake: FakeTwilio, **extra: str) -> dict[str, str]:
 def bot(fake: FakeTwilio, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     """Behind a proxy or tunnel: Twilio calls PUBLIC_BASE_URL, the app listens on loopback."""
     db = tmp_path_factory.mktemp("wa") / "bot.sqlite3"
-    env = bot_env(db, fake, PUBLIC_BASE_URL=PUBLIC, WHATSAPP_TEMPLATE_WATER=WATER_TEMPLATE)
-    with ServeProcess(env, "--no-scheduler") as serve, httpx.Client(timeout=10) as http:
-        yield Bot(serve, PUBLIC, db, env, http)
+    with serving(bot_env(db, fake, PUBLIC_BASE_URL=PUBLIC, WHATSAPP_TEMPLATE_WATER=WATER_TEMPLATE), db,
+                 "whatsapp") as bot:
+        yield bot
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +71,8 @@ def tapping_bot(fake: FakeTwilio, tmp_path_factory: pytest.TempPathFactory) -> I
     done = subprocess.run([sys.executable, "-m", "messenger_bot", "whatsapp", "sync-templates"],
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
-    port = free_port()
-    with ServeProcess(env, "--no-scheduler", port=port) as serve, httpx.Client(timeout=10) as http:
-        yield Bot(serve, serve.url, db, env, http)
+    with serving(env, db, "whatsapp", port=free_port()) as bot:
+        yield bot
 
 
 class User:
@@ -96,10 +90,7 @@ class User:
         }
 
     def send(self, fields: dict[str, str]) -> list[str]:
-        response = self.bot.post("/whatsapp/webhook", fields)
-        assert response.status_code == 200, response.text
-        assert response.headers["content-type"].startswith("application/xml")
-        return [m.text or "" for m in ET.fromstring(response.text).iter("Message")]
+        return self.bot.messages(fields)
 
     def say(self, body: str = "", **extra: str) -> str:
         return "\n\n".join(self.send(self.fields(body, **extra)))
@@ -137,6 +128,21 @@ def test_the_alert_names_the_local_emergency_number(bot: Bot, number: str, emerg
     assert messages[0].index(emergency) < 200  # the alert comes first, before anything else
 
 
+@pytest.mark.parametrize(("number", "red_flag", "alert", "words"), [
+    ("+34612345678", "a mi padre se le ha torcido la boca de golpe", "Llama ya al 112", "derrame"),
+    ("+5521987654321", "minha mae ficou com o rosto caido de um lado agora", "Ligue agora para 192", "AVC"),
+], ids=["spanish-from-spain", "portuguese-from-brazil"])
+def test_a_red_flag_in_another_language_alerts_in_it_with_the_local_number(
+    bot: Bot, number: str, red_flag: str, alert: str, words: str,
+) -> None:
+    """The first message of a number from Spain or Brazil, in its language: the alert comes first,
+    in that language, with that country's number (the languages' own tests cover chat)."""
+    user = User(bot, number)
+    messages = user.send(user.fields(red_flag))
+    assert alert in messages[0] and words in messages[0]
+    assert messages[0].index(alert) < 200
+
+
 def test_a_user_with_a_username_and_no_number_is_answered_with_the_general_line(
     bot: Bot, content: Content
 ) -> None:
@@ -166,18 +172,12 @@ def test_a_locked_database_answers_503_before_twilio_gives_up(bot: Bot) -> None:
 
     def post(user: User) -> httpx.Response:
         fields = user.fields("hello")
-        signature = RequestValidator(TOKEN).compute_signature(PUBLIC + "/whatsapp/webhook", fields)
         return httpx.post(bot.serve.url + "/whatsapp/webhook", data=fields,
-                          headers={"X-Twilio-Signature": signature}, timeout=twilio_timeout)
+                          headers={"X-Twilio-Signature": bot.signed("/whatsapp/webhook", fields)},
+                          timeout=twilio_timeout)
 
-    holder = sqlite3.connect(bot.db, isolation_level=None)
-    try:
-        holder.execute("BEGIN IMMEDIATE")
-        with ThreadPoolExecutor(len(users)) as pool:
-            statuses = [r.status_code for r in pool.map(post, users)]
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
+    with bot.locked(), ThreadPoolExecutor(len(users)) as pool:
+        statuses = [r.status_code for r in pool.map(post, users)]
     assert statuses == [503] * len(users)
     assert all("1. " in user.say("hi") for user in users)  # once the lock is gone, all is well
 
@@ -249,7 +249,8 @@ def test_unsigned_or_wrongly_signed_posts_get_403_and_touch_nothing(bot: Bot) ->
     not_public = bot.post("/whatsapp/webhook", fields, sign_for=bot.serve.url)  # signed for the wrong URL
     assert not_public.status_code == 403
     assert bot.post("/whatsapp/webhook", fields, token="someone-elses-token").status_code == 403
-    tampered = bot.post("/whatsapp/webhook", {**fields, "Body": "changed"}, signature=_sig(bot, fields))
+    tampered = bot.post("/whatsapp/webhook", {**fields, "Body": "changed"},
+                        signature=bot.signed("/whatsapp/webhook", fields))
     assert tampered.status_code == 403
     assert bot.post("/whatsapp/status", {"MessageSid": "SM1", "MessageStatus": "failed", "ErrorCode": "21610",
                                          "To": user.key}, signature="").status_code == 403
@@ -310,15 +311,9 @@ def test_status_callbacks_are_recorded_and_unreachable_users_paused(bot: Bot) ->
 
 
 @pytest.fixture
-async def sender(bot: Bot) -> Any:
-    store = SQLiteStorage(bot.db)
-    await store.open()
-    settings = load_settings(**settings_from(bot.env))
-    whatsapp = WhatsAppSender(settings, wait=wait_none())
-    await whatsapp.start(store)
-    yield whatsapp
-    await whatsapp.close()
-    await store.close()
+async def sender(bot: Bot) -> AsyncIterator[Sender]:
+    async with started(bot, WhatsAppSender) as whatsapp:
+        yield whatsapp
 
 
 REMINDER = Reply("reminder", "Time for a glass of water.", (Button("Done", "do:water:done"),))
@@ -432,7 +427,3 @@ def test_menus_go_as_taps_and_a_tap_is_a_button(tapping_bot: Bot, fake: FakeTwil
 
 def _first_line(content: Content, node_id: str) -> str:
     return content.nodes[node_id].text.strip().splitlines()[0][:60]
-
-
-def _sig(bot: Bot, fields: dict[str, str]) -> str:
-    return RequestValidator(TOKEN).compute_signature(bot.signed_base + "/whatsapp/webhook", fields)

@@ -18,8 +18,10 @@ from messenger_bot import placeholders
 from messenger_bot.content import Button, Content
 from messenger_bot.conversation import Reply
 from messenger_bot.engine import Turn
+from messenger_bot.payloads import Payload
 from messenger_bot.reminders import store as db
 from messenger_bot.reminders.kinds import KINDS, module_of
+from messenger_bot.reminders.payloads import PREFIX, AskZone, At, Every, From, Save, Setup, Times, Zone
 from messenger_bot.reminders.replies import button, drink_buttons, texts_of, water_buttons
 from messenger_bot.reminders.schedule import (
     MAX_TIMES,
@@ -107,11 +109,14 @@ class Conversation:
     # -- engine protocol -------------------------------------------------------
 
     async def on_action(self, turn: Turn, action: str) -> list[Reply]:
+        payload = f"{PREFIX}:{action}"
+        if (zone := Zone.parse(payload)) is not None:
+            return await self._tz(turn, zone)
+        if (ask := AskZone.parse(payload)) is not None:
+            return await self._tz_ask(turn, ask.then)
         head, _, rest = action.partition(":")
         handler = {
             "home": self._home,
-            "tz": self._tz,
-            "tzask": self._tz_ask,
             "list": self._list,
             "pause": self._pause,
             "resume": self._resume,
@@ -126,8 +131,8 @@ class Conversation:
         }.get(head)
         if handler is not None:
             return await handler(turn, rest)
-        if head in KINDS:
-            return await self._continue(turn, head, rest)
+        if (setup := Setup.parse(payload)) is not None:
+            return await self._continue(turn, setup.kind, setup.step)
         return await self._home(turn, "")
 
     async def on_pending(self, turn: Turn, text: str) -> list[Reply] | None:
@@ -231,23 +236,20 @@ class Conversation:
         """Buttons carry the set-up so far: every:N, from:N:START, save:N:START:END, times, at:HHMM-…"""
         if not turn.user.timezone:
             return self._ask_zone(turn, "water")
-        parts = rest.split(":")
-        every = _every(parts[1]) if len(parts) > 1 else None
-        if parts[0] == "every" and len(parts) == 2 and every:
+        if (often := Every.parse(rest)) and (every := _every(often.every)):
             return await self._ask(turn, {"step": "start", "every": every})
-        start = _at(parts[2]) if len(parts) > 2 else None
-        if parts[0] == "from" and len(parts) == 3 and every and start:
+        if (begun := From.parse(rest)) and (every := _every(begun.every)) and (start := _at(begun.start)):
             return await self._ask(turn, {"step": "end", "every": every, "start": clock_text(start)})
-        if parts[0] == "save" and len(parts) == 4 and every:
-            end = _at(parts[3])
+        if (window := Save.parse(rest)) and (every := _every(window.every)):
+            start, end = _at(window.start), _at(window.end)
             if start and end and start < end:
                 return await self._save(
                     turn, "water", Schedule.every(every, clock_text(start), clock_text(end))
                 )
-        if parts[0] == "times":
+        if Times.parse(rest):
             return await self._ask(turn, {"step": "water_times"})
-        if parts[0] == "at" and len(parts) == 2 and _TIMES_PAYLOAD.match(parts[1]):
-            times = parse_times(" ".join(f"{t[:2]}:{t[2:]}" for t in parts[1].split("-")))
+        if (at := At.parse(rest)) and _TIMES_PAYLOAD.match(at.times):
+            times = parse_times(" ".join(f"{t[:2]}:{t[2:]}" for t in at.times.split("-")))
             if times:
                 return await self._save(turn, "water", Schedule(times=times))
         return await self._ask(turn, {"step": "often"})
@@ -255,11 +257,8 @@ class Conversation:
     async def setup_caffeine(self, turn: Turn, rest: str) -> list[Reply]:
         if not turn.user.timezone:
             return self._ask_zone(turn, "caffeine")
-        parts = rest.split(":")
-        if parts[0] == "at" and len(parts) == 2 and _TIMES_PAYLOAD.match(parts[1]) and len(parts[1]) == 4:
-            clock = parse_clock(f"{parts[1][:2]}:{parts[1][2:]}")
-            if clock is not None:
-                return await self._save(turn, "caffeine", Schedule(times=(clock_text(clock),)))
+        if (clock := _daily_time(rest)) is not None:
+            return await self._save(turn, "caffeine", Schedule(times=(clock_text(clock),)))
         return await self._ask(turn, {"step": "caffeine_time"})
 
     async def setup_daily(self, turn: Turn, kind: str, rest: str) -> list[Reply]:
@@ -267,11 +266,8 @@ class Conversation:
         asked with the check-in's hours as buttons, or typed."""
         if not turn.user.timezone:
             return self._ask_zone(turn, kind)
-        parts = rest.split(":")
-        if parts[0] == "at" and len(parts) == 2 and _TIMES_PAYLOAD.match(parts[1]) and len(parts[1]) == 4:
-            clock = parse_clock(f"{parts[1][:2]}:{parts[1][2:]}")
-            if clock is not None:
-                return await self._save(turn, kind, Schedule(times=(clock_text(clock),)))
+        if (clock := _daily_time(rest)) is not None:
+            return await self._save(turn, kind, Schedule(times=(clock_text(clock),)))
         return await self._ask(turn, {"step": "daily", "kind": kind})
 
     async def _ask(self, turn: Turn, pending: dict[str, Any], sorry: str = "") -> list[Reply]:
@@ -303,16 +299,17 @@ class Conversation:
     def _often_question(self, _: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
         b = self.texts.buttons
         often = (
-            button(b.every_1, "water:every:1"),
-            button(b.every_2, "water:every:2"),
-            button(b.every_3, "water:every:3"),
-            button(b.fixed_times, "water:times"),
+            button(b.every_1, _step("water", Every("1"))),
+            button(b.every_2, _step("water", Every("2"))),
+            button(b.every_3, _step("water", Every("3"))),
+            button(b.fixed_times, _step("water", Times())),
         )
         return self.texts.say("water_how_often"), often
 
     def _start_question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
         label, token = self.texts.buttons.start_at, _every_token(int(pending["every"]))
-        hours = (button(label.replace("{time}", f"{h}:00"), f"water:from:{token}:{h}") for h in START_HOURS)
+        hours = (button(label.replace("{time}", f"{h}:00"), _step("water", From(token, str(h))))
+                 for h in START_HOURS)
         return self.texts.say("water_start"), tuple(hours)
 
     def _end_question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
@@ -320,34 +317,30 @@ class Conversation:
         label, token = self.texts.buttons.end_at, _every_token(int(pending["every"]))
         start = parse_clock(str(pending["start"])) or time(0)
         later = [h for h in END_HOURS if time(h) > start] or [23]
-        prefix = f"water:save:{token}:{_at_token(start)}"
         return self.texts.say("water_end"), tuple(
-            button(label.replace("{time}", f"{h}:00"), f"{prefix}:{h}") for h in later
+            button(label.replace("{time}", f"{h}:00"), _step("water", Save(token, _at_token(start), str(h))))
+            for h in later
         )
 
     def _times_question(self, _: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
         presets = (self.texts.buttons.times_morning, self.texts.buttons.times_spread)
         return self.texts.say("water_times"), tuple(
-            button(p, "water:at:" + p.replace(":", "").replace(", ", "-")) for p in presets
+            button(p, _step("water", At(p.replace(":", "").replace(", ", "-")))) for p in presets
         )
 
     def _checkin_question(self, _: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
-        label = self.texts.buttons.checkin_at
-        hours = (button(label.replace("{time}", f"{h}:00"), f"caffeine:at:{h:02d}00") for h in CHECKIN_HOURS)
-        return self.texts.say("caffeine_when", limit=self.texts.limit_mg), tuple(hours)
+        hours = _at_hours(self.texts.buttons.checkin_at, "caffeine", CHECKIN_HOURS)
+        return self.texts.say("caffeine_when", limit=self.texts.limit_mg), hours
 
     def _daily_question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
         kind = str(pending["kind"])
-        label = self.texts.buttons.checkin_at
-        hours = (button(label.replace("{time}", f"{h}:00"), f"{kind}:at:{h:02d}00") for h in CHECKIN_HOURS)
-        return self.texts.kinds[kind].ask_time, tuple(hours)
+        return self.texts.kinds[kind].ask_time, _at_hours(self.texts.buttons.checkin_at, kind, CHECKIN_HOURS)
 
     def _part_question(self, pending: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
         """Asked "in the evening": which hour of it? One button per hour of that part of the day."""
         part = self.texts.understand.parts_of_day[str(pending["part"])]
         kind = "caffeine" if pending["step"] == "caffeine_time" else "water"
-        label = self.texts.buttons.checkin_at
-        hours = tuple(button(label.replace("{time}", f"{h}:00"), f"{kind}:at:{h:02d}00") for h in part.hours)
+        hours = _at_hours(self.texts.buttons.checkin_at, kind, part.hours)
         return self.texts.say("part_which", part=part.name), hours
 
     # -- typed answers to each question ------------------------------------------------
@@ -469,28 +462,27 @@ class Conversation:
             turn.user.pending["zone"] = zone
             now = self._when(turn.now, zone, turn.now)
             text = self.texts.say("tz_confirm_phone", zone=zone, time=now)
-            buttons = [button(b.tz_yes, f"tz:{then}:{zone}")]
-            buttons += [button(_city(z), f"tz:{then}:{z}") for z in zones[1:3]]
-            buttons.append(button(b.tz_other, f"tzask:{then}"))
+            buttons = [button(b.tz_yes, Zone(then, zone))]
+            buttons += [button(_city(z), Zone(then, z)) for z in zones[1:3]]
+            buttons.append(button(b.tz_other, AskZone(then)))
         else:
-            text, buttons = self.texts.say("tz_ask"), [button(b.tz_utc, f"tz:{then}:Etc/UTC")]
+            text, buttons = self.texts.say("tz_ask"), [button(b.tz_utc, Zone(then, "Etc/UTC"))]
         return self._reply(turn, f"{sorry}\n\n{text}" if sorry else text, tuple(buttons))
 
     async def _tz_ask(self, turn: Turn, then: str) -> list[Reply]:
         return self._ask_zone(turn, _then(then), propose=False)
 
-    async def _tz(self, turn: Turn, rest: str) -> list[Reply]:
-        then, _, zone = rest.partition(":")
-        if zone_named(zone) != zone and zone != "Etc/UTC":
-            return await self._tz_ask(turn, then)
-        turn.user.timezone = zone
+    async def _tz(self, turn: Turn, chosen: Zone) -> list[Reply]:
+        if zone_named(chosen.zone) != chosen.zone and chosen.zone != "Etc/UTC":
+            return await self._tz_ask(turn, chosen.then)
+        turn.user.timezone = chosen.zone
         turn.user.pending = None
-        return await self._continue(turn, _then(then), "")
+        return await self._continue(turn, _then(chosen.then), "")
 
     async def _typed_zone(self, turn: Turn, text: str, pending: dict[str, Any]) -> list[Reply] | None:
         then, proposed = str(pending.get("then", "water")), pending.get("zone")
         if proposed and self.read.answer(text, self.read.yes):
-            return await self._tz(turn, f"{then}:{proposed}")
+            return await self._tz(turn, Zone(then, str(proposed)))
         if self.read.answer(text, self.read.no):
             return self._ask_zone(turn, then, propose=False)
         found = self.read.zone(text, turn.now) if len(text) < 60 else None
@@ -508,7 +500,7 @@ class Conversation:
     async def _zone_set(self, turn: Turn, zone: str, intro: str, then: str) -> list[Reply]:
         """The zone is kept on the user; the set-up goes on with the step it interrupted."""
         turn.user.timezone = zone
-        confirm = Reply("reminder", intro, (button(self.texts.buttons.tz_other, f"tzask:{then}"),))
+        confirm = Reply("reminder", intro, (button(self.texts.buttons.tz_other, AskZone(then)),))
         return [confirm, *await self._continue(turn, then, "")]
 
     async def _continue(self, turn: Turn, then: str, rest: str) -> list[Reply]:
@@ -537,7 +529,7 @@ class Conversation:
 
     def _setup_buttons(self, kinds: Iterable[str]) -> tuple[Button, ...]:
         """A set-up button for each of `kinds`, labelled by its module."""
-        return tuple(button(module_of(k).setup_label(self.texts), k) for k in kinds)
+        return tuple(button(module_of(k).setup_label(self.texts), Setup(k)) for k in kinds)
 
     async def _find(self, turn: Turn, kind: str) -> db.Subscription | None:
         if kind not in KINDS:
@@ -671,7 +663,7 @@ class Conversation:
         sub = await self._find(turn, "water")
         b = self.texts.buttons
         if sub is None or not sub.active:
-            return self._reply(turn, self.texts.say("snooze_none"), (button(b.water_setup, "water"),))
+            return self._reply(turn, self.texts.say("snooze_none"), (button(b.water_setup, Setup("water")),))
         later = snooze_until(sub.schedule, sub.timezone, turn.now)
         regular = next_due(sub.schedule, sub.timezone, turn.now)
         if later is None or later >= regular:
@@ -753,6 +745,24 @@ def _at(token: str) -> time | None:
 
 def _at_token(clock: time) -> str:
     return str(clock.hour) if clock.minute == 0 else f"{clock.hour:02d}{clock.minute:02d}"
+
+
+def _at_hours(label: str, kind: str, hours: Iterable[int]) -> tuple[Button, ...]:
+    """A button an hour ("At 10:00"), each setting `kind` up at that time of day."""
+    return tuple(button(label.replace("{time}", f"{h}:00"), _step(kind, At(f"{h:02d}00"))) for h in hours)
+
+
+def _step(kind: str, step: Payload) -> Setup:
+    """The set-up of `kind` at `step`, as its buttons carry it ("do:reminders:water:every:2")."""
+    return Setup(kind, step.format())
+
+
+def _daily_time(step: str) -> time | None:
+    """The one time of day of a daily kind's button ("at:1000"); None when it carries none."""
+    at = At.parse(step)
+    if at is None or len(at.times) != 4 or not _TIMES_PAYLOAD.match(at.times):
+        return None
+    return parse_clock(f"{at.times[:2]}:{at.times[2:]}")
 
 
 def _texts(times: tuple[time, ...]) -> tuple[str, ...]:

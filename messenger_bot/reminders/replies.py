@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from messenger_bot.content import Button, Content
 from messenger_bot.conversation import Reply
+from messenger_bot.payloads import Payload
 from messenger_bot.reminders.kinds import module_of
 from messenger_bot.reminders.texts import DRINKS, ReminderTexts
 
@@ -15,8 +16,9 @@ def texts_of(content: Content) -> ReminderTexts:
     return texts
 
 
-def button(label: str, action: str) -> Button:
-    return Button(label, PREFIX + action)
+def button(label: str, action: str | Payload) -> Button:
+    """A typed payload as it formats itself (reminders/payloads.py), or an action after PREFIX."""
+    return Button(label, action.format() if isinstance(action, Payload) else PREFIX + action)
 
 
 def water_buttons(texts: ReminderTexts) -> tuple[Button, ...]:

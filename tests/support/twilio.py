@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from tenacity import wait_none
+from tenacity.wait import wait_base
 from twilio.request_validator import RequestValidator
 
+from messenger_bot.delivery import Sender
+from messenger_bot.settings import Settings, load_settings
+from messenger_bot.storage import SQLiteStorage
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support.server import ServeProcess
 
@@ -57,6 +65,28 @@ class Bot:
             headers["X-Twilio-Signature"] = sig
         return self.http.post(self.serve.url + path, data=fields, headers=headers)
 
+    def signed(self, path: str, fields: dict[str, str]) -> str:
+        """The signature Twilio would send with `fields` posted to `path`."""
+        return signature(self.signed_base + path, fields)
+
+    def messages(self, fields: dict[str, str]) -> list[str]:
+        """The messages of the webhook's TwiML answer to a signed post of `fields`."""
+        response = self.post(f"/{self.channel}/webhook", fields)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("application/xml")
+        return [m.text or "" for m in ET.fromstring(response.text).iter("Message")]
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """The database held by another writer, as a stuck job or a backup would hold it."""
+        holder = sqlite3.connect(self.db, isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+
     def paused_reason(self, user: str) -> str | None:
         with sqlite3.connect(self.db) as db:
             row = db.execute("SELECT paused_reason FROM users WHERE channel = ? AND user_key = ?",
@@ -72,3 +102,27 @@ def settings_from(env: dict[str, str]) -> dict[str, str]:
     """The settings a sender in the test process needs to act as the bot in `env`."""
     wanted = ("TWILIO_", "WHATSAPP_", "SMS_", "PUBLIC_", "DATABASE_URL")
     return {k.lower(): v for k, v in env.items() if k.startswith(wanted)}
+
+
+@contextmanager
+def serving(env: dict[str, str], db: Path, channel: str, port: int | None = None) -> Iterator[Bot]:
+    """`serve` running with `env`; Twilio signs for PUBLIC_BASE_URL when it is set (a proxy or a
+    tunnel in front), else for the URL the app listens on."""
+    with ServeProcess(env, "--no-scheduler", port=port) as serve, httpx.Client(timeout=10) as http:
+        yield Bot(serve, env.get("PUBLIC_BASE_URL") or serve.url, db, env, http, channel=channel)
+
+
+@asynccontextmanager
+async def started(bot: Bot, kind: Callable[[Settings, wait_base], Sender],
+                  **settings: str) -> AsyncIterator[Sender]:
+    """A channel's sender in the test process, started on the bot's database, with no waits between
+    tries; `settings` change the bot's own."""
+    store = SQLiteStorage(bot.db)
+    await store.open()
+    sender = kind(load_settings(**{**settings_from(bot.env), **settings}), wait_none())
+    try:
+        await sender.start(store)
+        yield sender
+    finally:
+        await sender.close()
+        await store.close()

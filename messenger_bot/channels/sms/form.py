@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from messenger_bot.channels.twilio.form import BadForm, FormFields, message_sid, non_text
+from messenger_bot.channels.twilio.form import FormFields, non_text, sender_and_body
 from messenger_bot.conversation import Incoming
 
 CHANNEL = "sms"
@@ -17,6 +17,8 @@ CHANNEL = "sms"
 BODY_LIMIT = 1600
 #: E.164: a plus, a first digit that is not 0, at most 15 digits (ASCII digits only).
 _ADDRESS = re.compile(r"^\+[1-9][0-9]{5,14}$")
+#: What a sender must be, as a 400 says it.
+SENDER = "a phone number in E.164 like +14155550123"
 
 
 def user_key_of(address: str) -> str | None:
@@ -28,11 +30,7 @@ def user_key_of(address: str) -> str | None:
 
 def incoming_from(form: FormFields, now: datetime) -> Incoming:
     """A text message (or an MMS, whose pictures the engine cannot read) as the engine sees it."""
-    user_key = user_key_of(form.get("From", ""))
-    if user_key is None:
-        raise BadForm("From must be a phone number in E.164 like +14155550123")
-    message_sid(form)
-    body = form.get("Body", "")[:BODY_LIMIT]
+    user_key, body = sender_and_body(form, user_key_of, BODY_LIMIT, SENDER)
     return Incoming(
         channel=CHANNEL, user_key=user_key, text=body if body.strip() else None, phone=user_key,
         non_text=non_text(form, body), received_at=now, numbered=True,

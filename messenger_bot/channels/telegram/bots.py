@@ -3,7 +3,7 @@ shared rate limiter, and the file address that goes with the API address."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram.ext import ExtBot
 
@@ -13,6 +13,7 @@ from messenger_bot.channels.telegram.tolerant import TolerantBot
 from messenger_bot.settings import Settings
 
 POOL_SIZE = 64
+B = TypeVar("B", bound=ExtBot[Any])
 
 
 def file_base_url(base_url: str) -> str:
@@ -23,22 +24,22 @@ def file_base_url(base_url: str) -> str:
 
 def build_bot(settings: Settings, limits: Limits) -> ExtBot[Any]:
     """For sending only (reminders): no getUpdates."""
-    return ExtBot(
-        bot_token(settings),
-        base_url=settings.telegram_base_url,
-        base_file_url=file_base_url(settings.telegram_base_url),
-        rate_limiter=limits.rate_limiter,
-        request=AiohttpRequest(POOL_SIZE),
-    )
+    return _built(ExtBot, settings, limits)
 
 
 def build_channel_bot(settings: Settings, limits: Limits) -> TolerantBot:
     """For the channel: it may poll, so one unreadable update must not stop getUpdates."""
-    return TolerantBot(
+    return _built(TolerantBot, settings, limits, polling=AiohttpRequest(1))  # one long call at a time
+
+
+def _built(kind: type[B], settings: Settings, limits: Limits, polling: AiohttpRequest | None = None) -> B:
+    """Either bot, the one way: the token, the API and file addresses, the limiter, our requests
+    (`polling` for getUpdates; None is python-telegram-bot's own default)."""
+    return kind(
         bot_token(settings),
         base_url=settings.telegram_base_url,
         base_file_url=file_base_url(settings.telegram_base_url),
         rate_limiter=limits.rate_limiter,
         request=AiohttpRequest(POOL_SIZE),
-        get_updates_request=AiohttpRequest(1),  # polling's one long call at a time
+        get_updates_request=polling,
     )

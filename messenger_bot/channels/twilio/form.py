@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -81,6 +82,18 @@ def message_sid(form: FormFields) -> str:
         if value is not None and value != sid:
             raise BadForm(f"{name} and MessageSid differ")
     return sid
+
+
+def sender_and_body(form: FormFields, key_of: Callable[[str], str | None], body_limit: int,
+                    expected: str) -> tuple[str, str]:
+    """The sender's user key (`key_of` reads the channel's addresses) and the text, cut to the
+    channel's limit so no longer text reaches the engine; BadForm, saying what a sender looks
+    like (`expected`), when `From` is not one, or when the message id is not Twilio's."""
+    user_key = key_of(form.get("From", ""))
+    if user_key is None:
+        raise BadForm(f"From must be {expected}")
+    message_sid(form)
+    return user_key, form.get("Body", "")[:body_limit]
 
 
 def error_code(form: FormFields) -> int | None:

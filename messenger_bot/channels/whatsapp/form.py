@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from messenger_bot.channels.twilio.form import BadForm, FormFields, message_sid, non_text
+from messenger_bot.channels.twilio.form import FormFields, non_text, sender_and_body
 from messenger_bot.conversation import Incoming
 
 CHANNEL = "whatsapp"
@@ -17,6 +17,8 @@ _ADDRESS = re.compile(r"^whatsapp:\+?([0-9]{6,15})$")
 #: (two letters, a dot, up to 128 letters and digits; `US.ENT.…` for a parent id), as Twilio's
 #: `From` carries it: `whatsapp:US.13491208655302741918`.
 _USER_ID = re.compile(r"^whatsapp:([A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128})$")
+#: What a sender must be, as a 400 says it.
+SENDER = "a WhatsApp address like whatsapp:+14155550123 or whatsapp:US.1234567890"
 
 
 def user_key_of(address: str) -> str | None:
@@ -37,11 +39,7 @@ def phone_of(user_key: str) -> str | None:
 
 def incoming_from(form: FormFields, now: datetime) -> Incoming:
     """A Twilio message as the engine sees it: typed text, or the payload of a tap."""
-    user_key = user_key_of(form.get("From", ""))
-    if user_key is None:
-        raise BadForm("From must be a WhatsApp address like whatsapp:+14155550123 or whatsapp:US.1234567890")
-    message_sid(form)
-    body = form.get("Body", "")[:BODY_LIMIT]
+    user_key, body = sender_and_body(form, user_key_of, BODY_LIMIT, SENDER)
     button = (form.get("ButtonPayload") or form.get("ListId") or "").strip() or None
     text = body if body.strip() and button is None else None  # a tap's Body is only the button's label
     return Incoming(
