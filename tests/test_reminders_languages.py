@@ -15,6 +15,7 @@ from messenger_bot.reminders.feature import RemindersFeature
 from messenger_bot.reminders.replies import texts_of
 from messenger_bot.reminders.schedule import Schedule
 from messenger_bot.reminders.texts import ReminderTexts
+from messenger_bot.reminders.understand import Reader
 from messenger_bot.settings import load_settings
 from messenger_bot.storage import SQLiteStorage, Storage, UserState
 from tests.fakes.telegram_api import FakeTelegram
@@ -134,3 +135,15 @@ def test_template_settings_of_any_language_fall_back_to_the_default_language() -
     assert settings.whatsapp_template("caffeine", "es") == "caffeine_es"
     assert settings.whatsapp_template("caffeine", "pt") == "caffeine"
     assert settings.whatsapp_template("water", None) == "water"
+
+
+def test_every_language_s_preset_times_read_as_the_times_they_show(content: Content) -> None:
+    """A preset button's times come from its label (read like a typed answer): a label that reads
+    as no times would make a button that only starts the set-up over."""
+    for code, language in (content.languages or {content.code: content}).items():
+        texts = texts_of(language)
+        read = Reader(texts)
+        for label in (texts.buttons.times_morning, texts.buttons.times_spread):
+            times = read.times(label)
+            assert times, f"{code}: {label!r}"
+            assert [f"{t.hour}:{t.minute:02d}" for t in times] == [p.strip() for p in label.split(",")]

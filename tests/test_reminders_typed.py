@@ -147,6 +147,20 @@ def test_typed_fixed_times_and_an_evening_check_in(bot_env: dict[str, str]) -> N
         assert "daily at 20:30" in saved["text"]
 
 
+def test_each_preset_times_button_saves_the_times_it_shows(bot_env: dict[str, str]) -> None:
+    """A tap on "9:00, 12:00, 15:00" sets those three times (it used to start the set-up over)."""
+    with ChatProcess(bot_env, "--channel", "telegram", "--user", "803") as chat:
+        chat.send("/water")
+        chat.send("Europe/Madrid")
+        for preset in (0, 1):
+            which = set_up_water(chat, "fixed times")
+            shown = which["buttons"][preset]
+            saved = last(chat.send({"button": shown["payload"]}))
+            assert saved["text"].startswith("Done!"), shown["label"]
+            times = [t.strip().zfill(5) for t in shown["label"].split(",")]
+            assert subscriptions(bot_env)["water"][0] == {"times": times}, shown["label"]
+
+
 def test_typed_check_in_times(bot_env: dict[str, str]) -> None:
     cases = [
         ("9am", "09:00"),

@@ -323,9 +323,12 @@ class Conversation:
         )
 
     def _times_question(self, _: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
+        """The preset buttons' times are read from their labels the way a typed answer is, so a
+        translator may write them as their language does ("9h, 12h, 15h")."""
         presets = (self.texts.buttons.times_morning, self.texts.buttons.times_spread)
         return self.texts.say("water_times"), tuple(
-            button(p, _step("water", At(p.replace(":", "").replace(", ", "-")))) for p in presets
+            button(p, _step("water", At("-".join(_hhmm(t) for t in self.read.times(p) or ()))))
+            for p in presets
         )
 
     def _checkin_question(self, _: dict[str, Any]) -> tuple[str, tuple[Button, ...]]:
@@ -763,6 +766,11 @@ def _daily_time(step: str) -> time | None:
     if at is None or len(at.times) != 4 or not _TIMES_PAYLOAD.match(at.times):
         return None
     return parse_clock(f"{at.times[:2]}:{at.times[2:]}")
+
+
+def _hhmm(clock: time) -> str:
+    """A time as a payload holds it ("0900")."""
+    return f"{clock.hour:02d}{clock.minute:02d}"
 
 
 def _texts(times: tuple[time, ...]) -> tuple[str, ...]:
