@@ -277,7 +277,7 @@ def cold(engine: Engine) -> None:
     """Empty what the spellers and FAQ matchers remember of words seen before: the worst case."""
     for speech in engine.languages:
         speech.triage.speller._cache.clear()
-        speech.faq._similar.cache_clear()
+        speech.faq._similar.clear()
 
 
 async def cpu_ms(engine: Engine, incoming: Incoming) -> tuple[float, list[str]]:
