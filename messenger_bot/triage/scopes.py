@@ -7,7 +7,6 @@ a cue's reach ends at a clause boundary, so "no fever, but my leg feels heavy" k
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
@@ -276,21 +275,83 @@ def _counted(places: Iterable[tuple[int, list[tuple[Phrase, int]]]], most: int) 
     return mentions
 
 
-#: The gap the phrase compiler writes for "~N": N words at most, none a sentence end or a cue.
-_GAP_REGEX = re.compile(r"\(\?:\[\^ [^\]]*\]\[\^ \]\* \)\{0,(\d+)\}\??")
-#: Anything that could read more words than the source's spaces say, or before the start.
-_UNBOUNDED = re.compile(r"[{}]|(?<!\[\^ \])[*+]|\(\?<|\\[bBAZ]|(?<!\[)\^|\$")
+class _Unbounded(Exception):
+    """A regex with no bound on the words it reads (or one that looks behind its start)."""
 
 
 def _reach(source: str) -> int | None:
-    """At most how many words a phrase regex reads from where it starts, or None.
+    """At most how many words a phrase regex reads from where it starts (counting one more, for
+    a look-ahead into the word after), or None when nothing bounds it.
 
-    Every word the compiler writes ends in a literal space, and its only repeats are the
-    gaps (`_GAP_REGEX`, never nested) and `[^ ]*` inside one word; `?` adds no repeat. So the
-    spaces of the source, plus each gap's N, bound the spaces a match (or a look-ahead) can
-    read; one more word for a look-ahead into the word after. A source of any other shape has
-    no bound here, and is tried at every place."""
-    plain = _GAP_REGEX.sub(" ", source)
-    if _UNBOUNDED.search(plain):
+    Every word the compiler writes ends in a literal space, so the spaces a match (or a
+    look-ahead) can read bound the words: the most of any alternative, times a repeat's most.
+    Only the few constructs the phrase compiler writes are read; any other is no bound."""
+    try:
+        spaces, end = _alternatives(source, 0)
+    except (_Unbounded, IndexError, ValueError):
         return None
-    return plain.count(" ") + sum(int(n) for n in _GAP_REGEX.findall(source)) + 2
+    return spaces + 2 if end == len(source) else None
+
+
+def _alternatives(source: str, i: int) -> tuple[int, int]:
+    best = 0
+    while True:
+        spaces, i = _sequence(source, i)
+        best = max(best, spaces)
+        if i < len(source) and source[i] == "|":
+            i += 1
+            continue
+        return best, i
+
+
+def _sequence(source: str, i: int) -> tuple[int, int]:
+    total = 0
+    while i < len(source) and source[i] not in "|)":
+        spaces, i = _item(source, i)
+        spaces, i = _repeated(source, i, spaces)
+        total += spaces
+    return total, i
+
+
+def _item(source: str, i: int) -> tuple[int, int]:
+    """The most spaces one item (a group, a class, an escape, a character) reads, and where it ends."""
+    char = source[i]
+    if char == "(":
+        if source[i : i + 3] not in ("(?:", "(?!", "(?="):
+            raise _Unbounded
+        spaces, end = _alternatives(source, i + 3)
+        if source[end] != ")":
+            raise _Unbounded
+        return spaces, end + 1
+    if char == "[":
+        end = source.index("]", i + 2)  # a class never starts with "]" in what the compiler writes
+        members = source[i + 1 : end]
+        if members.startswith("^"):
+            return int(" " not in members), end + 1
+        return int(" " in members or "\\s" in members), end + 1
+    if char == "\\":
+        if source[i + 1] in "bBAZ":
+            raise _Unbounded
+        return int(source[i + 1] in " sSWD"), i + 2
+    if char in "^$":
+        raise _Unbounded
+    return int(char in " ."), i + 1
+
+
+def _repeated(source: str, i: int, spaces: int) -> tuple[int, int]:
+    """An item's spaces times its repeat, if one follows (and past a lazy "?")."""
+    if i >= len(source) or source[i] not in "?*+{":
+        return spaces, i
+    if source[i] == "?":
+        return spaces, i + 1
+    if source[i] in "*+":
+        most, i = (0 if spaces == 0 else -1), i + 1
+    else:
+        end = source.index("}", i)
+        upper = source[i + 1 : end].split(",")[-1]
+        most, i = (int(upper) if upper.isdigit() else -1), end + 1
+    if most < 0:
+        raise _Unbounded
+    if i < len(source) and source[i] == "?":
+        i += 1
+    return spaces * most, i
