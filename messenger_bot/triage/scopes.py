@@ -169,7 +169,6 @@ class PhraseIndex:
             words, stems = min(phrase.required, key=lambda slot: len(slot[0]) + len(slot[1]))
             for anchor in words | {stem[:STEM_KEY] for stem in stems}:
                 self._by_anchor.setdefault(anchor, []).append(phrase)
-        self._reach: dict[str, int | None] = {}
 
     def matches(self, layout: Layout, limit: int | None = None) -> list[Mention]:
         """Every (kind, first word, end word) one of the phrases matches, in word order;
@@ -180,7 +179,7 @@ class PhraseIndex:
         starters = self._starters(layout, active)
         where = layout.where(set(starters))
         most = len(layout.canon) + 1 if limit is None else limit
-        reach = self.reach(active)
+        reach = self.reach(active) if len(where) > _FEW_PLACES else None
         if reach is None:
             return _counted(((i, self._at(layout, starters, i)) for i in where), most)
         return _counted(self._windows(layout, starters, where, reach, most), most)
@@ -219,9 +218,9 @@ class PhraseIndex:
         where they start; None when one has no bound (then every place is tried)."""
         most = 0
         for phrase in phrases:
-            if phrase.source not in self._reach:
-                self._reach[phrase.source] = _reach(phrase.source)
-            words = self._reach[phrase.source]
+            if phrase.source not in _REACHES:
+                _REACHES[phrase.source] = _reach(phrase.source)
+            words = _REACHES[phrase.source]
             if words is None:
                 return None
             most = max(most, words)
@@ -273,6 +272,15 @@ def _counted(places: Iterable[tuple[int, list[tuple[Phrase, int]]]], most: int) 
                 counts[phrase.sign] = counts.get(phrase.sign, 0) + 1
                 mentions.append(Mention(phrase.sign, i, end))
     return mentions
+
+
+#: With this few places to try (an ordinary message), each is tried directly: windows pay off
+#: only where places repeat.
+_FEW_PLACES = 48
+#: Each phrase source's reach, worked out the first time a message can match it (a quarter of what
+#: compiling its regex costs) and kept for the process: every triage built from the same rules
+#: (a reload, a language's copy) shares it.
+_REACHES: dict[str, int | None] = {}
 
 
 class _Unbounded(Exception):
