@@ -1,6 +1,7 @@
 """Engine benchmark: CPU per turn for taps and for typed questions apart, and a whole turn.
 
     .venv/bin/python bench/engine.py [--turns 5000] [--seed 14] [--memory]
+    .venv/bin/python bench/engine.py --long [--repeat 3]
 
 Each figure is measured twice: with English alone (flows/ without its language folders), and
 with three languages (flows/ with flows/es and flows/pt; where those are not there yet, copies
@@ -17,6 +18,15 @@ matcher's answers for a word or a message sees it before. Printed, in the same r
   * turn     - a whole engine.turn() on a real SQLite file (load + decide + save), half taps;
   * baseline - the same load + save of user state with no deciding, so the ratio
                turn/baseline shows what the engine adds on top of storage.
+
+`--long` measures instead the CPU of one whole turn (no database) for a very long message,
+three languages loaded: 4k, 16k and 50k characters of made-up words, of one language's real
+words, and of real words ending in a red flag, for a new user (whose language is told from the
+message) and a known one (who chose that language). Each is measured --repeat times with the
+caches of the spellers and the FAQ emptied first (the worst case), after one untimed turn of
+the same kind (so a phrase's regex compiled on first use is not counted), and printed beside a
+typical typed question's whole turn from the same run, as a ratio. A red flag that does not
+alert is printed as MISSED. The target: no turn over 5 ms of CPU.
 """
 
 from __future__ import annotations
@@ -27,18 +37,21 @@ import os
 import random
 import shutil
 import socket
+import statistics
+import string
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from messenger_bot.content import Content
 from messenger_bot.content.languages import language_folders, start_language
-from messenger_bot.conversation import Incoming
+from messenger_bot.conversation import ACTION_PREFIX, Incoming
 from messenger_bot.engine import Engine
 from messenger_bot.storage import SQLiteStorage
 from messenger_bot.wiring import load_content
@@ -227,10 +240,115 @@ async def run(content: Content, turns: int, seed: int) -> None:
     print(f"whole turn vs storage-only baseline: {turn_rate / base_rate:.2f}x the baseline rate")
 
 
+SIZES = (4_000, 16_000, 50_000)
+#: Per language: an ordinary sentence about the subject, and a red flag to end a message with.
+LONG_TEXTS = {
+    "en": ("my lip twitches a bit when i drink coffee and i feel tired at work most days ",
+           " my face is drooping"),
+    "es": ("me tiembla el labio cuando tomo café y me siento cansada en el trabajo casi todos los días ",
+           " tengo la cara caída de un lado"),
+    "pt": ("meu lábio treme quando tomo café e fico cansado no trabalho quase todos os dias ",
+           " o rosto da minha avó está caído de um lado"),
+}
+
+
+def made_up(size: int, rng: random.Random) -> str:
+    """`size` characters of words nobody writes: every one new to every cache."""
+    found, total = [], 0
+    while total < size:
+        word = "".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 11)))
+        found.append(word)
+        total += len(word) + 1
+    return " ".join(found)[:size]
+
+
+def long_cases(code: str, size: int, rng: random.Random) -> dict[str, Callable[[], str]]:
+    """The kinds of long message, each built anew per turn (made-up words differ every time)."""
+    sentence, flag = LONG_TEXTS[code]
+    real = (sentence * (size // len(sentence) + 1))[:size]
+    return {
+        "made-up words": lambda: made_up(size, rng),
+        "real words": lambda: real,
+        "real + red flag": lambda: real[: size - len(flag)] + flag,
+    }
+
+
+def cold(engine: Engine) -> None:
+    """Empty what the spellers and FAQ matchers remember of words seen before: the worst case."""
+    for speech in engine.languages:
+        speech.triage.speller._cache.clear()
+        speech.faq._similar.clear()
+
+
+async def cpu_ms(engine: Engine, incoming: Incoming) -> tuple[float, list[str]]:
+    start = time.process_time_ns()
+    replies = await engine.turn(incoming)
+    return (time.process_time_ns() - start) / 1e6, [reply.kind for reply in replies]
+
+
+async def typical_turns(newcomer: Engine, known: Engine, seed: int) -> dict[str, float]:
+    """The baseline: a typical typed question's whole turn, new user and known user (median ms)."""
+    texts = fresh_questions(1200, seed)
+    for text in texts[:200]:
+        await newcomer.turn(Incoming("console", "warm", text=text))
+    medians = {}
+    for label, engine, user in (("new user", newcomer, "fresh"), ("known user", known, "known-en")):
+        times = sorted([(await cpu_ms(engine, Incoming("console", user, text=t)))[0] for t in texts[200:]])
+        medians[label] = statistics.median(times)
+        print(f"typical   {label:<10} {len(times)} turns: median {medians[label] * 1000:6.0f} µs, "
+              f"p99 {times[int(len(times) * 0.99)] * 1000:6.0f} µs, max {times[-1] * 1000:6.0f} µs CPU")
+    return medians
+
+
+async def long_turns(repeat: int, seed: int) -> None:
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        content = load_content(three_languages(Path(tmp)))
+    newcomer = Engine(content, NullStore(forget=True))  # type: ignore[arg-type]
+    known = Engine(content, NullStore())  # type: ignore[arg-type]
+    for code in LONG_TEXTS:
+        await known.turn(Incoming("console", f"known-{code}", button=f"{ACTION_PREFIX}language:{code}"))
+    print(f"== three languages: {', '.join(content.languages)}; CPU of one whole turn, no database")
+    typical = await typical_turns(newcomer, known, seed)
+    worst = 0.0
+    for code in LONG_TEXTS:
+        users = (("new user", newcomer, "fresh"), ("known user", known, f"known-{code}"))
+        for size in SIZES:
+            for kind, build in long_cases(code, size, rng).items():
+                for label, engine, user in users:
+                    times, alerted = await long_case(engine, user, build, repeat)
+                    verdict = "alert" if alerted else ("MISSED" if "flag" in kind else "calm")
+                    median, worst = statistics.median(times), max(worst, *times)
+                    print(f"{code}  {size:>6,} chars  {kind:<16} {label:<10} median {median:6.2f} ms, "
+                          f"worst {max(times):6.2f} ms CPU = {median / typical[label]:5.1f}x typical"
+                          f"   {verdict}")
+    print(f"worst turn: {worst:.2f} ms CPU (target: 5 ms)")
+    print(f"reproduce: .venv/bin/python bench/engine.py --long --repeat {repeat} --seed {seed}")
+
+
+async def long_case(
+    engine: Engine, user: str, build: Callable[[], str], repeat: int
+) -> tuple[list[float], bool]:
+    """CPU (ms) of `repeat` cold turns of one kind of long message, and whether every one alerted."""
+    await engine.turn(Incoming("console", user, text=build()))  # compiles the regexes it reaches
+    times, alerted = [], True
+    for _ in range(repeat):
+        cold(engine)
+        spent, kinds = await cpu_ms(engine, Incoming("console", user, text=build()))
+        times.append(spent)
+        alerted = alerted and "alert" in kinds
+    return times, alerted
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--memory", action="store_true", help="also measure serve's resident memory")
+    parser.add_argument("--long", action="store_true", help="whole turns of 4k-50k characters instead")
+    parser.add_argument("--repeat", type=int, default=3, help="turns per long case (with --long)")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.turns, arguments.seed, arguments.memory))
+    if arguments.long:
+        asyncio.run(long_turns(arguments.repeat, arguments.seed))
+    else:
+        asyncio.run(main(arguments.turns, arguments.seed, arguments.memory))

@@ -31,6 +31,9 @@ MARGIN = 0.85
 #: Only this much of a very long message goes to the FAQ (triage reads all of it).
 FAQ_WINDOW = 1000
 LONG_MESSAGE = 4000
+#: A typed command ("menu", "delete my data") is never longer than this; a longer message is
+#: not compared with the commands at all, so a very long one costs nothing here.
+COMMAND_CHARS = 200
 HISTORY = 20
 _NUMBER = re.compile(r"^\s*#?(\d{1,3})\s*[.)]?\s*$")
 #: Every payload the bot issues (node ids, "do:" actions and what features build) is short, printable
@@ -246,8 +249,9 @@ class Engine:
         if incoming.non_text and not (incoming.text or "").strip():
             return [Reply("fallback", turn.messages.text_only, self.main_buttons(turn))]
         text = incoming.text or ""
-        command = self.commands.get(_typed(text.strip().lstrip("/")))
-        if command is None and text.strip() in self.commands:
+        short = len(text) <= COMMAND_CHARS
+        command = self.commands.get(_typed(text.strip().lstrip("/"))) if short else None
+        if command is None and short and text.strip() in self.commands:
             command = self.commands[text.strip()]
         named = self.languages.named(text) if self.languages.several else None
         if command is None and named is not None:

@@ -33,6 +33,8 @@ CONFIDENT = 0.75
 #: The detector reads at most this much of a message: enough to tell its language, and a very long
 #: message costs it no more (50,000 characters would take it about 20 ms).
 DETECT_CHARS = 1_000
+#: A message longer than this names no language ("español" is one word, whatever the padding).
+NAME_CHARS = 100
 #: Another language's alert can be dropped only when the detector gives that language less than
 #: this: below it, the message is not plausibly written in it.
 RULED_OUT = 0.05
@@ -90,6 +92,8 @@ class Languages:
 
     def named(self, text: str) -> str | None:
         """The language a message names all by itself ("español", "portugues"), if any."""
+        if len(text) > NAME_CHARS:
+            return None
         return self._names.get(" ".join(words(normalise(text))))
 
     def hinted(self, tag: str | None) -> str | None:

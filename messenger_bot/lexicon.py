@@ -24,6 +24,10 @@ from messenger_bot.text import normalise, words
 #: Votes the best language needs, and how many times the runner-up's, to be called "clear".
 MIN_VOTES = 1
 LEAD = 1.5
+#: The votes are counted over this much of a message: plenty of words to tell a language by, and
+#: a long message costs no more (the lexicon chooses the language of an answer; triage, which
+#: decides safety, reads every language and all of the text).
+SAMPLE_CHARS = 1_000
 #: Files whose strings are not the language's own words (see the module's docstring).
 _NOT_WORDS = frozenset({"triage.yaml", "emergency-numbers.yaml", "language-countries.yaml"})
 
@@ -41,7 +45,8 @@ class Lexicon:
         return cls({code: vocabulary(content) for code, content in contents.items()})
 
     def votes(self, text: str) -> dict[str, int]:
-        tokens = set(words(normalise(text)))
+        """Per language, how many of its own words the message's first SAMPLE_CHARS hold."""
+        tokens = set(words(normalise(text[:SAMPLE_CHARS])))
         return {code: len(tokens & own) for code, own in self._own.items()}
 
     def clear(self, text: str) -> str | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -69,3 +72,31 @@ def test_each_text_gets_its_own_form_however_they_interleave(texts: list[str]) -
     for text in [*texts, *reversed(texts), *texts]:
         assert normalise(text) == expected[text]
         assert normalise("".join(list(text))) == expected[text]
+
+
+def _plainly(text: str) -> str:
+    """normalise() written the plain way (one table, one regex per step): what the fast paths must equal."""
+    if text.isascii():  # "`" is a quote only in a text that has other kinds of quote
+        text = text.translate(text_module._ASCII_TABLE).lower()
+        return " ".join(re.sub(r"([a-z])\1{2,}", r"\1\1", text).split())
+    text = unicodedata.normalize("NFKC", text).casefold().translate(text_module._UNICODE_TABLE)
+
+    def strip(run: re.Match[str]) -> str:
+        kept = (c for c in unicodedata.normalize("NFKD", run.group()) if text_module._keep(c))
+        return unicodedata.normalize("NFC", "".join(kept))
+
+    text = re.sub(r"[^\x00-\x7f]+", strip, text)
+    return " ".join(re.sub(r"([^\W\d_])\1{2,}", r"\1\1", text).split())
+
+
+_TYPED = st.text(alphabet=st.sampled_from("aAeé é\u0301ñ ’`\t\x00\u200bß\u00adçã語ΣσaaaÉÉÉ.,!"), max_size=60)
+
+
+@given(st.one_of(_TYPED, st.text(max_size=60)))
+def test_normalise_equals_the_plain_definition(text: str) -> None:
+    assert text_module._normalised(text) == _plainly(text)
+
+
+def test_a_long_stretched_message_collapses_like_a_short_one() -> None:
+    assert normalise("a" * 50_000 + " face") == "aa face"
+    assert normalise("é" * 50_000 + " cara") == "ee cara"

@@ -12,6 +12,7 @@ import shutil
 import string
 import subprocess
 import sys
+from bisect import bisect_left
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 
 from messenger_bot.text import normalise, words
 from messenger_bot.triage import Finding, Triage, TriageRules
+from messenger_bot.triage.scopes import Layout, PhraseIndex
 from messenger_bot.triage.speller import BUDGET, skeleton
 from messenger_bot.wiring import load_content
 
@@ -633,3 +635,49 @@ def test_every_phrase_of_every_language_compiles() -> None:
     for language in content.languages.values():
         for phrase in [*language.triage.phrases, *language.triage.cues]:
             assert phrase.regex.pattern == phrase.source, (language.code, phrase.sign)
+
+
+@functools.cache
+def _english() -> Triage:
+    return Triage(TriageRules.model_validate(_raw_rules()))
+
+
+def _every_match(index: PhraseIndex, layout: Layout) -> set[tuple[str, int, int]]:
+    """Every phrase of the index tried at every word: what the index must find, however it skips."""
+    phrases = {phrase for listed in index._by_anchor.values() for phrase in listed}
+    found = set()
+    for i in range(len(layout.canon)):
+        for phrase in phrases:
+            match = phrase.regex.match(layout.string, layout.starts[i])
+            if match:
+                found.add((phrase.sign, i, bisect_left(layout.starts, match.end())))
+    return found
+
+
+_SIGN_WORDS = sorted({w for p in _english()._signs._by_anchor for w in [p] if w.isalpha()})[:120]
+_PIECES = st.sampled_from([*_SIGN_WORDS, "my", "face", "is", "drooping", "arm", "weak", "no", "not", "and",
+                           "now", "but", ",", ".", "?", "suddenly", "she", "can't", "speak", "lip", "coffee"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=40), st.integers(min_value=1, max_value=6), _PIECES)
+def test_phrases_are_found_wherever_they_match_in_a_repeated_text(
+    piece: list[str], times: int, last: str,
+) -> None:
+    """A message that repeats itself is matched once per distinct window of words: the mentions
+    found are exactly those of every phrase tried at every word, the last repeat's changed word too."""
+    triage = _english()
+    layout = Layout([*piece * times, last, *piece], triage._interest)
+    for index in (triage._signs, triage._cues):
+        found = {(m.kind, m.start, m.end) for m in index.matches(layout)}
+        assert found == _every_match(index, layout)
+
+
+def test_every_phrase_of_every_language_has_a_bounded_reach() -> None:
+    """A phrase with no bound on the words it reads would be tried at every word of a message."""
+    for code in ("", "es", "pt"):
+        raw = yaml.safe_load((ROOT / "flows" / code / "triage.yaml").read_text(encoding="utf-8"))
+        triage = Triage(TriageRules.model_validate(raw))
+        for index in (triage._signs, triage._cues):
+            phrases = [phrase for listed in index._by_anchor.values() for phrase in listed]
+            assert index.reach(phrases) is not None

@@ -7,6 +7,8 @@ way a channel gives it (Telegram's `language_code`), on every language of flows/
 
 from __future__ import annotations
 
+import random
+import string
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from messenger_bot.evaluation import evaluate
 from messenger_bot.settings import load_settings
 from messenger_bot.wiring import open_runtime
 from tests.conftest import EVAL
+from tests.support.chat import ChatProcess
 
 CONVERSATIONS = ["en", "es", "pt"]
 #: Calm lines of a language on which another language's vocabulary fired, set aside from its sets.
@@ -134,3 +137,37 @@ async def test_the_lines_set_aside_as_cross_language_alarms_are_calm_now(path: P
     print("\n" + "\n".join(score.report()))
     assert score.recall.hits == score.recall.total
     assert score.false_alarms.hits * 20 <= score.false_alarms.total
+
+
+#: Per language: an ordinary sentence, and a red flag told in its words.
+LONG = {
+    "en": ("my lip twitches a bit when i drink coffee and i feel tired at work most days ",
+           "my face is drooping"),
+    "es": ("me tiembla el labio cuando tomo café y me siento cansada en el trabajo casi todos los días ",
+           "tengo la cara caída de un lado"),
+    "pt": ("meu lábio treme quando tomo café e fico cansado no trabalho quase todos os dias ",
+           "o rosto da minha avó está caído de um lado"),
+}
+
+
+def _made_up(size: int, seed: int) -> str:
+    rng = random.Random(seed)
+    found = ("".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 11))) for _ in range(size))
+    return " ".join(found)[:size]
+
+
+@pytest.mark.parametrize("code", LONG)
+def test_a_red_flag_at_the_end_of_50000_characters_alerts_in_every_language(
+    bot_env: dict[str, str], code: str,
+) -> None:
+    """Triage reads all of a message, however long: a red flag at the very end of 50,000
+    characters of made-up words, or of ordinary words of the language, alerts, and the same
+    message without it does not."""
+    sentence, flag = LONG[code]
+    real = (sentence * (50_000 // len(sentence) + 1))[: 50_000 - len(flag) - 1]
+    made_up = _made_up(50_000 - len(flag) - 1, seed=len(code))
+    with ChatProcess(bot_env, "--user", f"long-{code}") as chat:
+        for text in (f"{made_up} {flag}", f"{real} {flag}"):
+            assert len(text) == 50_000
+            assert chat.send(text)["replies"][0]["kind"] == "alert"
+        assert all(r["kind"] != "alert" for r in chat.send(real)["replies"])

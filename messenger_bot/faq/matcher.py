@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
+from itertools import filterfalse, islice
 
 from rapidfuzz import fuzz, process
 
@@ -38,6 +38,10 @@ STOPWORDS = frozenset(
 )
 #: A typed word counts as a vocabulary word at this rapidfuzz ratio or above.
 SIMILARITY = 80
+#: Typed words not seen before that one message may have looked up fuzzily (a long message of
+#: new words stays cheap; an ordinary question has far fewer), and how many answers are kept.
+FUZZY_BUDGET = 32
+CACHE_LIMIT = 8192
 #: Words this short must match exactly: one letter changes their meaning.
 EXACT_UP_TO = 3
 #: An example question counts once this share of its weight is in the message.
@@ -94,7 +98,7 @@ class FaqMatcher:
         #: rather than for every message that reaches it.
         self._weighted = [tuple((w, self._weight[w]) for w in p.words) for p in self._phrases]
         self._totals = [sum(weight for _, weight in pairs) for pairs in self._weighted]
-        self._similar = lru_cache(maxsize=8192)(self._similar_uncached)
+        self._similar: dict[str, tuple[tuple[str, float], ...]] = {}
 
     def _lead_words(self) -> dict[str, list[int]]:
         """Each phrase under only the words without which it cannot score, so a message
@@ -118,8 +122,8 @@ class FaqMatcher:
     def match(self, text: str, limit: int = 3) -> list[Match]:
         """The best topics for a message, best first, with a score (0 when nothing fits)."""
         found: dict[str, float] = {}
-        for token in self._words(text):
-            for word, similarity in self._similar(token):
+        for similar in self._lookups(self._words(text)):
+            for word, similarity in similar:
                 if similarity > found.get(word, 0.0):
                     found[word] = similarity
         scores: dict[str, list[float]] = defaultdict(list)
@@ -162,6 +166,20 @@ class FaqMatcher:
 
     def _words(self, text: str) -> tuple[str, ...]:
         return tuple(w for w in self._tokeniser.tokens(text) if w not in STOPWORDS)
+
+    def _lookups(self, tokens: tuple[str, ...]) -> list[tuple[tuple[str, float], ...]]:
+        """The vocabulary words like each distinct token. A fuzzy lookup is a scan of the
+        vocabulary, so at most FUZZY_BUDGET tokens not seen before are looked up fuzzily per
+        message (the rest count only where they are vocabulary words exactly); results are
+        remembered, since people reuse their words."""
+        cache, exact = self._similar, self._known
+        distinct = dict.fromkeys(tokens)
+        fresh = islice(filterfalse(cache.__contains__, distinct), FUZZY_BUDGET)
+        cache.update({token: self._similar_uncached(token) for token in fresh})
+        found = [cache.get(t, ((t, 100.0),) if t in exact else ()) for t in distinct]
+        if len(cache) >= CACHE_LIMIT:
+            cache.clear()
+        return found
 
     def _similar_uncached(self, token: str) -> tuple[tuple[str, float], ...]:
         if token in self._known:

@@ -23,6 +23,9 @@ WORD_SIMILARITY = 80
 EXACT_UP_TO = 3
 #: Small talk is short; a longer message is a question, whatever it starts with.
 MAX_WORDS = 8
+#: A longer message is looked at through its first this many characters: holding more than
+#: MAX_WORDS words there, it holds more in all, and is not small talk (a long one costs no more).
+PREFIX_CHARS = 400
 #: A chained message starts with a phrasing of at most this many words ("good morning").
 HEAD_WORDS = 3
 _DOUBLES = re.compile(r"(.)\1+")
@@ -47,6 +50,8 @@ class SmallTalk:
 
         A message may chain two ("hi, how are you", "thanks, bye"): the last one answers.
         """
+        if len(text) > PREFIX_CHARS and len(words(normalise(text[:PREFIX_CHARS]))) > MAX_WORDS:
+            return None
         normal = normalise(text)
         tokens = words(normal)
         if not tokens or len(tokens) > MAX_WORDS:

@@ -72,6 +72,22 @@ class Reading:
     dismissed: tuple[Place, ...]
 
 
+#: The last text tokenised, by identity, and its tokens: every language's triage reads the same
+#: message, and tokenising 50,000 characters costs more than most of what follows. Replaced whole.
+_last: tuple[str, list[str]] = ("", [])
+
+
+def _tokens(text: str) -> list[str]:
+    """The words and clause marks of `text` (normalised), worked out once for the same string.
+    The list is shared: readers never change it."""
+    global _last
+    seen, found = _last
+    if seen is not text:
+        found = tokens(normalise(text))
+        _last = (text, found)
+    return found
+
+
 class Triage:
     """Decide whether a message describes a red flag. Build once; `check` every message."""
 
@@ -107,7 +123,7 @@ class Triage:
 
     def check(self, text: str) -> Finding | None:
         """The red flags `text` describes, or None when it describes none."""
-        canon = self.speller.read(tokens(normalise(text)))
+        canon = self.speller.read(_tokens(text))
         if not canon:
             return None
         layout = Layout(canon, self._interest)
@@ -120,7 +136,7 @@ class Triage:
         """What this language saw in `text`: the finding, and where each sign mention is, standing
         or dismissed. Every mention is judged (`check` stops at a sign's first standing one), so
         another language's reading can be laid over this one word by word."""
-        canon = self.speller.read(tokens(normalise(text)))
+        canon = self.speller.read(_tokens(text))
         layout = Layout(canon, self._interest)
         mentions = self._signs.matches(layout, limit=_JUDGED_PER_SIGN + 1) if canon else []
         if not mentions:

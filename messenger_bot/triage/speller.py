@@ -26,7 +26,8 @@ spends almost nothing, and a 50,000-character message of made-up words stays in 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import filterfalse, islice
 
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import extractOne
@@ -90,21 +91,17 @@ class Speller:
         self._known = set(rules.vocabulary) | set(rules.ordinary_words)
         self._cache: dict[str, str] = {}
 
-    def read(self, tokens: Iterable[str]) -> list[str]:
-        """Every token corrected, within this message's budget of words not seen before."""
-        cache, out, left = self._cache, [], self.budget
-        for token in tokens:
-            found = cache.get(token)
-            if found is None:
-                if left <= 0:
-                    out.append(token)
-                    continue
-                left -= 1
-                found = self.correct(token)
-                if len(cache) >= _CACHE_LIMIT:
-                    cache.clear()
-                cache[token] = found
-            out.append(found)
+    def read(self, tokens: Sequence[str]) -> list[str]:
+        """Every token corrected, within this message's budget of words not seen before.
+
+        The work runs over the message's distinct words, first seen first, at C speed: a long
+        message repeats its words, and the words past the budget are read as typed anyway."""
+        cache = self._cache
+        fresh = islice(filterfalse(cache.__contains__, dict.fromkeys(tokens)), self.budget)
+        cache.update({token: self.correct(token) for token in fresh})
+        out = list(map(cache.get, tokens, tokens))
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
         return out
 
     def correct(self, token: str) -> str:
