@@ -125,6 +125,9 @@ _UPSERT_USER = (
     + ", ".join(f"{c} = excluded.{c}" for c in USER_COLUMNS[2:])
 )
 
+#: Written once: every turn reads its user with it.
+_SELECT_USER = f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE channel = ? AND user_key = ?"
+
 
 @dataclass(frozen=True)
 class UserTable:
@@ -173,10 +176,7 @@ class SQLStore:
         return True
 
     async def load_user(self, channel: str, user_key: str) -> UserState | None:
-        rows = await self.fetch(
-            f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE channel = ? AND user_key = ?",
-            channel, user_key,
-        )
+        rows = await self.fetch(_SELECT_USER, channel, user_key)
         return user_from_row(rows[0]) if rows else None
 
     async def save_user(self, state: UserState) -> None:
