@@ -13,7 +13,6 @@ write per request: what a turn that stores its state costs at the least.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import os
 import pstats
@@ -24,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+
+import uvloop
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -190,7 +191,7 @@ def main() -> None:
     for name in [n for n in os.environ if n.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_", "WHATSAPP_"))]:
         del os.environ[name]  # the caller's own settings would change what is measured
     with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(run(args, Path(tmp)))
+        uvloop.run(run(args, Path(tmp)))  # serve's loop (uvicorn picks uvloop), not asyncio's
 
 
 if __name__ == "__main__":
