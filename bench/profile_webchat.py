@@ -16,7 +16,6 @@ at the least, through the same middleware.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import itertools
 import json
@@ -28,6 +27,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import uvloop
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -150,7 +151,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=40, help="functions listed with --profile")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(run(args, Path(tmp)))
+        uvloop.run(run(args, Path(tmp)))  # serve's loop (uvicorn picks uvloop), not asyncio's
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -161,6 +162,63 @@ async def test_concurrent_saves_of_different_users_all_land(store: Storage) -> N
     loaded = await asyncio.gather(*(store.load_user("telegram", k) for k in keys))
     assert [s.country for s in loaded if s] == [k[-2:] for k in keys]
     assert await store.fetch("SELECT count(*) FROM users") == [(80,)]
+
+
+async def test_sqlite_concurrent_saves_share_a_commit_and_each_is_stored_when_it_returns(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Turns that save in the same moment commit together; no save returns before its row can be
+    read by another process (a turn answers only once its state is stored)."""
+    store = SQLiteStorage(tmp_path / "bot.sqlite3")
+    await store.open()
+    other = sqlite3.connect(store.path)
+    statements: list[str] = []
+    assert store._fast is not None
+    store._fast.set_trace_callback(statements.append)
+
+    async def save_then_look(key: str) -> bool:
+        await store.save_user(user(key, country="NL"))
+        rows = other.execute("SELECT country FROM users WHERE user_key = ?", (key,)).fetchall()
+        return rows == [("NL",)]
+
+    try:
+        seen = await asyncio.gather(*(save_then_look(f"k{n}") for n in range(20)))
+        assert seen == [True] * 20
+        assert statements.count("COMMIT") == 1
+        assert await save_then_look("alone")  # a save with no company commits by itself
+    finally:
+        other.close()
+        await store.close()
+
+
+async def test_sqlite_a_refused_row_fails_its_own_save_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = SQLiteStorage(tmp_path / "bot.sqlite3")
+    await store.open()
+    await store.execute("CREATE TRIGGER refuse BEFORE INSERT ON users WHEN NEW.user_key = 'bad' "
+                        "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    try:
+        results = await asyncio.gather(*(store.save_user(user(k)) for k in ("a", "bad", "b")),
+                                       return_exceptions=True)
+        assert results[0] is None and results[2] is None
+        assert isinstance(results[1], sqlite3.IntegrityError)
+        assert [r[0] for r in await store.fetch("SELECT user_key FROM users ORDER BY 1")] == ["a", "b"]
+    finally:
+        await store.close()
+
+
+async def test_sqlite_saves_wait_for_another_process_holding_the_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = SQLiteStorage(tmp_path / "bot.sqlite3")
+    await store.open()
+    holder = sqlite3.connect(store.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        saves = asyncio.gather(*(store.save_user(user(f"w{n}")) for n in range(5)))
+        await asyncio.sleep(0.2)
+        assert not saves.done(), "no save may return while its row cannot be written"
+        holder.execute("COMMIT")
+        await asyncio.wait_for(saves, 10)
+        assert await store.fetch("SELECT count(*) FROM users") == [(5,)]
+    finally:
+        holder.close()
+        await store.close()
 
 
 async def test_delete_user_empties_every_user_table(store: Storage) -> None:

@@ -62,10 +62,18 @@ class FeedbackFeature:
     def __init__(self, content: Content, store: Storage) -> None:
         self.store = store
         self.topics = {node.id for node in content.topics}
+        #: Per language and topic: the same two buttons every time, so they are made once (writing
+        #: a payload checks its fields and length; it was a fifth of a tapped topic's turn). The
+        #: content is fixed for this feature's life: a reload builds a new engine and feature.
+        self._buttons: dict[tuple[str, str], tuple[Button, ...]] = {}
 
     def topic_buttons(self, turn: Turn, topic: str) -> tuple[Button, ...]:
         """The vote buttons under a topic, labelled in the turn's language."""
-        return vote_buttons(turn.messages, topic)
+        key = (turn.language, topic)
+        buttons = self._buttons.get(key)
+        if buttons is None:
+            buttons = self._buttons[key] = vote_buttons(turn.messages, topic)
+        return buttons
 
     async def on_action(self, turn: Turn, action: str) -> list[Reply]:
         vote = Vote.parse(f"{Vote.prefix}:{action}")

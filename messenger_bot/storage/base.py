@@ -119,11 +119,15 @@ USER_COLUMNS = (
     "channel", "user_key", "first_seen", "last_seen", "last_inbound_at", "notice_seen", "last_menu",
     "history", "pending", "country", "timezone", "paused_reason", "language",
 )
-_UPSERT_USER = (
+#: A turn saves its user with this: the whole row, inserted or replaced.
+UPSERT_USER = (
     f"INSERT INTO users ({', '.join(USER_COLUMNS)}) VALUES ({', '.join('?' * len(USER_COLUMNS))}) "
     "ON CONFLICT (channel, user_key) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in USER_COLUMNS[2:])
 )
+
+#: Written once: every turn reads its user with it.
+_SELECT_USER = f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE channel = ? AND user_key = ?"
 
 
 @dataclass(frozen=True)
@@ -173,14 +177,11 @@ class SQLStore:
         return True
 
     async def load_user(self, channel: str, user_key: str) -> UserState | None:
-        rows = await self.fetch(
-            f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE channel = ? AND user_key = ?",
-            channel, user_key,
-        )
+        rows = await self.fetch(_SELECT_USER, channel, user_key)
         return user_from_row(rows[0]) if rows else None
 
     async def save_user(self, state: UserState) -> None:
-        await self.execute(_UPSERT_USER, *user_to_row(state))
+        await self.execute(UPSERT_USER, *user_to_row(state))
 
     # -- a user's state as channels and senders change it, outside a turn ---------------------
 

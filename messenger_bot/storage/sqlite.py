@@ -11,6 +11,12 @@ trip to aiosqlite's thread costs ~100-200 µs of CPU (bench/engine.py, bench/*_w
 show the difference). When the file is locked (another process writing, or a
 transaction open here) the statement goes to aiosqlite's thread instead and waits
 there, so the event loop never blocks on a lock. Transactions always run on aiosqlite.
+
+A turn's save (`save_user`) is the one write of every message, and its commit costs about
+as much as the upsert itself. Saves that reach the store in the same pass of the event loop
+(concurrent turns) are committed together, in one transaction, and each caller returns only
+once that transaction has committed: a turn still answers after its state is stored. A
+lone save waits one pass of the loop and commits alone, as any statement does.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from typing import Any
 
 import aiosqlite
 
-from messenger_bot.storage.base import Row, SQLStore
+from messenger_bot.storage.base import UPSERT_USER, Row, SQLStore, UserState, user_to_row
 from messenger_bot.storage.migrations import migrations, split_statements
 
 
@@ -38,6 +44,9 @@ class SQLiteStorage(SQLStore):
         self._fast: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
+        #: Saves waiting for this pass's commit: each row, and the future its turn awaits.
+        self._saves: list[tuple[Sequence[Any], asyncio.Future[None]]] = []
+        self._committing: set[asyncio.Task[None]] = set()
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -81,6 +90,64 @@ class SQLiteStorage(SQLStore):
         async with self._turn():
             done = await self.db.execute(sql, params)
             return done.rowcount
+
+    async def save_user(self, state: UserState) -> None:
+        """Committed with the other saves of this pass of the loop (see the module's docstring);
+        inside a transaction, or while one is open, it is a statement like any other."""
+        if self._owner is not None or self._fast is None:
+            await super().save_user(state)
+            return
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._saves.append((user_to_row(state), done))
+        if len(self._saves) == 1:
+            loop.call_soon(self._commit_saves)
+        await done
+
+    def _commit_saves(self) -> None:
+        """This pass's saves in one transaction on the loop. When the file is locked, or one row
+        is refused, each is saved alone instead, as any statement is (waiting off the loop when
+        it must), so one bad row never fails the others. Each future then says how its row went."""
+        batch, self._saves = self._saves, []
+        try:
+            committed = self._try_fast_many([row for row, _ in batch])
+        except Exception as error:
+            if len(batch) == 1:
+                _settle(batch[0][1], error)
+                return
+            committed = False
+        if committed:
+            for _, done in batch:
+                _settle(done, None)
+            return
+        task = asyncio.get_running_loop().create_task(self._save_each(batch))
+        self._committing.add(task)
+        task.add_done_callback(self._committing.discard)
+
+    def _try_fast_many(self, rows: list[Sequence[Any]]) -> bool:
+        """The rows upserted and committed at once on the loop; False when that would have to wait."""
+        if len(rows) == 1:
+            return self._try_fast(UPSERT_USER, rows[0]) is not None
+        if self._try_fast("BEGIN IMMEDIATE", ()) is None:
+            return False
+        assert self._fast is not None
+        try:
+            self._fast.executemany(UPSERT_USER, rows)
+            self._fast.execute("COMMIT")
+        except BaseException:
+            if self._fast.in_transaction:
+                self._fast.execute("ROLLBACK")
+            raise
+        return True
+
+    async def _save_each(self, batch: list[tuple[Sequence[Any], asyncio.Future[None]]]) -> None:
+        for row, done in batch:  # in order: two saves of one user land as they were made
+            try:
+                await self.execute(UPSERT_USER, *row)
+            except Exception as error:
+                _settle(done, error)
+            else:
+                _settle(done, None)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         async with self._turn():
@@ -140,3 +207,13 @@ class SQLiteStorage(SQLStore):
                 await self.execute("INSERT INTO schema_migrations VALUES (?, ?)", migration.version, now)
             applied.append(migration.name)
         return applied
+
+
+def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
+    """Wake a waiting save with the outcome of its commit (a cancelled turn is no longer waiting)."""
+    if done.done():
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
