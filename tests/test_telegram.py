@@ -550,7 +550,7 @@ def test_payloads_over_64_bytes_are_carried_safely():
     reply = Reply("menu", "Pick one", (Button("Long", long_payload), Button("Menu", "menu")))
     [message] = render([reply], codec)
     assert message.keyboard is not None
-    data = [row[0].callback_data for row in message.keyboard.inline_keyboard]
+    data = [row[0]["callback_data"] for row in message.keyboard["inline_keyboard"]]
     assert all(len(str(d).encode()) <= DATA_LIMIT for d in data)
     assert codec.decode(str(data[0])) == (long_payload, False)
     assert codec.decode(str(data[1])) == ("menu", False)
