@@ -309,6 +309,34 @@ def test_a_redelivered_update_is_answered_once(telegram: Telegram):
     assert sum("How to use me" in seen(m) for m in messages) == 1
 
 
+def test_plain_text_and_the_same_text_with_entities_get_the_same_answer(telegram: Telegram):
+    """By webhook a private chat's plain text is read from its JSON (plain.py) and the same words
+    with an entity take PTB's way: which one must never change the answer."""
+    plain, marked = new_chat(), new_chat()
+    telegram.say(plain, "why is my lip twitching")
+    update = text_update(telegram.fake.next_update_id(), marked, "why is my lip twitching")
+    update["message"]["entities"] = [{"type": "bold", "offset": 0, "length": 3}]
+    telegram.deliver(update)
+    [first] = telegram.wait_messages(plain)
+    [second] = telegram.wait_messages(marked)
+    assert seen(first) == seen(second) and first.buttons == second.buttons
+    assert "twitch" in seen(first).lower()
+
+
+def test_a_plain_text_that_ptb_could_not_read_is_refused_not_answered(servers: dict[str, Telegram]):
+    """A private text update without what Telegram always sends (the sender's first name, an
+    integer date) is refused with 400 by webhook, as PTB refuses it, and nothing is answered."""
+    telegram = servers["webhook"]
+    url = f"{telegram.server.url}/telegram/webhook"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    for broken in ({"from": {"id": 1, "is_bot": False}}, {"date": "today"}, {"from": {"id": 1}}):
+        chat = new_chat()
+        update = text_update(telegram.fake.next_update_id(), chat, "why is my lip twitching")
+        update["message"].update(broken)
+        assert httpx.post(url, json=update, headers=headers).status_code == 400, broken
+        assert telegram.fake.delivered(chat) == []
+
+
 def test_in_a_group_the_bot_answers_only_when_addressed(telegram: Telegram):
     group = new_chat(group=True)
     telegram.say(group, "my lip keeps twitching, anyone else?", from_id=77)
@@ -550,7 +578,7 @@ def test_payloads_over_64_bytes_are_carried_safely():
     reply = Reply("menu", "Pick one", (Button("Long", long_payload), Button("Menu", "menu")))
     [message] = render([reply], codec)
     assert message.keyboard is not None
-    data = [row[0].callback_data for row in message.keyboard.inline_keyboard]
+    data = [row[0]["callback_data"] for row in message.keyboard["inline_keyboard"]]
     assert all(len(str(d).encode()) <= DATA_LIMIT for d in data)
     assert codec.decode(str(data[0])) == (long_payload, False)
     assert codec.decode(str(data[1])) == ("menu", False)

@@ -17,8 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from telegram.constants import ParseMode
-
+from messenger_bot.channels.telegram.calls import send_message
 from messenger_bot.channels.telegram.render import Rendered
 
 
@@ -52,15 +51,7 @@ def free_slot() -> Answer | None:
     return answer if answer is not None and answer.open and answer.call is None else None
 
 
-def send_message(chat_id: int, message: Rendered, thread: int | None = None) -> dict[str, Any]:
-    """sendMessage as a webhook answer: the same fields the Outbox sends through the API (in the
-    forum topic `thread`, when the user wrote in one)."""
-    call: dict[str, Any] = {
-        "method": "sendMessage", "chat_id": chat_id, "text": message.html, "parse_mode": ParseMode.HTML.value,
-        "link_preview_options": {"is_disabled": True},
-    }
-    if thread is not None:
-        call["message_thread_id"] = thread
-    if message.keyboard is not None:
-        call["reply_markup"] = message.keyboard.to_dict()
-    return call
+def send_message_answer(chat_id: int, message: Rendered, thread: int | None = None) -> dict[str, Any]:
+    """sendMessage as a webhook answer: the same parameters the Outbox sends through the API (in
+    the forum topic `thread`, when the user wrote in one)."""
+    return {"method": "sendMessage", **send_message(chat_id, message.html, True, message.keyboard, thread)}

@@ -1,5 +1,6 @@
 """The bot objects that talk to the Bot API, built one way: our aiohttp request class, the
-shared rate limiter, and the file address that goes with the API address."""
+shared rate limiter, and the file address that goes with the API address; and `call`, a Bot
+API call from plain JSON parameters (calls.py), answered with the plain result."""
 
 from __future__ import annotations
 
@@ -14,6 +15,18 @@ from messenger_bot.settings import Settings
 
 POOL_SIZE = 64
 B = TypeVar("B", bound=ExtBot[Any])
+
+
+async def call(bot: ExtBot[Any], method: str, params: dict[str, Any]) -> Any:
+    """`method` with JSON-ready `params`, its result as Telegram sent it (a dict, a list or True).
+
+    The same way as PTB's own methods from there on (`Bot._post`, PTB's documented path for a
+    call it has no method for, as `do_api_request` takes it): the rate limiter (RetryAfter
+    waited out), the request class and PTB's reading of the answer (BadRequest, Forbidden, …
+    raised as for `send_message`); only the objects on either side are left out. Not
+    `do_api_request` itself, which warns for a method PTB has.
+    """
+    return await bot._post(method, params)
 
 
 def file_base_url(base_url: str) -> str:

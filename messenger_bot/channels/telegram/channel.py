@@ -66,16 +66,17 @@ class TelegramChannel:
         updates = UpdateLog(runtime.store)
         await updates.prune()
         CODEC.register(b.payload for buttons in runtime.content.buttons.values() for b in buttons)
-        app, failures = self._build(runtime, updates)
+        app, failures, handlers = self._build(runtime, updates)
         try:
             await self._launch(app, runtime)
         except BaseException:
             await _halt(app)
             raise
-        self.app, self.webhook.app, self.webhook.failures = app, app, failures
+        self.app = self.webhook.app = app
+        self.webhook.failures, self.webhook.handlers = failures, handlers
         log.info("telegram: @%s by %s", app.bot.username, "webhook" if self.by_webhook else "polling")
 
-    def _build(self, runtime: Runtime, updates: UpdateLog) -> tuple[App, Failures]:
+    def _build(self, runtime: Runtime, updates: UpdateLog) -> tuple[App, Failures, Handlers]:
         limits = limits_for(self.settings)
         memory = KeepNothing()
         builder = (Application.builder().bot(build_channel_bot(self.settings, limits))
@@ -89,8 +90,9 @@ class TelegramChannel:
         failures = Failures(runtime, outbox, updates, self.by_webhook,
                             [token.get_secret_value()] if token is not None else [])
         commands = command_names(menus_of(runtime.content))
-        Handlers(Turns(runtime, outbox), updates).register(app, commands, failures.on_error)
-        return app, failures
+        handlers = Handlers(Turns(runtime, outbox), updates)
+        handlers.register(app, commands, failures.on_error)
+        return app, failures, handlers
 
     async def _launch(self, app: App, runtime: Runtime) -> None:
         try:
@@ -107,7 +109,7 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         app, self.app = self.app, None
-        self.webhook.app = self.webhook.failures = None
+        self.webhook.app = self.webhook.failures = self.webhook.handlers = None
         if app is not None:
             await _halt(app)
 

@@ -61,22 +61,25 @@ class Failures:
         return self._redeliver.pop(update_id, None)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """PTB's error handler: see `failed`."""
+        await self.failed(update, context.error)
+        raise ApplicationHandlerStop  # one answer per update: later handler groups must not run too
+
+    async def failed(self, update: object, error: BaseException | None) -> None:
         """Log what failed (never the token or the user's words), forget the update, and ask for
         its redelivery or apologise."""
-        error = context.error
         update_id = update.update_id if isinstance(update, Update) else None
         what = self.redact(f"{type(error).__name__}: {error}")
         log.error("telegram: update %s failed: %s", update_id, what)
         log.debug("telegram: failure details", exc_info=error)
         if not isinstance(update, Update):
-            raise ApplicationHandlerStop
+            return
         await self._forget(update.update_id)
         status = await self._redelivery_status(update.update_id, error) if self.by_webhook else None
         if status is not None:
             self._redeliver[update.update_id] = status  # no apology: the redelivery is the answer
         else:
             await self._apologise(update)
-        raise ApplicationHandlerStop  # one answer per update: later handler groups must not run too
 
     async def _redelivery_status(self, update_id: int, error: BaseException | None) -> int | None:
         if await self._database_down(error):

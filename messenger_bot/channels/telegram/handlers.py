@@ -2,7 +2,9 @@
 customwebhookbot example): what to read is in `reading`, the turn itself in `turn`.
 
 Every update passes `once` first (group -1): a redelivered update stops there. Messages,
-commands, taps and captions carry the user's app language to the engine as a hint.
+commands, taps and captions carry the user's app language to the engine as a hint. By webhook,
+a private chat's plain text (plain.py) skips PTB and comes to `plain_text`, which does what
+`once` and `text` do for it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from telegram.ext import (
     filters,
 )
 
+from messenger_bot.channels.telegram.plain import PlainText
 from messenger_bot.channels.telegram.reading import language_of, thread_of, words_for_us
 from messenger_bot.channels.telegram.render import CODEC
 from messenger_bot.channels.telegram.turn import Turns
@@ -62,9 +65,19 @@ class Handlers:
         app.add_error_handler(on_error)
 
     async def once(self, update: Update, context: Context) -> None:
-        if not await self.updates.first_time(update.update_id):
-            log.info("telegram: update %s was delivered again; already answered", update.update_id)
+        if not await self._first_time(update.update_id):
             raise ApplicationHandlerStop
+
+    async def plain_text(self, plain: PlainText) -> None:
+        """`once`, then `text`, for a person's plain text in a private chat (no topic there)."""
+        if await self._first_time(plain.update_id):
+            await self.turns.take(plain.chat_id, text=plain.text, language=plain.language)
+
+    async def _first_time(self, update_id: int) -> bool:
+        if await self.updates.first_time(update_id):
+            return True
+        log.info("telegram: update %s was delivered again; already answered", update_id)
+        return False
 
     async def command(self, update: Update, context: Context) -> None:
         message = _message(update)

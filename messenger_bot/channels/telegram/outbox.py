@@ -21,8 +21,7 @@ from typing import Any
 
 import aiohttp
 import httpx
-from telegram import InputFile, LinkPreviewOptions, Message
-from telegram.constants import ParseMode
+from telegram import InputFile, Message
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -36,7 +35,9 @@ from telegram.error import (
 from telegram.ext import ExtBot
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from messenger_bot.channels.telegram.answer import free_slot, send_message
+from messenger_bot.channels.telegram.answer import free_slot, send_message_answer
+from messenger_bot.channels.telegram.bots import call
+from messenger_bot.channels.telegram.calls import edit_message, message_id_of, send_message
 from messenger_bot.channels.telegram.limits import Limits
 from messenger_bot.channels.telegram.render import Rendered
 from messenger_bot.conversation import Attachment
@@ -50,7 +51,6 @@ log = logging.getLogger("messenger_bot.telegram")
 SEND_TRIES = 2
 #: Attempts for an edit (idempotent) that meets network errors, 5xx answers or timeouts.
 EDIT_TRIES = 4
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 async def _nothing() -> None:
@@ -122,7 +122,7 @@ class Outbox:
             if answer is not None:
                 # Its turns, as if sent now: Telegram sends it at once.
                 await self._paced(chat_id, _nothing, _never, 1)
-                answer.call = send_message(chat_id, messages[0], thread)
+                answer.call = send_message_answer(chat_id, messages[0], thread)
                 return SendResult(Outcome.SENT)
         result = await self._deliver(chat_id, messages, edit, thread)
         if urgent and result.outcome is Outcome.UNKNOWN:
@@ -140,31 +140,29 @@ class Outbox:
                 if index == 0 and edit is not None and await self._edit(chat_id, edit, message):
                     provider_id = str(edit)
                     continue
-                sent = await self._send(chat_id, message, thread)
-                provider_id = str(sent.message_id)
+                provider_id = str(await self._send(chat_id, message, thread))
         except Exception as error:  # whatever went wrong, the outcome decides a resend
             return partly(await self._failed(chat_id, error), provider_id)
         return SendResult(Outcome.SENT, provider_id)
 
-    async def _send(self, chat_id: int, message: Rendered, thread: int | None = None) -> Message:
+    async def _send(self, chat_id: int, message: Rendered, thread: int | None = None) -> int:
+        """The new message's id."""
         if message.file is not None:
             upload = partial(self._send_file, chat_id, message.file, thread)
-            return await self._paced(chat_id, upload, not_sent, SEND_TRIES)
+            sent: Message = await self._paced(chat_id, upload, not_sent, SEND_TRIES)
+            return sent.message_id
 
-        async def send(text: str, mode: str | None) -> Message:
-            return await self.bot.send_message(
-                chat_id, text, parse_mode=mode, reply_markup=message.keyboard,
-                link_preview_options=_NO_PREVIEW, message_thread_id=thread,
-            )
+        async def send(text: str, html: bool) -> int:
+            params = send_message(chat_id, text, html, message.keyboard, thread)
+            return message_id_of(await call(self.bot, "sendMessage", params))
 
         try:
-            html = partial(send, message.html, ParseMode.HTML)
-            return await self._paced(chat_id, html, not_sent, SEND_TRIES)
+            return await self._paced(chat_id, partial(send, message.html, True), not_sent, SEND_TRIES)
         except BadRequest as error:
             if "parse" not in str(error).lower():
                 raise
             log.warning("telegram refused our HTML (%s); sending plain text", error)
-            return await self._paced(chat_id, partial(send, message.plain, None), not_sent, SEND_TRIES)
+            return await self._paced(chat_id, partial(send, message.plain, False), not_sent, SEND_TRIES)
 
     async def _send_file(self, chat_id: int, file: Attachment, thread: int | None = None) -> Message:
         """Uploaded, not linked: Telegram needs no public address. A PNG is a photo, else a document."""
@@ -176,10 +174,9 @@ class Outbox:
     async def _edit(self, chat_id: int, message_id: int, message: Rendered) -> bool:
         """True when the tapped message now shows the answer; False to send it as a new one."""
         try:
-            await self._paced(chat_id, lambda: self.bot.edit_message_text(
-                message.html, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
-                reply_markup=message.keyboard, link_preview_options=_NO_PREVIEW,
-            ), _transient, EDIT_TRIES)
+            params = edit_message(chat_id, message_id, message.html, message.keyboard)
+            edit = partial(call, self.bot, "editMessageText", params)
+            await self._paced(chat_id, edit, _transient, EDIT_TRIES)
         except BadRequest as error:
             return "not modified" in str(error).lower()  # the same menu tapped again: already shown
         return True

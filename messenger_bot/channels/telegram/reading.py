@@ -9,7 +9,7 @@ from telegram.constants import ChatType, MessageLimit
 #: Telegram's own limit on a message's text: no longer text reaches the engine.
 TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH
 #: Telegram's ids fit in 52 bits; the database keeps integers of up to 63.
-_ID_LIMIT = 2**63
+ID_LIMIT = 2**63
 
 
 def words_for_us(message: Message, bot: Bot) -> str | None:
@@ -61,4 +61,4 @@ def ids_are_integers(update: Update) -> bool:
                        (update.effective_message, "message_id")):
         if part is not None:
             found.append(getattr(part, name))
-    return all(type(value) is int and -_ID_LIMIT < value < _ID_LIMIT for value in found)
+    return all(type(value) is int and -ID_LIMIT < value < ID_LIMIT for value in found)

@@ -14,8 +14,8 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
 from messenger_bot.conversation import Attachment, Reply
@@ -27,6 +27,8 @@ DATA_LIMIT = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
 KEEP = "!"
 #: Callback data standing for a payload too long for Telegram's 64 bytes.
 HASHED = "#"
+#: An inline keyboard as the Bot API's JSON (`reply_markup`), sent as it is (see calls.py).
+Keyboard = dict[str, Any]
 _BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 
 
@@ -36,7 +38,7 @@ class Rendered:
 
     html: str
     plain: str
-    keyboard: InlineKeyboardMarkup | None = None
+    keyboard: Keyboard | None = None
     #: A chart (sent as a photo) or a PDF (as a document) instead of text.
     file: Attachment | None = None
 
@@ -122,15 +124,14 @@ class CallbackCodec:
 CODEC = CallbackCodec()
 
 
-def keyboard(reply: Reply, codec: CallbackCodec) -> InlineKeyboardMarkup | None:
+def keyboard(reply: Reply, codec: CallbackCodec) -> Keyboard | None:
     """One button per row: labels are up to 20 characters, and a phone shows them whole."""
     if not reply.buttons:
         return None
     keep = reply.kind == "alert"
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=codec.encode(b.payload, keep or b.keep))]
-         for b in reply.buttons]
-    )
+    rows = [[{"text": b.label, "callback_data": codec.encode(b.payload, keep or b.keep)}]
+            for b in reply.buttons]
+    return {"inline_keyboard": rows}
 
 
 def merge(replies: list[Reply]) -> list[Reply]:
