@@ -16,11 +16,19 @@ from messenger_bot.storage.postgres import PostgresStorage
 from messenger_bot.wiring import FEATURES, load_content
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
+from tests.support.content_once import content_loaded_once
 from tests.support.postgres import fresh_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOWS = ROOT / "flows"
 EVAL = Path(__file__).resolve().parent / "eval"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _content_parsed_once() -> Iterator[None]:
+    """The same files on disk are parsed once per test process (tests/support/content_once.py)."""
+    with content_loaded_once():
+        yield
 
 
 @pytest.fixture(scope="session")
