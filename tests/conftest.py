@@ -16,11 +16,19 @@ from messenger_bot.storage.postgres import PostgresStorage
 from messenger_bot.wiring import FEATURES, load_content
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
+from tests.support.content_once import content_loaded_once
 from tests.support.postgres import fresh_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOWS = ROOT / "flows"
 EVAL = Path(__file__).resolve().parent / "eval"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _content_parsed_once() -> Iterator[None]:
+    """The same files on disk are parsed once per test process (tests/support/content_once.py)."""
+    with content_loaded_once():
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -66,13 +74,19 @@ def twilio() -> Iterator[FakeTwilio]:
         yield fake
 
 
-@pytest.fixture
-def bot_env(tmp_path: Path) -> dict[str, str]:
-    """An environment for a `messenger-bot` subprocess: its own database, no credentials, and
-    the time zone UTC (no country), so `chat`'s alert reads the same on every machine."""
+def bot_env_in(folder: Path) -> dict[str, str]:
+    """An environment for a `messenger-bot` subprocess: its own database in `folder`, no
+    credentials, and the time zone UTC (no country), so `chat`'s alert reads the same on every
+    machine."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_"))}
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    env["DATABASE_URL"] = f"sqlite:///{folder / 'bot.sqlite3'}"
     env["PYTHONUNBUFFERED"] = "1"
     env["TZ"] = "UTC"
-    env["PID_DIR"] = str(tmp_path / "run")  # serve's pid file for `reload`, out of the checkout
+    env["PID_DIR"] = str(folder / "run")  # serve's pid file for `reload`, out of the checkout
     return env
+
+
+@pytest.fixture
+def bot_env(tmp_path: Path) -> dict[str, str]:
+    """`bot_env_in` the test's own temporary folder."""
+    return bot_env_in(tmp_path)

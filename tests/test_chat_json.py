@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 
+import pytest
+
+from tests.conftest import bot_env_in
 from tests.support.chat import ChatProcess
 
 KINDS = {"alert", "topic", "menu", "reminder", "command", "fallback"}
@@ -35,13 +39,21 @@ def test_lines_in_lines_out_with_state_kept_between_runs(bot_env: dict[str, str]
         assert all(r["kind"] != "command" or "diagnos" not in r["text"].lower() for r in again["replies"])
 
 
-def test_broken_json_gets_an_error_line_and_the_session_goes_on(bot_env: dict[str, str]) -> None:
-    with ChatProcess(bot_env) as chat:
-        error = chat.send('{"text": ')
-        assert "error" in error and "JSON" in error["error"]
-        wrong = chat.send({"button": 5})
-        assert "error" in wrong
-        assert chat.send({"text": "menu"})["replies"]
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatProcess]:
+    """One running `chat --json` for the tests of odd lines: each needs a session that goes on
+    after whatever came before, not a new one."""
+    with ChatProcess(bot_env_in(tmp_path_factory.mktemp("session"))) as chat:
+        yield chat
+    assert chat.proc.returncode == 0
+
+
+def test_broken_json_gets_an_error_line_and_the_session_goes_on(session: ChatProcess) -> None:
+    error = session.send('{"text": ')
+    assert "error" in error and "JSON" in error["error"]
+    wrong = session.send({"button": 5})
+    assert "error" in wrong
+    assert session.send({"text": "menu"})["replies"]
 
 
 def test_an_alert_is_the_first_reply(bot_env: dict[str, str]) -> None:
@@ -50,10 +62,9 @@ def test_an_alert_is_the_first_reply(bot_env: dict[str, str]) -> None:
         assert out["replies"][0]["kind"] == "alert"
 
 
-def test_output_is_flushed_line_by_line_even_for_odd_input(bot_env: dict[str, str]) -> None:
-    with ChatProcess(bot_env) as chat:
-        for line in ["", "🙂", "x" * 10_000, "\t\x01", "1", "99"]:
-            assert_shape(chat.send(line))
+def test_output_is_flushed_line_by_line_even_for_odd_input(session: ChatProcess) -> None:
+    for line in ["", "🙂", "x" * 10_000, "\t\x01", "1", "99"]:
+        assert_shape(session.send(line))
 
 
 def test_channel_option_and_python_dash_m_are_the_same_program(bot_env: dict[str, str]) -> None:

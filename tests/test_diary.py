@@ -11,16 +11,19 @@ import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from PIL import Image
 from pypdf import PdfReader
 from twilio.request_validator import RequestValidator
 
 from messenger_bot.content import Content
 from messenger_bot.diary.parse import twitch_count
+from tests.conftest import bot_env_in
 from tests.fakes.telegram_api import FakeTelegram, text_update
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support.chat import ChatProcess
@@ -105,11 +108,11 @@ def test_log_by_typing_and_buttons_then_the_summary_text_chart_and_pdf(bot_env: 
     assert "twitch diary: 3 twitch(es)" in listed
     with ServeProcess(env, "--no-scheduler", port=port) as _, httpx.Client(timeout=10) as http:
         check_files(summary, http, today_text())
-    with ChatProcess(env, "--user", "pat") as chat:
-        last(chat.send("delete my data"))
-        last(chat.send("yes"))
-        assert "empty" in last(chat.send("summary for my doctor"))["text"]
-    with ServeProcess(env, "--no-scheduler", port=port) as _, httpx.Client(timeout=10) as http:
+        with ChatProcess(env, "--user", "pat") as chat:
+            last(chat.send("delete my data"))
+            last(chat.send("yes"))
+            assert "empty" in last(chat.send("summary for my doctor"))["text"]
+        # The running server reads the deletion from the database: the link is gone at once.
         assert http.get(summary["files"][0]["url"]).status_code == 404  # deleted with the rest
 
 
@@ -150,6 +153,7 @@ def test_follow_up_arrives_once_never_in_quiet_hours_and_is_answered_three_ways(
     with ChatProcess(env, "--channel", "telegram", "--user", users["better"]) as chat:
         better = chat.send({"button": "do:diary:answer:better"})["replies"]
         assert "won't ask again" in better[0]["text"] and better[-1]["topic"] == "prevention"
+        assert "check-in:" not in last(chat.send("my data"))["text"]  # better: no more asking
     with ChatProcess(env, "--channel", "telegram", "--user", users["same"]) as chat:
         asked = chat.send("is it fine to drink coffee?")["replies"]
         assert asked[-1]["kind"] == "topic"  # a question in between is answered, not taken as the answer
@@ -162,8 +166,6 @@ def test_follow_up_arrives_once_never_in_quiet_hours_and_is_answered_three_ways(
         assert "what is new" in new["text"]
         alert = chat.send("my face is drooping on one side")["replies"]
         assert alert[0]["kind"] == "alert"  # triage first, as always
-    with ChatProcess(env, "--channel", "telegram", "--user", users["better"]) as chat:
-        assert "check-in:" not in last(chat.send("my data"))["text"]  # better: no more asking
 
 
 def test_telegram_summary_arrives_as_a_photo_and_a_document(bot_env: dict[str, str], telegram: FakeTelegram):
@@ -289,30 +291,39 @@ def test_a_user_who_said_stop_is_not_asked(bot_env: dict[str, str], telegram: Fa
     assert "sent 0," in out and not telegram.delivered(9701)
 
 
-def test_the_web_chat_shows_the_chart_from_its_own_address(bot_env: dict[str, str]):
-    with ServeProcess(bot_env, "--no-scheduler") as serve, httpx.Client(timeout=10) as http:
-        user = "diary-browser-1"
-        http.post(serve.url + "/api/chat", json={"user": user, "text": "it's twitching again"})
-        answer = http.post(serve.url + "/api/chat", json={"user": user, "text": "summary for my doctor"})
-        [reply] = [r for r in answer.json()["replies"] if r.get("files")]
-        urls = [f["url"] for f in reply["files"]]
-        assert all(u.startswith("/files/") for u in urls)  # relative: the page's own server
-        assert http.get(serve.url + urls[0]).headers["content-type"] == "image/png"
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServeProcess, httpx.Client]]:
+    """One plain `serve` (the web chat, no public address) for the browser tests: each is its own
+    browser, so none needs a fresh server."""
+    env = bot_env_in(tmp_path_factory.mktemp("web"))
+    with ServeProcess(env, "--no-scheduler") as serve, httpx.Client(timeout=10) as http:
+        yield serve, http
 
 
-def test_my_week_charts_water_and_caffeine_without_a_diary(bot_env: dict[str, str]):
-    with ServeProcess(bot_env, "--no-scheduler") as serve, httpx.Client(timeout=10) as http:
-        user = "diary-browser-2"
+def test_the_web_chat_shows_the_chart_from_its_own_address(web: tuple[ServeProcess, httpx.Client]):
+    serve, http = web
+    user = "diary-browser-1"
+    http.post(serve.url + "/api/chat", json={"user": user, "text": "it's twitching again"})
+    answer = http.post(serve.url + "/api/chat", json={"user": user, "text": "summary for my doctor"})
+    [reply] = [r for r in answer.json()["replies"] if r.get("files")]
+    urls = [f["url"] for f in reply["files"]]
+    assert all(u.startswith("/files/") for u in urls)  # relative: the page's own server
+    assert http.get(serve.url + urls[0]).headers["content-type"] == "image/png"
 
-        def say(**message: str) -> list[dict[str, Any]]:
-            return http.post(serve.url + "/api/chat", json={"user": user, **message}).json()["replies"]
 
-        nothing = say(text="my week")
-        assert "haven't logged" in nothing[-2]["text"] and nothing[-1]["topic"] == "reminders"
-        say(button="do:reminders:log:coffee")
-        say(button="do:reminders:log:coffee")
-        say(button="do:reminders:done")
-        [week] = [r for r in say(text="my week") if r.get("files")]
-        assert "1 glass(es) of water and 160 mg of caffeine" in week["text"]
-        png = http.get(serve.url + week["files"][0]["url"]).content
-        assert Image.open(io.BytesIO(png)).size == (800, 500)
+def test_my_week_charts_water_and_caffeine_without_a_diary(web: tuple[ServeProcess, httpx.Client]):
+    serve, http = web
+    user = "diary-browser-2"
+
+    def say(**message: str) -> list[dict[str, Any]]:
+        return http.post(serve.url + "/api/chat", json={"user": user, **message}).json()["replies"]
+
+    nothing = say(text="my week")
+    assert "haven't logged" in nothing[-2]["text"] and nothing[-1]["topic"] == "reminders"
+    say(button="do:reminders:log:coffee")
+    say(button="do:reminders:log:coffee")
+    say(button="do:reminders:done")
+    [week] = [r for r in say(text="my week") if r.get("files")]
+    assert "1 glass(es) of water and 160 mg of caffeine" in week["text"]
+    png = http.get(serve.url + week["files"][0]["url"]).content
+    assert Image.open(io.BytesIO(png)).size == (800, 500)
