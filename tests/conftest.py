@@ -90,18 +90,3 @@ def bot_env_in(folder: Path) -> dict[str, str]:
 def bot_env(tmp_path: Path) -> dict[str, str]:
     """`bot_env_in` the test's own temporary folder."""
     return bot_env_in(tmp_path)
-
-
-#: The files that take longest, run first: pytest-xdist hands whole files to its two workers in
-#: collection order, and a long file collected last (the alphabet puts these late) would run
-#: alone at the end while the other worker idles.
-_LONGEST_FIRST = (
-    "test_faults.py", "test_telegram.py", "test_reminders_typed.py", "test_properties.py",
-    "test_diary.py", "test_whatsapp.py", "test_two_instances.py", "test_sms.py", "test_web.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Longest files first; a stable sort, so each file's own tests keep their order."""
-    rank = {name: place for place, name in enumerate(_LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
